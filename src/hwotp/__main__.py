@@ -1,0 +1,3 @@
+from hwotp.cli import main
+
+main()

@@ -1,0 +1,114 @@
+"""The model: one OTP credential, what a store tells about it, and one computed code.
+
+Pure data with validation; no I/O and no imports beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+DIGITS = range(6, 9)
+PERIODS = range(1, 301)
+MIN_SECRET_BYTES = 1
+
+
+class Kind(str, Enum):
+    TOTP = "totp"
+    HOTP = "hotp"
+
+
+class Algorithm(str, Enum):
+    SHA1 = "SHA1"
+    SHA256 = "SHA256"
+    SHA512 = "SHA512"
+
+
+class CredentialError(ValueError):
+    """A credential field is out of range; the message names the field, never the secret."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An OTP credential including its secret. `repr` never shows the secret."""
+
+    secret: bytes = field(repr=False)
+    issuer: str
+    account: str
+    kind: Kind = Kind.TOTP
+    algorithm: Algorithm = Algorithm.SHA1
+    digits: int = 6
+    period: int = 30
+    counter: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < MIN_SECRET_BYTES:
+            raise CredentialError("the secret is empty")
+        if not self.account and not self.issuer:
+            raise CredentialError("the credential has neither an issuer nor an account name")
+        if self.digits not in DIGITS:
+            raise CredentialError(f"digits must be 6, 7 or 8, not {self.digits}")
+        if self.period not in PERIODS:
+            raise CredentialError(f"period must be 1 to 300 seconds, not {self.period}")
+        if self.counter < 0:
+            raise CredentialError("counter must not be negative")
+        # Coerce plain strings so callers may pass "totp" or "SHA256".
+        object.__setattr__(self, "kind", Kind(self.kind))
+        object.__setattr__(self, "algorithm", Algorithm(self.algorithm))
+
+    @property
+    def name(self) -> str:
+        """`issuer:account`, or just the account when there is no issuer."""
+        return display_name(self.issuer, self.account)
+
+    def entry(self, location: str, touch: bool = False) -> Entry:
+        return Entry(
+            location=location,
+            issuer=self.issuer,
+            account=self.account,
+            kind=self.kind,
+            algorithm=self.algorithm,
+            digits=self.digits,
+            period=self.period,
+            touch=touch,
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a store tells about one credential: everything but the secret."""
+
+    location: str
+    issuer: str
+    account: str
+    kind: Kind
+    algorithm: Algorithm
+    digits: int
+    period: int
+    touch: bool = False
+
+    @property
+    def name(self) -> str:
+        return display_name(self.issuer, self.account)
+
+    def matches(self, query: str) -> bool:
+        """Case-insensitive substring match on `issuer:account`."""
+        return query.casefold() in self.name.casefold()
+
+
+@dataclass(frozen=True)
+class Code:
+    """A computed one-time code. `valid_until` is None for HOTP (valid until used)."""
+
+    value: str
+    valid_from: int | None = None
+    valid_until: int | None = None
+
+    def seconds_left(self, now: float) -> int | None:
+        if self.valid_until is None:
+            return None
+        return max(0, int(self.valid_until - now))
+
+
+def display_name(issuer: str, account: str) -> str:
+    return f"{issuer}:{account}" if issuer else account

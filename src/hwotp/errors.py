@@ -1,0 +1,53 @@
+"""Errors that end a command with one sentence and a documented exit code.
+
+Messages never contain a secret: they name fields, files and credentials, not values.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1  # unexpected; a bug report is welcome
+    USAGE = 2  # wrong options or arguments (click)
+    BAD_INPUT = 3  # URI, secret, QR code or image that cannot be used
+    NOT_FOUND = 4  # no credential matches, or several do where one is needed
+    WRONG_PASSPHRASE = 5
+    VAULT_DAMAGED = 6  # the vault file is damaged or was modified
+    STORAGE = 7  # the vault cannot be read, written or locked
+    CANCELLED = 8  # the user said no
+    EXISTS = 9  # a credential with that name is already stored
+
+
+class HwotpError(Exception):
+    exit_code: ExitCode = ExitCode.FAILURE
+
+
+class InputError(HwotpError):
+    exit_code = ExitCode.BAD_INPUT
+
+
+class NotFoundError(HwotpError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class WrongPassphraseError(HwotpError):
+    exit_code = ExitCode.WRONG_PASSPHRASE
+
+
+class VaultDamagedError(HwotpError):
+    exit_code = ExitCode.VAULT_DAMAGED
+
+
+class StorageError(HwotpError):
+    exit_code = ExitCode.STORAGE
+
+
+class CancelledError(HwotpError):
+    exit_code = ExitCode.CANCELLED
+
+
+class ExistsError(HwotpError):
+    exit_code = ExitCode.EXISTS

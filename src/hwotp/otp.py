@@ -1,0 +1,47 @@
+"""Codes for a credential, computed with pyotp (RFC 4226 HOTP, RFC 6238 TOTP)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pyotp
+
+from hwotp.credential import Algorithm, Code, Credential, Kind
+
+_DIGESTS = {
+    Algorithm.SHA1: hashlib.sha1,
+    Algorithm.SHA256: hashlib.sha256,
+    Algorithm.SHA512: hashlib.sha512,
+}
+SHORT_SECRET_BYTES = 14  # below 112 bits NIST SP 800-63B-4 calls a secret short
+
+
+class _TOTP(pyotp.TOTP):
+    # Services still issue 80-bit secrets and YubiKeys accept them: warn elsewhere, never refuse.
+    min_secret_length_bits = 8
+
+
+class _HOTP(pyotp.HOTP):
+    min_secret_length_bits = 8
+
+
+def _b32(secret: bytes) -> str:
+    return base64.b32encode(secret).decode("ascii")
+
+
+def compute(credential: Credential, now: float) -> Code:
+    """The code for `credential` at unix time `now` (TOTP) or at its counter (HOTP)."""
+    digest = _DIGESTS[credential.algorithm]
+    secret = _b32(credential.secret)
+    if credential.kind is Kind.HOTP:
+        hotp = _HOTP(secret, digits=credential.digits, digest=digest)
+        return Code(hotp.at(credential.counter))
+    totp = _TOTP(secret, digits=credential.digits, digest=digest, interval=credential.period)
+    step = int(now) // credential.period
+    start = step * credential.period
+    return Code(totp.at(start), valid_from=start, valid_until=start + credential.period)
+
+
+def is_short_secret(credential: Credential) -> bool:
+    return len(credential.secret) < SHORT_SECRET_BYTES
