@@ -6,19 +6,19 @@ Pure data with validation; no I/O and no imports beyond the standard library.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 DIGITS = range(6, 9)
 PERIODS = range(1, 301)
 MIN_SECRET_BYTES = 1
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     TOTP = "totp"
     HOTP = "hotp"
 
 
-class Algorithm(str, Enum):
+class Algorithm(StrEnum):
     SHA1 = "SHA1"
     SHA256 = "SHA256"
     SHA512 = "SHA512"

@@ -21,6 +21,20 @@ class ExitCode(IntEnum):
     EXISTS = 9  # a credential with that name is already stored
 
 
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.FAILURE: "unexpected failure (please report it)",
+    ExitCode.USAGE: "wrong options or arguments",
+    ExitCode.BAD_INPUT: "the URI, setup key, QR code or image cannot be used",
+    ExitCode.NOT_FOUND: "no credential matches, or several do where one is needed",
+    ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase",
+    ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
+    ExitCode.STORAGE: "the vault cannot be read, written or locked",
+    ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
+    ExitCode.EXISTS: "a credential with that name is already stored (see --force)",
+}
+
+
 class HwotpError(Exception):
     exit_code: ExitCode = ExitCode.FAILURE
 

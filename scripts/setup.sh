@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up everything hwotp needs on Debian 12: system packages (as root, else through sudo)
+# and a virtual environment in .venv with hwotp installed in editable mode plus test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# libzbar0: pyzbar, the fallback QR decoder. zbar-tools: zbarimg, the peer in bench/qr.py.
+SYSTEM_PACKAGES=(python3 python3-venv python3-pip libzbar0 zbar-tools)
+
+missing=()
+for package in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    as_root=()
+    [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    echo "setup: installing system packages: ${missing[*]}"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv with $("$python" --version)"
+    "$python" -m venv .venv
+fi
+echo "setup: installing hwotp and its test tools into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"

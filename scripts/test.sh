@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every check: the linter, then the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "test: ruff"
+.venv/bin/ruff check src tests bench
+echo "test: pytest"
+.venv/bin/python -m pytest "$@"

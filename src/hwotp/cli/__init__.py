@@ -1,0 +1,87 @@
+"""The command line: a thin click layer that parses, prompts, prints and maps errors to exit codes.
+
+Only click and hwotp's light modules load at start-up; each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from hwotp import __version__
+from hwotp.credential import CredentialError
+from hwotp.errors import EXIT_CODE_MEANINGS, ExitCode, HwotpError
+
+EXIT_CODES_HELP = (
+    "\b\nExit codes:\n"
+    + "\n".join(f"  {int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
+    + f"\n  {130:>3}  interrupted (Ctrl-C)"
+)
+
+
+class HwotpGroup(click.Group):
+    """Runs a command and turns every failure into one sentence and a documented exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            status = super().main(*args, **kwargs)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            fail("interrupted", 130)
+        except HwotpError as error:
+            fail(str(error), error.exit_code)
+        except CredentialError as error:
+            fail(str(error), ExitCode.BAD_INPUT)
+        except Exception as error:
+            if os.environ.get("HWOTP_DEBUG"):
+                raise
+            # The type only: an unexpected exception's text could carry data we must not print.
+            fail(f"unexpected error ({type(error).__name__}); set HWOTP_DEBUG=1 to see where", 1)
+        # Without standalone mode click returns the code of --help/--version exits, else None.
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+@click.group(
+    cls=HwotpGroup,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, prog_name="hwotp", message="%(prog)s %(version)s")
+@click.option(
+    "--vault",
+    "vault_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="HWOTP_VAULT",
+    help="Vault file (default: in your user data folder; also HWOTP_VAULT).",
+)
+@click.pass_context
+def cli(ctx: click.Context, vault_path: Path | None) -> None:
+    """Keep one-time-password secrets on this machine: decode MFA QR codes locally, store the
+    secret in an encrypted vault, and print codes.
+
+    The vault passphrase is asked at the terminal, or read from HWOTP_PASSPHRASE, or from one
+    line of standard input when that is not a terminal.
+    """
+    from hwotp.cli.app import App
+
+    ctx.obj = App(vault_path)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="hwotp")
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"hwotp: {message}", err=True)
+    sys.exit(int(code))
+
+
+from hwotp.cli import commands  # noqa: E402,F401 - registers the commands on `cli`

@@ -1,0 +1,160 @@
+"""`hwotp enroll`: read credentials, show what was found, store them, print the code to confirm."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from hwotp.cli import cli
+from hwotp.cli.app import App
+from hwotp.cli.output import code_fields, code_text, describe, emit_json, note, warn
+from hwotp.credential import Code, Credential
+from hwotp.inputs import Found
+
+
+def _choices(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[int, ...]:
+    """`--pick 1,3 --pick 4` -> (1, 3, 4)."""
+    try:
+        return tuple(int(n) for value in values for n in value.split(",") if n.strip())
+    except ValueError:
+        raise click.BadParameter("give credential numbers, for example --pick 1,3") from None
+
+
+@cli.command()
+@click.option(
+    "--qr", "qr_file", type=click.Path(path_type=Path), help="Screenshot or photo of the QR code."
+)
+@click.option("--uri", help="An otpauth:// or otpauth-migration:// URI.")
+@click.option("--secret", help="The setup key (base32); '-' reads it without echo.")
+@click.option("--issuer", default="", help="With --secret: the service, e.g. GitHub.")
+@click.option("--account", help="With --secret: your account name at the service.")
+@click.option(
+    "--type", "kind", type=click.Choice(["totp", "hotp"], case_sensitive=False), default="totp"
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice(["SHA1", "SHA256", "SHA512"], case_sensitive=False),
+    default="SHA1",
+)
+@click.option("--digits", type=int, default=6, show_default=True)
+@click.option("--period", type=int, default=30, show_default=True, help="TOTP step in seconds.")
+@click.option("--counter", type=int, default=0, show_default=True, help="HOTP initial counter.")
+@click.option(
+    "--pick", multiple=True, callback=_choices, help="Enrol only these (numbers as listed)."
+)
+@click.option("--dry-run", is_flag=True, help="Decode and show the code, store nothing.")
+@click.option("--force", is_flag=True, help="Replace a stored credential of the same name.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
+@click.pass_obj
+def enroll(
+    app: App,
+    qr_file: Path | None,
+    uri: str | None,
+    secret: str | None,
+    issuer: str,
+    account: str | None,
+    kind: str,
+    algorithm: str,
+    digits: int,
+    period: int,
+    counter: int,
+    pick: tuple[int, ...],
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Store a new credential from a QR image, a URI or a setup key, and print its first code.
+
+    The QR code is decoded on this machine; nothing is sent anywhere.
+    """
+    from hwotp import inputs
+
+    sources = [s for s in (qr_file, uri, secret) if s is not None]
+    if len(sources) != 1:
+        raise click.UsageError("give exactly one of --qr, --uri or --secret")
+    if qr_file is not None:
+        found = inputs.from_qr(qr_file)
+    elif uri is not None:
+        found = inputs.from_uri(uri)
+    else:
+        if not account:
+            raise click.UsageError("--secret needs --account (and usually --issuer)")
+        key = _read_secret() if secret == "-" else secret
+        found = inputs.from_secret(key, issuer, account, kind, algorithm, digits, period, counter)
+    found = inputs.pick(found, pick)
+    _show_found(found)
+    if dry_run:
+        _finish_dry_run(found, app.now(), as_json)
+    else:
+        _store(app, found, force, as_json)
+
+
+def _read_secret() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Setup key", hide_input=True, err=True)
+    return sys.stdin.readline().strip()
+
+
+def _show_found(found: Found) -> None:
+    count = len(found.credentials)
+    note(f"Found {count} credential{'s' if count > 1 else ''} in {found.source}:")
+    for number, credential in enumerate(found.credentials, start=1):
+        note(f"  {number}. {credential.name} ({describe(credential)})")
+    for message in found.warnings:
+        warn(message)
+
+
+def _finish_dry_run(found: Found, now: float, as_json: bool) -> None:
+    from hwotp.otp import compute
+
+    codes = [(c, compute(c, now)) for c in found.credentials]
+    if as_json:
+        emit_json(_result(codes, None, found.warnings, now))
+        return
+    note("Dry run: nothing was stored.")
+    for credential, code in codes:
+        click.echo(f"{credential.name}: {code_text(code, now)}")
+
+
+def _store(app: App, found: Found, force: bool, as_json: bool) -> None:
+    from hwotp.enroll import enroll as enroll_all
+
+    store = app.vault_store()
+    now = app.now()
+    enrolled = enroll_all(found.credentials, store, now, replace=force)
+    codes = [(e.credential, e.code) for e in enrolled]
+    if as_json:
+        emit_json(_result(codes, str(store.path), found.warnings, now))
+        return
+    for credential, code in codes:
+        note(f"Stored {credential.name} in the vault at {store.path}.")
+        click.echo(f"{credential.name}: {code_text(code, now)}")
+    note("Type this code into the site to finish its setup.")
+
+
+Coded = list[tuple[Credential, Code]]
+
+
+def _result(codes: Coded, vault: str | None, warnings: tuple[str, ...], now: float) -> dict:
+    return {
+        "stored": vault is not None,
+        "vault": vault,
+        "warnings": list(warnings),
+        "credentials": [
+            {
+                "name": credential.name,
+                "issuer": credential.issuer,
+                "account": credential.account,
+                "kind": credential.kind.value,
+                "algorithm": credential.algorithm.value,
+                "digits": credential.digits,
+                "period": credential.period,
+                **code_fields(code, now),
+            }
+            for credential, code in codes
+        ],
+    }

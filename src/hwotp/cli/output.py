@@ -1,0 +1,55 @@
+"""How results look: one line per credential for people, plain dictionaries for --json."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from hwotp.credential import Code, Credential, Entry, Kind
+
+
+def describe(item: Credential | Entry) -> str:
+    """Kind and parameters, never the secret: `TOTP, SHA1, 6 digits, every 30 s`."""
+    timing = f"every {item.period} s" if item.kind is Kind.TOTP else "counter-based"
+    return f"{item.kind.name}, {item.algorithm.value}, {item.digits} digits, {timing}"
+
+
+def code_text(code: Code, now: float) -> str:
+    left = code.seconds_left(now)
+    return code.value if left is None else f"{code.value}  (valid for {left} more seconds)"
+
+
+def entry_fields(entry: Entry) -> dict[str, object]:
+    return {
+        "name": entry.name,
+        "issuer": entry.issuer,
+        "account": entry.account,
+        "location": entry.location,
+        "kind": entry.kind.value,
+        "algorithm": entry.algorithm.value,
+        "digits": entry.digits,
+        "period": entry.period,
+        "touch": entry.touch,
+    }
+
+
+def code_fields(code: Code, now: float) -> dict[str, object]:
+    return {
+        "code": code.value,
+        "valid_until": code.valid_until,
+        "seconds_left": code.seconds_left(now),
+    }
+
+
+def emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def note(message: str) -> None:
+    """Progress and context go to stderr, so stdout carries only results."""
+    click.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)

@@ -1,0 +1,41 @@
+"""Finding credentials by name and computing their codes, whichever store holds them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from hwotp.credential import Code, Entry
+from hwotp.errors import NotFoundError
+from hwotp.stores import Store
+
+
+@dataclass(frozen=True)
+class Located:
+    entry: Entry
+    store: Store
+
+
+def everything(stores: Iterable[Store]) -> list[Located]:
+    return [Located(entry, store) for store in stores for entry in store.entries()]
+
+
+def matching(located: Sequence[Located], query: str) -> list[Located]:
+    """Case-insensitive substring matches; an exact name match wins over the others."""
+    hits = [item for item in located if item.entry.matches(query)]
+    exact = [item for item in hits if item.entry.name.casefold() == query.casefold()]
+    return exact or hits
+
+
+def select_one(located: Sequence[Located], query: str) -> Located:
+    hits = matching(located, query)
+    if not hits:
+        raise NotFoundError(f"no credential matches {query!r}; `hwotp list` shows them all")
+    if len(hits) > 1:
+        names = ", ".join(item.entry.name for item in hits)
+        raise NotFoundError(f"{len(hits)} credentials match {query!r}: {names}; be more specific")
+    return hits[0]
+
+
+def calculate(item: Located, now: float) -> Code:
+    return item.store.calculate(item.entry, now)

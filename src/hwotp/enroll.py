@@ -1,0 +1,59 @@
+"""Enrolment: store credentials, then prove each one by computing its code from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hwotp.credential import Code, Credential
+from hwotp.errors import ExistsError, HwotpError
+from hwotp.otp import compute
+from hwotp.stores import Store
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    credential: Credential
+    location: str
+    code: Code
+
+
+class VerificationError(HwotpError):
+    """The stored credential computes a different code than its secret: never expected."""
+
+
+def check_free(credentials: Sequence[Credential], store: Store) -> None:
+    """Refuse before writing anything, so a batch is never half stored over a name clash."""
+    taken = {entry.name for entry in store.entries()}
+    clashes = [c.name for c in credentials if c.name in taken]
+    if clashes:
+        where = store.location
+        raise ExistsError(f"{', '.join(clashes)} already in the {where}; use --force to replace")
+
+
+def enroll(
+    credentials: Sequence[Credential], store: Store, now: float, *, replace: bool = False
+) -> list[Enrolled]:
+    if not replace:
+        check_free(credentials, store)
+    return [_enroll_one(credential, store, now, replace) for credential in credentials]
+
+
+def _enroll_one(credential: Credential, store: Store, now: float, replace: bool) -> Enrolled:
+    store.add(credential, replace=replace)
+    expected = compute(credential, now)
+    stored = next((e for e in store.entries() if e.name == credential.name), None)
+    if stored is None:
+        raise VerificationError(
+            f"{credential.name} is missing from the {store.location} after writing"
+        )
+    # Asking the store (not the secret) proves the write; for HOTP it also moves the counter
+    # past the code the site is about to accept.
+    actual = store.calculate(stored, now)
+    if actual.value != expected.value:
+        store.delete(stored)
+        raise VerificationError(
+            f"the {store.location} computed a different code for {credential.name}; "
+            "it was removed again"
+        )
+    return Enrolled(credential, store.location, actual)

@@ -1,0 +1,99 @@
+"""Where credentials come from: a QR image, a URI, or a setup key typed by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwotp.credential import Algorithm, Credential, CredentialError, Kind
+from hwotp.errors import InputError
+
+
+@dataclass(frozen=True)
+class Found:
+    """Credentials read from one input, with warnings and where they came from."""
+
+    credentials: tuple[Credential, ...]
+    warnings: tuple[str, ...] = ()
+    source: str = ""
+
+
+def from_qr(path: Path) -> Found:
+    """Every authenticator credential in the QR codes of an image."""
+    from hwotp import qr
+    from hwotp.payload import read_payload
+
+    credentials: list[Credential] = []
+    warnings: list[str] = []
+    refusals: list[InputError] = []
+    for text in qr.decode_file(path):
+        try:
+            decoded = read_payload(text)
+        except InputError as refusal:
+            refusals.append(refusal)
+            continue
+        credentials.extend(decoded.credentials)
+        warnings.extend(decoded.warnings)
+        if decoded.batch:
+            warnings.append(f"this QR code is {decoded.batch} of a Google Authenticator export")
+    if not credentials:
+        raise refusals[0]
+    warnings.extend(f"skipped another QR code: {refusal}" for refusal in refusals)
+    return Found(tuple(credentials), tuple(warnings), source=str(path))
+
+
+def from_uri(uri: str) -> Found:
+    from hwotp.payload import read_payload
+
+    decoded = read_payload(uri.strip())
+    warnings = list(decoded.warnings)
+    if decoded.batch:
+        warnings.append(f"this export is {decoded.batch}")
+    return Found(decoded.credentials, tuple(warnings), source="the URI")
+
+
+def from_secret(
+    secret: str,
+    issuer: str,
+    account: str,
+    kind: str = "totp",
+    algorithm: str = "SHA1",
+    digits: int = 6,
+    period: int = 30,
+    counter: int = 0,
+) -> Found:
+    from hwotp.otp import is_short_secret
+    from hwotp.secret import decode_secret
+
+    try:
+        credential = Credential(
+            secret=decode_secret(secret),
+            issuer=issuer,
+            account=account,
+            kind=Kind(kind.lower()),
+            algorithm=Algorithm(algorithm.upper()),
+            digits=digits,
+            period=period,
+            counter=counter,
+        )
+    except CredentialError as error:
+        raise InputError(str(error)) from None
+    warnings = (SHORT_SECRET_WARNING,) if is_short_secret(credential) else ()
+    return Found((credential,), warnings, source="the setup key")
+
+
+SHORT_SECRET_WARNING = (
+    "the secret is shorter than 112 bits; it works, but the service should issue a longer one"
+)
+
+
+def pick(found: Found, choices: tuple[int, ...]) -> Found:
+    """Keep the credentials numbered in `choices` (1-based, as `enroll` lists them)."""
+    if not choices:
+        return found
+    count = len(found.credentials)
+    wrong = [n for n in choices if not 1 <= n <= count]
+    if wrong:
+        raise InputError(f"--pick {wrong[0]} is out of range: found {count} credential(s)")
+    chosen = tuple(found.credentials[n - 1] for n in dict.fromkeys(choices))
+    return Found(chosen, found.warnings, found.source)

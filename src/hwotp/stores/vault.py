@@ -1,0 +1,92 @@
+"""The encrypted software vault as a `Store`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace as copy_with
+from pathlib import Path
+
+from hwotp.credential import Code, Credential, Entry, Kind
+from hwotp.errors import ExistsError, NotFoundError
+from hwotp.otp import compute
+from hwotp.vault import Vault
+
+# Called with True when the vault is about to be created (ask twice), False to unlock it.
+PassphraseSource = Callable[[bool], str]
+
+
+class VaultStore:
+    """Unlocks lazily: listing an absent vault asks for nothing; the first add creates it."""
+
+    location = "vault"
+
+    def __init__(self, path: Path, passphrase: PassphraseSource) -> None:
+        self.path = path
+        self._passphrase = passphrase
+        self._vault: Vault | None = None
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def entries(self) -> list[Entry]:
+        if not self.exists():
+            return []
+        return [c.entry(self.location) for c in self._open().credentials()]
+
+    def add(self, credential: Credential, *, replace: bool = False) -> None:
+        if not self.exists():
+            self._vault = Vault.create(self.path, self._passphrase(True), [credential])
+            return
+        with self._open().edit() as credentials:
+            taken = _index(credentials, credential.issuer, credential.account)
+            if taken is None:
+                credentials.append(credential)
+            elif replace:
+                credentials[taken] = credential
+            else:
+                raise ExistsError(
+                    f"{credential.name} is already in the vault; use --force to replace it"
+                )
+
+    def calculate(self, entry: Entry, now: float) -> Code:
+        if entry.kind is Kind.TOTP:
+            return compute(self._find(self._open().credentials(), entry), now)
+        # HOTP: the counter moves in the same locked write that hands out the code.
+        with self._open().edit() as credentials:
+            index = self._locate(credentials, entry)
+            credential = credentials[index]
+            credentials[index] = copy_with(credential, counter=credential.counter + 1)
+            return compute(credential, now)
+
+    def delete(self, entry: Entry) -> None:
+        with self._open().edit() as credentials:
+            del credentials[self._locate(credentials, entry)]
+
+    def rename(self, entry: Entry, issuer: str, account: str) -> None:
+        with self._open().edit() as credentials:
+            index = self._locate(credentials, entry)
+            clash = _index(credentials, issuer, account)
+            if clash is not None and clash != index:
+                raise ExistsError("another credential in the vault already has that name")
+            credentials[index] = copy_with(credentials[index], issuer=issuer, account=account)
+
+    def _open(self) -> Vault:
+        if self._vault is None:
+            self._vault = Vault.unlock(self.path, self._passphrase(False))
+        return self._vault
+
+    def _find(self, credentials: list[Credential], entry: Entry) -> Credential:
+        return credentials[self._locate(credentials, entry)]
+
+    def _locate(self, credentials: list[Credential], entry: Entry) -> int:
+        index = _index(credentials, entry.issuer, entry.account)
+        if index is None:
+            raise NotFoundError(f"{entry.name} is no longer in the vault")
+        return index
+
+
+def _index(credentials: list[Credential], issuer: str, account: str) -> int | None:
+    for index, credential in enumerate(credentials):
+        if (credential.issuer, credential.account) == (issuer, account):
+            return index
+    return None

@@ -1,0 +1,266 @@
+"""The command line over the software vault, in-process, with a fixed clock."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from conftest import FIXED_TIME
+from hwotp.errors import ExitCode
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+GITHUB = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
+GITLAB = f"otpauth://totp/GitLab:alice?secret={SECRET[::-1]}&issuer=GitLab&digits=8&period=60"
+HOTP_URI = f"otpauth://hotp/Bank:bob?secret={SECRET}&issuer=Bank&counter=5"
+
+
+def totp(secret: str, **options: object) -> str:
+    return pyotp.TOTP(secret, **options).at(FIXED_TIME)
+
+
+def test_enroll_uri_prints_the_code_pyotp_computes(hwotp, vault_path: Path) -> None:
+    result = hwotp("enroll", "--uri", GITHUB)
+    assert result.exit_code == 0, result.stderr
+    assert totp(SECRET) in result.stdout
+    assert "GitHub:alice" in result.stderr and "TOTP" in result.stderr
+    assert vault_path.exists()
+
+
+def test_enroll_then_list_and_code(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    hwotp("enroll", "--uri", GITLAB)
+    listing = hwotp("list")
+    assert listing.exit_code == 0
+    assert "GitHub:alice" in listing.stdout and "GitLab:alice" in listing.stdout
+    code = hwotp("code", "gitlab")
+    assert code.exit_code == 0
+    assert totp(SECRET[::-1], digits=8, interval=60) in code.stdout
+    assert "valid for 30 more seconds" in code.stdout  # 1234567890 is 30 s into a 60 s step
+
+
+def test_code_without_query_lists_all_totp_codes(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    hwotp("enroll", "--uri", GITLAB)
+    result = hwotp("code", "--json")
+    codes = {item["name"]: item["code"] for item in json.loads(result.stdout)}
+    assert codes == {
+        "GitHub:alice": totp(SECRET),
+        "GitLab:alice": totp(SECRET[::-1], digits=8, interval=60),
+    }
+
+
+def test_list_json_never_holds_the_secret(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    result = hwotp("list", "--json")
+    entries = json.loads(result.stdout)
+    assert entries[0]["name"] == "GitHub:alice"
+    assert entries[0]["location"] == "vault"
+    assert SECRET not in result.everything
+
+
+def test_hotp_counter_moves_only_when_asked(hwotp) -> None:
+    enrolled = hwotp("enroll", "--uri", HOTP_URI)
+    hotp = pyotp.HOTP(SECRET)
+    assert hotp.at(5) in enrolled.stdout  # enrolment proves the write and uses counter 5
+    hwotp("code")  # all codes: HOTP is skipped, its counter stays
+    hwotp("list")
+    assert hwotp("code", "bank").stdout.split(": ")[1].strip() == hotp.at(6)
+    assert hwotp("code", "bank").stdout.split(": ")[1].strip() == hotp.at(7)
+
+
+def test_dry_run_stores_nothing(hwotp, vault_path: Path) -> None:
+    result = hwotp("enroll", "--uri", GITHUB, "--dry-run", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["stored"] is False
+    assert data["credentials"][0]["code"] == totp(SECRET)
+    assert not vault_path.exists()
+
+
+def test_enroll_json_reports_code_and_seconds(hwotp) -> None:
+    data = json.loads(hwotp("enroll", "--uri", GITHUB, "--json").stdout)
+    assert data["stored"] is True
+    (entry,) = data["credentials"]
+    assert entry["code"] == totp(SECRET)
+    assert entry["seconds_left"] == 30 - int(FIXED_TIME) % 30
+    assert SECRET not in json.dumps(data)
+
+
+def test_enroll_secret_with_options(hwotp) -> None:
+    result = hwotp(
+        "enroll",
+        "--secret",
+        SECRET.lower(),
+        "--issuer",
+        "Acme",
+        "--account",
+        "eve",
+        "--algorithm",
+        "sha256",
+        "--digits",
+        "7",
+        "--period",
+        "45",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert totp(SECRET, digits=7, interval=45, digest="sha256") in result.stdout
+
+
+def test_enroll_secret_from_stdin_keeps_it_off_the_command_line(hwotp) -> None:
+    result = hwotp("enroll", "--secret", "-", "--account", "eve", stdin=f"{SECRET}\n")
+    assert result.exit_code == 0, result.stderr
+    assert totp(SECRET) in result.stdout
+
+
+def test_short_secret_is_accepted_with_a_warning(hwotp) -> None:
+    short = "JBSWY3DPEHPK3PXP"  # 80 bits, as many services still issue
+    result = hwotp("enroll", "--secret", short, "--account", "eve")
+    assert result.exit_code == 0
+    assert "shorter than 112 bits" in result.stderr
+    assert pyotp.TOTP(short).at(FIXED_TIME) in result.stdout
+
+
+def test_same_name_twice_is_refused_then_replaced_with_force(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    other = GITHUB.replace(SECRET, SECRET[::-1])
+    refused = hwotp("enroll", "--uri", other)
+    assert refused.exit_code == ExitCode.EXISTS
+    assert totp(SECRET) in hwotp("code", "github").stdout
+    assert hwotp("enroll", "--uri", other, "--force").exit_code == 0
+    assert totp(SECRET[::-1]) in hwotp("code", "github").stdout
+
+
+def test_migration_batch_enrols_all_or_the_picked(hwotp) -> None:
+    from test_migration import migration_uri
+
+    uri = migration_uri(
+        [("GitHub", "alice", base64.b32decode(SECRET)), ("Bank", "bob", b"0123456789abcdef")],
+        batch_index=1,
+        batch_size=3,
+    )
+    picked = hwotp("enroll", "--uri", uri, "--pick", "2")
+    assert picked.exit_code == 0, picked.stderr
+    assert "batch 2 of 3" in picked.stderr
+    assert [e["name"] for e in json.loads(hwotp("list", "--json").stdout)] == ["Bank:bob"]
+    everything = hwotp("enroll", "--uri", uri, "--force")
+    assert everything.exit_code == 0
+    assert len(json.loads(hwotp("list", "--json").stdout)) == 2
+
+
+def test_pick_out_of_range(hwotp) -> None:
+    result = hwotp("enroll", "--uri", GITHUB, "--pick", "3")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "--pick 3" in result.stderr
+
+
+def test_ambiguous_query_lists_candidates(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    hwotp("enroll", "--uri", GITLAB)
+    result = hwotp("code", "alice")
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert "GitHub:alice" in result.stderr and "GitLab:alice" in result.stderr
+    assert hwotp("code", "nobody").exit_code == ExitCode.NOT_FOUND
+
+
+def test_exact_name_wins_over_substring_matches(hwotp) -> None:
+    hwotp("enroll", "--uri", "otpauth://totp/Git:alice?secret=" + SECRET)
+    hwotp("enroll", "--uri", GITHUB)
+    result = hwotp("code", "git:alice", "--json")
+    assert result.exit_code == 0
+    assert [item["name"] for item in json.loads(result.stdout)] == ["Git:alice"]
+
+
+def test_delete_needs_force_without_a_terminal(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    refused = hwotp("delete", "github")
+    assert refused.exit_code == ExitCode.CANCELLED
+    assert "--force" in refused.stderr
+    assert hwotp("delete", "github", "--force").exit_code == 0
+    assert json.loads(hwotp("list", "--json").stdout) == []
+
+
+def test_rename_keeps_the_secret(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    assert hwotp("rename", "github", "GitHub:alice@work").exit_code == 0
+    assert hwotp("rename", "alice@work", "al").exit_code == 0  # no colon keeps the issuer
+    result = hwotp("code", "GitHub:al", "--json")
+    (item,) = json.loads(result.stdout)
+    assert (item["name"], item["code"]) == ("GitHub:al", totp(SECRET))
+
+
+def test_rename_onto_a_taken_name_is_refused(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    hwotp("enroll", "--uri", GITLAB)
+    assert hwotp("rename", "gitlab", "GitHub:alice").exit_code == ExitCode.EXISTS
+
+
+def test_wrong_passphrase(hwotp, vault_path: Path) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    before = vault_path.read_bytes()
+    result = hwotp("enroll", "--uri", GITLAB, passphrase="not it")
+    assert result.exit_code == ExitCode.WRONG_PASSPHRASE
+    assert result.stderr.strip() == "hwotp: wrong passphrase"
+    assert vault_path.read_bytes() == before
+
+
+def test_damaged_vault_is_reported_and_left_alone(hwotp, vault_path: Path) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    damaged = bytearray(vault_path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    vault_path.write_bytes(bytes(damaged))
+    for args in (("list",), ("enroll", "--uri", GITLAB), ("code", "github")):
+        result = hwotp(*args)
+        assert result.exit_code == ExitCode.VAULT_DAMAGED
+        assert "the vault file is damaged or was modified" in result.stderr
+    assert vault_path.read_bytes() == bytes(damaged)
+
+
+def test_passphrase_from_standard_input(hwotp) -> None:
+    assert hwotp("enroll", "--uri", GITHUB, passphrase=None, stdin="s3cret words\n").exit_code == 0
+    assert hwotp("list", passphrase=None, stdin="s3cret words\n").exit_code == 0
+    wrong = hwotp("list", passphrase=None, stdin="other words\n")
+    assert wrong.exit_code == ExitCode.WRONG_PASSPHRASE
+
+
+def test_empty_passphrase_is_refused(hwotp, vault_path: Path) -> None:
+    result = hwotp("enroll", "--uri", GITHUB, passphrase="")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert not vault_path.exists()
+
+
+def test_list_without_a_vault_says_how_to_start(hwotp) -> None:
+    result = hwotp("list")
+    assert result.exit_code == 0
+    assert "hwotp enroll" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (("enroll",), ExitCode.USAGE, "exactly one of"),
+        (("enroll", "--uri", GITHUB, "--qr", "x.png"), ExitCode.USAGE, "exactly one of"),
+        (("enroll", "--secret", SECRET), ExitCode.USAGE, "--account"),
+        (("enroll", "--uri", "https://example.com/setup"), ExitCode.BAD_INPUT, "web address"),
+        (("enroll", "--uri", "otpauth://totp/A:b?secret=JBSWY3DP!"), ExitCode.BAD_INPUT, "secret"),
+        (("enroll", "--uri", GITHUB + "&digits=9"), ExitCode.BAD_INPUT, "digits"),
+        (("enroll", "--uri", GITHUB + "&algorithm=MD5"), ExitCode.BAD_INPUT, "MD5"),
+        (("enroll", "--secret", "not base32!", "--account", "a"), ExitCode.BAD_INPUT, "base32"),
+        (
+            ("enroll", "--secret", SECRET, "--account", "a", "--digits", "5"),
+            ExitCode.BAD_INPUT,
+            "digits",
+        ),
+        (("enroll", "--qr", "/nonexistent/shot.png"), ExitCode.BAD_INPUT, "shot.png"),
+        (("code", "x", "--bogus"), ExitCode.USAGE, "--bogus"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_a_documented_code(hwotp, args, code, words) -> None:
+    result = hwotp(*args)
+    assert result.exit_code == code, result.everything
+    assert words in result.stderr
+    assert "Traceback" not in result.everything
+    assert SECRET not in result.everything and SECRET.lower() not in result.everything

@@ -1,0 +1,121 @@
+"""Promises that hold for the whole program: light start-up, no network, no secret in output,
+and the installed console script doing the main job end to end."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+
+HEAVY = ["yubikit", "ykman", "fido2", "PIL", "zxingcpp", "pyzbar", "cryptography", "pyotp"]
+SAMPLE = Path(__file__).parents[1] / "examples" / "mfa-setup-page.png"
+SAMPLE_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def hwotp_script() -> str:
+    script = shutil.which("hwotp", path=str(Path(sys.executable).parent))
+    assert script, "the hwotp console script is not installed next to this Python"
+    return script
+
+
+def run_in_python(code: str, *args: str, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_load_no_heavy_module(flag: str) -> None:
+    probe = (
+        "import sys\n"
+        "from hwotp.cli import main\n"
+        "sys.argv = ['hwotp', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    status = done.code\n"
+        f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print('LOADED', loaded, 'STATUS', status)\n"
+    )
+    result = run_in_python(probe, flag)
+    assert "LOADED [] STATUS 0" in result.stdout, result.stdout + result.stderr
+
+
+def test_help_documents_the_exit_codes() -> None:
+    result = subprocess.run([hwotp_script(), "--help"], capture_output=True, text=True)
+    assert "Exit codes:" in result.stdout
+    for code in ("3", "5", "6", "9"):
+        assert f"  {code}  " in result.stdout
+
+
+def test_no_socket_is_opened_by_a_full_session(tmp_path: Path) -> None:
+    """An audit hook sees every socket the interpreter creates; enroll, list and code make none."""
+    probe = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda event, args: opened.append(event) "
+        "if event.startswith('socket.') else None)\n"
+        "from hwotp.cli import cli\n"
+        "for args in (['enroll', '--qr', sys.argv[1]], ['list'], ['code', 'example']):\n"
+        "    try:\n        cli.main(args=args, prog_name='hwotp')\n"
+        "    except SystemExit as done:\n        assert done.code == 0, (args, done.code)\n"
+        "print('SOCKETS', opened)\n"
+    )
+    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pass words"}
+    result = run_in_python(probe, str(SAMPLE), env=env)
+    assert "SOCKETS []" in result.stdout, result.stdout + result.stderr
+
+
+def test_installed_script_enrols_the_sample_screenshot(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "HWOTP_VAULT": str(tmp_path / "vault" / "v.hwotp"),
+        "HWOTP_PASSPHRASE": "end to end",
+    }
+    before = time.time()
+    enrolled = subprocess.run(
+        [hwotp_script(), "enroll", "--qr", str(SAMPLE), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    after = time.time()
+    assert enrolled.returncode == 0, enrolled.stderr
+    (credential,) = json.loads(enrolled.stdout)["credentials"]
+    assert credential["name"] == "Example Corp:alice@example.com"
+    reference = pyotp.TOTP(SAMPLE_SECRET)
+    assert credential["code"] in {reference.at(before), reference.at(after)}
+    assert SAMPLE_SECRET not in enrolled.stdout + enrolled.stderr
+    listed = subprocess.run(
+        [hwotp_script(), "list"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert "Example Corp:alice@example.com" in listed.stdout
+
+
+def test_secrets_never_reach_output_or_the_vault_file_in_clear(hwotp, vault_path: Path) -> None:
+    raw = b"leak-check-secret!!!"
+    secret = base64.b32encode(raw).decode()
+    uri = f"otpauth://totp/Leak:check?secret={secret}&issuer=Leak"
+    outputs = [
+        hwotp("enroll", "--uri", uri),
+        hwotp("enroll", "--uri", uri, "--dry-run", "--json"),
+        hwotp("list", "--json"),
+        hwotp("code", "leak", "--json"),
+        hwotp("enroll", "--uri", uri),  # refused: exists
+        hwotp("list", passphrase="wrong"),
+    ]
+    for result in outputs:
+        assert secret not in result.everything
+    stored = vault_path.read_bytes()
+    assert secret.encode() not in stored and raw not in stored
