@@ -120,7 +120,7 @@ def test_short_secret_is_accepted_with_a_warning(hwotp) -> None:
     short = "JBSWY3DPEHPK3PXP"  # 80 bits, as many services still issue
     result = hwotp("enroll", "--secret", short, "--account", "eve")
     assert result.exit_code == 0
-    assert "shorter than 112 bits" in result.stderr
+    assert "only 80 bits long" in result.stderr
     assert pyotp.TOTP(short).at(FIXED_TIME) in result.stdout
 
 
@@ -135,13 +135,14 @@ def test_same_name_twice_is_refused_then_replaced_with_force(hwotp) -> None:
 
 
 def test_migration_batch_enrols_all_or_the_picked(hwotp) -> None:
-    from test_migration import migration_uri
+    from test_migration import entry, payload_bytes
+    from test_migration import uri as migration_uri
 
-    uri = migration_uri(
-        [("GitHub", "alice", base64.b32decode(SECRET)), ("Bank", "bob", b"0123456789abcdef")],
-        batch_index=1,
-        batch_size=3,
-    )
+    entries = [
+        entry(issuer="GitHub", name="alice", secret=base64.b32decode(SECRET)),
+        entry(issuer="Bank", name="bob", secret=b"0123456789abcdef"),
+    ]
+    uri = migration_uri(payload_bytes(entries, batch_index=1, batch_size=3))
     picked = hwotp("enroll", "--uri", uri, "--pick", "2")
     assert picked.exit_code == 0, picked.stderr
     assert "batch 2 of 3" in picked.stderr

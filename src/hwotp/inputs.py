@@ -62,7 +62,7 @@ def from_secret(
     period: int = 30,
     counter: int = 0,
 ) -> Found:
-    from hwotp.otp import is_short_secret
+    from hwotp.otpauth import secret_warnings
     from hwotp.secret import decode_secret
 
     try:
@@ -78,13 +78,7 @@ def from_secret(
         )
     except CredentialError as error:
         raise InputError(str(error)) from None
-    warnings = (SHORT_SECRET_WARNING,) if is_short_secret(credential) else ()
-    return Found((credential,), warnings, source="the setup key")
-
-
-SHORT_SECRET_WARNING = (
-    "the secret is shorter than 112 bits; it works, but the service should issue a longer one"
-)
+    return Found((credential,), secret_warnings(credential), source="the setup key")
 
 
 def pick(found: Found, choices: tuple[int, ...]) -> Found:

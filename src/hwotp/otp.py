@@ -17,12 +17,8 @@ _DIGESTS = {
 SHORT_SECRET_BYTES = 14  # below 112 bits NIST SP 800-63B-4 calls a secret short
 
 
-class _TOTP(pyotp.TOTP):
-    # Services still issue 80-bit secrets and YubiKeys accept them: warn elsewhere, never refuse.
-    min_secret_length_bits = 8
-
-
 class _HOTP(pyotp.HOTP):
+    # Services still issue 80-bit secrets and YubiKeys accept them: warn elsewhere, never refuse.
     min_secret_length_bits = 8
 
 
@@ -32,15 +28,16 @@ def _b32(secret: bytes) -> str:
 
 def compute(credential: Credential, now: float) -> Code:
     """The code for `credential` at unix time `now` (TOTP) or at its counter (HOTP)."""
-    digest = _DIGESTS[credential.algorithm]
-    secret = _b32(credential.secret)
+    hotp = _HOTP(
+        _b32(credential.secret), digits=credential.digits, digest=_DIGESTS[credential.algorithm]
+    )
     if credential.kind is Kind.HOTP:
-        hotp = _HOTP(secret, digits=credential.digits, digest=digest)
         return Code(hotp.at(credential.counter))
-    totp = _TOTP(secret, digits=credential.digits, digest=digest, interval=credential.period)
+    # TOTP is HOTP at counter now // period (RFC 6238); pyotp.TOTP refuses periods over 120 s,
+    # which services and the model allow.
     step = int(now) // credential.period
     start = step * credential.period
-    return Code(totp.at(start), valid_from=start, valid_until=start + credential.period)
+    return Code(hotp.at(step), valid_from=start, valid_until=start + credential.period)
 
 
 def is_short_secret(credential: Credential) -> bool:

@@ -1,0 +1,78 @@
+"""Whatever text a QR code (or a paste) holds, turned into credentials or one clear refusal.
+
+QR decoders hand back web addresses, Wi-Fi settings and plain text unchanged, so the scheme is
+checked here. Refusals never repeat the text: a wrong QR code may still hold a secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hwotp.credential import Credential
+from hwotp.errors import InputError
+from hwotp.migration import parse_migration
+from hwotp.otpauth import parse_uri
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31}):(//)?")
+# What a QR code that is not an authenticator secret most often holds, by scheme.
+_KNOWN = {
+    "http": "a web address",
+    "https": "a web address",
+    "wifi": "Wi-Fi settings",
+    "mailto": "an e-mail address",
+    "matmsg": "an e-mail message",
+    "tel": "a phone number",
+    "sms": "a text message",
+    "smsto": "a text message",
+    "mms": "a text message",
+    "mmsto": "a text message",
+    "geo": "a map location",
+    "mecard": "a contact card",
+    "bitcoin": "a payment request",
+    "upi": "a payment request",
+}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    credentials: tuple[Credential, ...]
+    warnings: tuple[str, ...] = ()
+    batch: str | None = None  # "batch 2 of 3" for one QR code of a multi-code export
+
+
+def read_payload(text: str) -> Decoded:
+    """The credentials in the decoded text of a QR code, or an InputError saying what it holds."""
+    payload = text.strip().lstrip("\ufeff").strip()
+    if not payload:
+        raise InputError("found a QR code, but it is empty")
+    match = _SCHEME.match(payload)
+    scheme = match.group(1).lower() if match else ""
+    if scheme == "otpauth":
+        parsed = parse_uri(payload)
+        return Decoded((parsed.credential,), parsed.warnings)
+    if scheme == "otpauth-migration":
+        migration = parse_migration(payload)
+        batch = migration.batch_label if migration.batch_size > 1 else None
+        return Decoded(migration.credentials, migration.warnings, batch)
+    raise InputError(
+        f"found a QR code, but it holds {_describe(payload, match)}, not an authenticator secret"
+    )
+
+
+def _describe(payload: str, match: re.Match[str] | None) -> str:
+    """What the payload is, in words; a scheme name at most, never the content."""
+    head = payload[:16].upper()
+    if head.startswith(("BEGIN:VCARD", "MECARD:")):
+        return "a contact card"
+    if head.startswith(("BEGIN:VCALENDAR", "BEGIN:VEVENT")):
+        return "a calendar event"
+    if match is None:
+        return "plain text"
+    scheme = match.group(1).lower()
+    if scheme in _KNOWN:
+        return _KNOWN[scheme]
+    # Only a `name://` prefix is surely a scheme; "word: ..." is text and may start with a secret.
+    if match.group(2):
+        return f"a {scheme}:// link"
+    return "plain text"
