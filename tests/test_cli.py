@@ -121,7 +121,8 @@ def test_short_secret_is_accepted_with_a_warning(hwotp) -> None:
     result = hwotp("enroll", "--secret", short, "--account", "eve")
     assert result.exit_code == 0
     assert "only 80 bits long" in result.stderr
-    assert pyotp.TOTP(short).at(FIXED_TIME) in result.stdout
+    lenient = type("LenientTOTP", (pyotp.TOTP,), {"min_secret_length_bits": 80})
+    assert lenient(short).at(FIXED_TIME) in result.stdout
 
 
 def test_same_name_twice_is_refused_then_replaced_with_force(hwotp) -> None:
@@ -204,7 +205,7 @@ def test_wrong_passphrase(hwotp, vault_path: Path) -> None:
     before = vault_path.read_bytes()
     result = hwotp("enroll", "--uri", GITLAB, passphrase="not it")
     assert result.exit_code == ExitCode.WRONG_PASSPHRASE
-    assert result.stderr.strip() == "hwotp: wrong passphrase"
+    assert result.stderr.splitlines()[-1] == "hwotp: wrong passphrase"
     assert vault_path.read_bytes() == before
 
 

@@ -1,0 +1,207 @@
+"""The encrypted software vault: a file of credentials opened by key slots.
+
+`format` turns bytes into header, slots and payload and back; `file` locks and writes
+atomically; this module ties them together. The format is specified in docs/vault-format.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwotp.credential import Credential
+from hwotp.errors import InputError, NotFoundError, StorageError, VaultDamagedError
+from hwotp.vault import file
+from hwotp.vault import format as fmt
+from hwotp.vault.file import VaultMissingError
+
+__all__ = [
+    "SlotInfo",
+    "Vault",
+    "VaultMissingError",
+    "default_vault_path",
+]
+
+VAULT_NAME = "vault.hwotp"
+
+
+def default_vault_path() -> Path:
+    """`vault.hwotp` in the platform's user data folder (the CLI handles overrides)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("hwotp", appauthor=False) / VAULT_NAME
+
+
+@dataclass(frozen=True)
+class SlotInfo:
+    """What the UI may show about a key slot."""
+
+    id: str
+    type: str
+    usable: bool  # this hwotp can open it (today: a passphrase slot)
+
+
+class Vault:
+    """An unlocked vault. Holds the master key, so later reads and writes need no scrypt."""
+
+    def __init__(self, path: Path, master_key: bytes, slot_id: str) -> None:
+        """Use `create` or `unlock`; this is for them (and for tests that hold a key)."""
+        self.path = path
+        self._master_key = master_key
+        self.unlocked_slot = slot_id  # the slot that opened it; change_passphrase's default
+
+    def __repr__(self) -> str:
+        return f"Vault({str(self.path)!r})"
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, passphrase: str, credentials: Sequence[Credential] = ()) -> Vault:
+        """Make a new vault; StorageError if something is already at `path`."""
+        _check_passphrase(passphrase)
+        payload = fmt.Payload(_checked(credentials))
+        file.make_folder(path.parent)
+        with file.exclusive_lock(path):
+            if path.exists() or path.is_symlink():
+                raise StorageError(f"a vault already exists at {path}")
+            master_key = fmt.new_master_key()
+            slot = fmt.new_scrypt_slot(master_key, passphrase)
+            file.write_atomic(path, fmt.seal([slot], master_key, payload))
+        return cls(path, master_key, slot["id"])
+
+    @classmethod
+    def unlock(cls, path: Path, passphrase: str) -> Vault:
+        """Open with a passphrase: WrongPassphraseError, VaultDamagedError, VaultMissingError."""
+        envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
+        master_key, slot_id = fmt.open_master_key(envelope, passphrase)
+        _decrypt(path, envelope, master_key)  # the header and payload must be intact too
+        return cls(path, master_key, slot_id)
+
+    # --- credentials ------------------------------------------------------------------------
+
+    def credentials(self) -> list[Credential]:
+        """The credentials as they are in the file now (no lock: writes are atomic renames)."""
+        return self._read()[1].credentials
+
+    @contextlib.contextmanager
+    def edit(self) -> Iterator[list[Credential]]:
+        """Yield the current list under the lock; write it back if it changed and no error
+        escaped the block. A vault that does not decrypt is never written."""
+        with self._locked() as (envelope, payload, old):
+            credentials = list(payload.credentials)
+            yield credentials
+            if credentials != payload.credentials:
+                payload.credentials = _checked(credentials)
+                self._write(envelope.header.slots, payload, old)
+
+    # --- key slots --------------------------------------------------------------------------
+
+    def slots(self) -> list[SlotInfo]:
+        envelope = self._read()[0]
+        return [
+            SlotInfo(s["id"], s["type"], s["type"] == fmt.SCRYPT_TYPE)
+            for s in envelope.header.slots
+        ]
+
+    def add_passphrase(self, passphrase: str) -> str:
+        """Add a passphrase slot (one scrypt run) and return its id."""
+        _check_passphrase(passphrase)
+        with self._locked() as (envelope, payload, old):
+            slots = list(envelope.header.slots)
+            slot = self._new_slot(passphrase, slots)
+            self._write([*slots, slot], payload, old)
+        return slot["id"]
+
+    def change_passphrase(self, passphrase: str, slot_id: str | None = None) -> str:
+        """Replace a passphrase slot (default: the one this vault was unlocked with) by a new
+        one for `passphrase`, in one write. Returns the new slot's id."""
+        _check_passphrase(passphrase)
+        target = slot_id or self.unlocked_slot
+        with self._locked() as (envelope, payload, old):
+            slots = list(envelope.header.slots)
+            index = _slot_index(slots, target)
+            if slots[index]["type"] != fmt.SCRYPT_TYPE:
+                raise InputError(f"key slot {target} is not a passphrase slot")
+            slot = self._new_slot(passphrase, slots)
+            slots[index] = slot
+            self._write(slots, payload, old)
+        if target == self.unlocked_slot:
+            self.unlocked_slot = slot["id"]
+        return slot["id"]
+
+    def remove_slot(self, slot_id: str) -> None:
+        """Remove a slot; refused if no slot this hwotp can open would remain."""
+        with self._locked() as (envelope, payload, old):
+            slots = list(envelope.header.slots)
+            del slots[_slot_index(slots, slot_id)]
+            if not any(s["type"] == fmt.SCRYPT_TYPE for s in slots):
+                raise InputError("cannot remove the vault's last passphrase slot")
+            self._write(slots, payload, old)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _read(self) -> tuple[fmt.Envelope, fmt.Payload]:
+        envelope = _parse(self.path, file.read(self.path, fmt.MAX_FILE_BYTES))
+        return envelope, _decrypt(self.path, envelope, self._master_key)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[tuple[fmt.Envelope, fmt.Payload, bytes]]:
+        """Lock, then read and decrypt the current file; anything that fails stops the write."""
+        with file.exclusive_lock(self.path):
+            file.remove_stale_temp_files(self.path)
+            data = file.read(self.path, fmt.MAX_FILE_BYTES)
+            envelope = _parse(self.path, data)
+            yield envelope, _decrypt(self.path, envelope, self._master_key), data
+
+    def _write(self, slots: Sequence[fmt.Slot], payload: fmt.Payload, old: bytes) -> None:
+        problem = fmt.slots_problem(slots)
+        if problem:  # never write a file that readers would reject
+            raise StorageError(f"the vault was left unchanged: {problem}")
+        new = fmt.seal(slots, self._master_key, payload)
+        file.replace_keeping_backup(self.path, old, new)
+
+    def _new_slot(self, passphrase: str, slots: Sequence[fmt.Slot]) -> dict[str, object]:
+        slot_id = fmt.new_slot_id(s["id"] for s in slots)
+        return fmt.new_scrypt_slot(self._master_key, passphrase, slot_id=slot_id)
+
+
+def _check_passphrase(passphrase: str) -> None:
+    if not passphrase:
+        raise InputError("the vault passphrase must not be empty")
+
+
+def _checked(credentials: Sequence[Credential]) -> list[Credential]:
+    for item in credentials:
+        if not isinstance(item, Credential):
+            raise TypeError(f"a vault holds Credential objects, not {type(item).__name__}")
+    return list(credentials)
+
+
+def _slot_index(slots: Sequence[fmt.Slot], slot_id: str) -> int:
+    for index, slot in enumerate(slots):
+        if slot["id"] == slot_id:
+            return index
+    raise NotFoundError(f"the vault has no key slot {slot_id}")
+
+
+def _parse(path: Path, data: bytes) -> fmt.Envelope:
+    try:
+        return fmt.parse(data)
+    except VaultDamagedError as err:
+        raise _with_backup_hint(path, err) from None
+
+
+def _decrypt(path: Path, envelope: fmt.Envelope, master_key: bytes) -> fmt.Payload:
+    try:
+        return fmt.decrypt(envelope, master_key)
+    except VaultDamagedError as err:
+        raise _with_backup_hint(path, err) from None
+
+
+def _with_backup_hint(path: Path, err: VaultDamagedError) -> VaultDamagedError:
+    backup = file.backup_path(path)
+    if not backup.exists():
+        return err
+    return VaultDamagedError(f"{err}; the previous version is in {backup}")

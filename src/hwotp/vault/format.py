@@ -1,0 +1,443 @@
+"""The vault file format (docs/vault-format.md): bytes <-> header, key slots and payload.
+
+Pure: no file access. `cryptography` is imported inside the functions that use it so that
+importing hwotp stays fast. No error message here contains key material, a passphrase or a
+secret; they name what is wrong, never a value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hwotp.credential import Credential, CredentialError
+from hwotp.errors import VaultDamagedError, WrongPassphraseError
+
+FORMAT_NAME = "hwotp-vault"
+VERSION = 1
+SCRYPT_TYPE = "scrypt"
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+SALT_BYTES = 16
+TRAILER_BYTES = 32
+PAD_TO = 256
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024
+MIN_FILE_BYTES = 1 + TAG_BYTES + TRAILER_BYTES
+MAX_SLOTS = 16
+
+# What writers use, and what readers accept (see "Bounds" in the format document).
+SCRYPT_N = 2**17
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_N_RANGE = (2**17, 2**20)
+SCRYPT_P_RANGE = (1, 4)
+SCRYPT_WORK_BUDGET = 2**22  # sum of n * p over all scrypt slots
+
+DAMAGED = "the vault file is damaged or was modified"
+WRONG_PASSPHRASE = "wrong passphrase"
+
+_SLOT_ID = re.compile(r"[0-9a-f]{8}\Z")
+_HEADER_KEYS = {"format", "nonce", "slots", "version"}
+_SCRYPT_KEYS = {"id", "key", "n", "nonce", "p", "r", "salt", "type"}
+_CREDENTIAL_KEYS = (
+    "account",
+    "algorithm",
+    "counter",
+    "digits",
+    "issuer",
+    "kind",
+    "period",
+    "secret",
+)
+
+Slot = Mapping[str, Any]
+
+
+class _Invalid(Exception):
+    """Internal: the header breaks a rule; turned into VaultDamagedError by `parse`."""
+
+
+@dataclass(frozen=True)
+class ScryptSlot:
+    """A validated `scrypt` slot."""
+
+    id: str
+    n: int
+    r: int
+    p: int
+    salt: bytes
+    nonce: bytes
+    key: bytes = field(repr=False)
+    raw: Slot = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Header:
+    nonce: bytes
+    slots: tuple[Slot, ...]
+
+    def scrypt_slots(self) -> list[ScryptSlot]:
+        return [_scrypt_slot(slot) for slot in self.slots if slot["type"] == SCRYPT_TYPE]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A vault file whose trailer and header have been checked, not yet decrypted."""
+
+    header: Header
+    header_line: bytes
+    ciphertext: bytes = field(repr=False)
+
+
+@dataclass
+class Payload:
+    """The decrypted contents. Unknown JSON members are kept so a rewrite does not drop them."""
+
+    credentials: list[Credential]
+    extra: dict[str, Any] = field(default_factory=dict)
+    # Keyed by secret, so a rename or a counter step keeps a credential's unknown members.
+    credential_extra: dict[bytes, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+
+# --- canonical JSON and base64 ------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    ).encode("ascii")
+
+
+def _no_floats(text: str) -> Any:
+    raise _Invalid("floating point numbers are not allowed in the header")
+
+
+def _load_canonical(line: bytes) -> Any:
+    try:
+        value = json.loads(line.decode("ascii"), parse_float=_no_floats, parse_constant=_no_floats)
+    except (ValueError, RecursionError) as err:  # JSON, ASCII and int-size errors
+        raise _Invalid("the header is not JSON") from err
+    if canonical_json(value) != line:
+        raise _Invalid("the header is not in canonical form")
+    return value
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(value: object, length: int, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise _Invalid(f"{what} is not a string")
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise _Invalid(f"{what} is not base64") from err
+    if len(data) != length or b64(data) != value:
+        raise _Invalid(f"{what} has the wrong length or form")
+    return data
+
+
+def _integer(value: object, what: str) -> int:
+    if type(value) is not int:  # JSON true would otherwise pass as 1
+        raise _Invalid(f"{what} is not an integer")
+    return value
+
+
+# --- header ----------------------------------------------------------------------------------
+
+
+def parse(data: bytes) -> Envelope:
+    """Check size, trailer and header of a vault file; VaultDamagedError if anything is off."""
+    if not MIN_FILE_BYTES <= len(data) <= MAX_FILE_BYTES:
+        raise VaultDamagedError(DAMAGED)
+    body, trailer = data[:-TRAILER_BYTES], data[-TRAILER_BYTES:]
+    if hashlib.sha256(body).digest() != trailer:
+        raise VaultDamagedError(DAMAGED)
+    header_line, newline, ciphertext = body.partition(b"\n")
+    if not newline or len(header_line) > MAX_HEADER_BYTES or len(ciphertext) < TAG_BYTES:
+        raise VaultDamagedError(DAMAGED)
+    try:
+        header = _header(_load_canonical(header_line))
+    except _Invalid as err:
+        raise VaultDamagedError(f"{DAMAGED} ({err})") from None
+    return Envelope(header, header_line, ciphertext)
+
+
+def _header(value: Any) -> Header:
+    if not isinstance(value, dict) or value.get("format") != FORMAT_NAME:
+        raise _Invalid("it is not an hwotp vault")
+    version = value.get("version")
+    if type(version) is not int:
+        raise _Invalid("the header has no format version")
+    if version != VERSION:
+        shown = version if 0 < version < 1000 else "?"  # a modified file may hold any integer
+        raise _Invalid(f"format version {shown} is not supported")
+    if set(value) != _HEADER_KEYS:
+        raise _Invalid("the header has unexpected members")
+    nonce = _unb64(value["nonce"], NONCE_BYTES, "the payload nonce")
+    slots = value["slots"]
+    if not isinstance(slots, list):
+        raise _Invalid("the key slots are not a list")
+    _check_slots(slots)
+    return Header(nonce, tuple(slots))
+
+
+def slots_problem(slots: Sequence[Slot]) -> str | None:
+    """Why a reader would reject this slot list, or None: writers check before writing."""
+    try:
+        _check_slots(list(slots))
+    except _Invalid as err:
+        return str(err)
+    return None
+
+
+def _check_slots(slots: list[Any]) -> None:
+    if not 1 <= len(slots) <= MAX_SLOTS:
+        raise _Invalid(f"a vault has 1 to {MAX_SLOTS} key slots")
+    ids = set()
+    work = 0
+    for slot in slots:
+        if not isinstance(slot, dict) or not isinstance(slot.get("type"), str):
+            raise _Invalid("a key slot has no type")
+        if not isinstance(slot.get("id"), str) or not _SLOT_ID.match(slot["id"]):
+            raise _Invalid("a key slot has no valid id")
+        ids.add(slot["id"])
+        if slot["type"] == SCRYPT_TYPE:
+            parsed = _scrypt_slot(slot)
+            work += parsed.n * parsed.p
+    if len(ids) != len(slots):
+        raise _Invalid("two key slots have the same id")
+    if work > SCRYPT_WORK_BUDGET:
+        raise _Invalid("the key slots ask for too much passphrase-hashing work")
+
+
+def _scrypt_slot(slot: Slot) -> ScryptSlot:
+    if set(slot) != _SCRYPT_KEYS:
+        raise _Invalid("a passphrase slot has unexpected members")
+    n, r, p = (_integer(slot[k], f"scrypt {k}") for k in ("n", "r", "p"))
+    low, high = SCRYPT_N_RANGE
+    if not low <= n <= high or n & (n - 1):
+        raise _Invalid("scrypt n is out of bounds")
+    if r != SCRYPT_R or not SCRYPT_P_RANGE[0] <= p <= SCRYPT_P_RANGE[1]:
+        raise _Invalid("scrypt r or p is out of bounds")
+    return ScryptSlot(
+        id=slot["id"],
+        n=n,
+        r=r,
+        p=p,
+        salt=_unb64(slot["salt"], SALT_BYTES, "a slot salt"),
+        nonce=_unb64(slot["nonce"], NONCE_BYTES, "a slot nonce"),
+        key=_unb64(slot["key"], KEY_BYTES + TAG_BYTES, "a wrapped key"),
+        raw=slot,
+    )
+
+
+def header_line(header: Header) -> bytes:
+    value = {"format": FORMAT_NAME, "nonce": b64(header.nonce), "slots": list(header.slots)}
+    return canonical_json({**value, "version": VERSION})
+
+
+# --- key slots -------------------------------------------------------------------------------
+
+
+def _aesgcm(key: bytes) -> Any:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
+def slot_aad(slot: Slot) -> bytes:
+    """A slot's associated data: the slot without its wrapped key, as canonical JSON."""
+    return canonical_json({k: v for k, v in slot.items() if k != "key"})
+
+
+def wrap(kek: bytes, master_key: bytes, slot_without_key: Slot) -> dict[str, Any]:
+    """Return the slot with `key` = the master key wrapped under `kek`."""
+    nonce = _unb64(slot_without_key["nonce"], NONCE_BYTES, "a slot nonce")
+    sealed = _aesgcm(kek).encrypt(nonce, master_key, slot_aad(slot_without_key))
+    return {**slot_without_key, "key": b64(sealed)}
+
+
+def unwrap(kek: bytes, slot: ScryptSlot) -> bytes | None:
+    """The master key, or None if `kek` does not open the slot."""
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        return _aesgcm(kek).decrypt(slot.nonce, slot.key, slot_aad(slot.raw))
+    except InvalidTag:
+        return None
+
+
+def scrypt_kek(passphrase: str, slot: ScryptSlot) -> bytes:
+    """The key-encryption key of a passphrase slot: the expensive step, ~0.5 s at 2^17."""
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    password = unicodedata.normalize("NFC", passphrase).encode("utf-8")
+    return Scrypt(salt=slot.salt, length=KEY_BYTES, n=slot.n, r=slot.r, p=slot.p).derive(password)
+
+
+Deriver = Callable[[str, ScryptSlot], bytes]
+
+
+def new_scrypt_slot(
+    master_key: bytes,
+    passphrase: str,
+    *,
+    slot_id: str | None = None,
+    salt: bytes | None = None,
+    nonce: bytes | None = None,
+) -> dict[str, Any]:
+    """A new passphrase slot with the default cost. Fixed randomness is for test vectors only."""
+    salt = salt or os.urandom(SALT_BYTES)
+    nonce = nonce or os.urandom(NONCE_BYTES)
+    slot: dict[str, Any] = {
+        "id": slot_id or new_slot_id(),
+        "n": SCRYPT_N,
+        "nonce": b64(nonce),
+        "p": SCRYPT_P,
+        "r": SCRYPT_R,
+        "salt": b64(salt),
+        "type": SCRYPT_TYPE,
+    }
+    params = ScryptSlot(slot["id"], SCRYPT_N, SCRYPT_R, SCRYPT_P, salt, nonce, b"", slot)
+    return wrap(scrypt_kek(passphrase, params), master_key, slot)
+
+
+def new_slot_id(taken: Iterable[str] = ()) -> str:
+    taken = set(taken)
+    while (slot_id := os.urandom(4).hex()) in taken:
+        pass
+    return slot_id
+
+
+def new_master_key() -> bytes:
+    return os.urandom(KEY_BYTES)
+
+
+def open_master_key(
+    envelope: Envelope, passphrase: str, derive: Deriver = scrypt_kek
+) -> tuple[bytes, str]:
+    """(master key, id of the slot that opened it); WrongPassphraseError if no slot opens.
+
+    `derive` is a parameter so tests can reuse one derived key across many modified files.
+    """
+    for slot in envelope.header.scrypt_slots():
+        master_key = unwrap(derive(passphrase, slot), slot)
+        if master_key is not None:
+            return master_key, slot.id
+    raise WrongPassphraseError(WRONG_PASSPHRASE)
+
+
+# --- payload ---------------------------------------------------------------------------------
+
+
+def decrypt(envelope: Envelope, master_key: bytes) -> Payload:
+    """Decrypt and parse the payload; VaultDamagedError if it was changed or cannot be read."""
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        plaintext = _aesgcm(master_key).decrypt(
+            envelope.header.nonce, envelope.ciphertext, envelope.header_line
+        )
+    except InvalidTag:
+        raise VaultDamagedError(DAMAGED) from None
+    try:
+        return _payload(json.loads(plaintext.decode("utf-8")))
+    except (ValueError, TypeError, KeyError, RecursionError):
+        # Authentic but unreadable: written by something else. Never echo its contents.
+        raise VaultDamagedError("the vault's contents are not in a form hwotp can read") from None
+
+
+def _payload(value: Any) -> Payload:
+    if not isinstance(value, dict) or not isinstance(value["credentials"], list):
+        raise ValueError("payload")
+    payload = Payload([], {k: v for k, v in value.items() if k != "credentials"})
+    for item in value["credentials"]:
+        credential = _credential(item)
+        payload.credentials.append(credential)
+        extra = {k: v for k, v in item.items() if k not in _CREDENTIAL_KEYS}
+        if extra:
+            payload.credential_extra[credential.secret] = extra
+    return payload
+
+
+def _credential(item: Any) -> Credential:
+    if not isinstance(item, dict):
+        raise ValueError("credential")
+    for name in ("issuer", "account", "kind", "algorithm", "secret"):
+        if not isinstance(item[name], str):
+            raise ValueError(name)
+    for name in ("digits", "period", "counter"):
+        if type(item[name]) is not int:
+            raise ValueError(name)
+    try:
+        return Credential(
+            secret=decode_secret(item["secret"]),
+            issuer=item["issuer"],
+            account=item["account"],
+            kind=item["kind"],
+            algorithm=item["algorithm"],
+            digits=item["digits"],
+            period=item["period"],
+            counter=item["counter"],
+        )
+    except CredentialError as err:
+        raise ValueError("credential") from err
+
+
+def encode_secret(secret: bytes) -> str:
+    return base64.b32encode(secret).decode("ascii").rstrip("=")
+
+
+def decode_secret(text: str) -> bytes:
+    try:
+        return base64.b32decode(text + "=" * (-len(text) % 8))
+    except binascii.Error as err:
+        raise ValueError("secret") from err
+
+
+def payload_json(payload: Payload) -> bytes:
+    items = []
+    for c in payload.credentials:
+        fields = {
+            "account": c.account,
+            "algorithm": c.algorithm.value,
+            "counter": c.counter,
+            "digits": c.digits,
+            "issuer": c.issuer,
+            "kind": c.kind.value,
+            "period": c.period,
+            "secret": encode_secret(c.secret),
+        }
+        items.append({**payload.credential_extra.get(c.secret, {}), **fields})
+    value = {**payload.extra, "credentials": items}
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    plaintext = text.encode("utf-8")
+    return plaintext + b" " * (-len(plaintext) % PAD_TO)
+
+
+# --- whole file ------------------------------------------------------------------------------
+
+
+def seal(
+    slots: Sequence[Slot], master_key: bytes, payload: Payload, *, nonce: bytes | None = None
+) -> bytes:
+    """The bytes of a vault file. A fresh random nonce unless one is given (test vectors)."""
+    header = Header(nonce or os.urandom(NONCE_BYTES), tuple(slots))
+    line = header_line(header)
+    ciphertext = _aesgcm(master_key).encrypt(header.nonce, payload_json(payload), line)
+    body = line + b"\n" + ciphertext
+    return body + hashlib.sha256(body).digest()

@@ -1,0 +1,322 @@
+"""The Vault API: create, unlock, edit, key slots, files on disk.
+
+A vault made once per module is copied into each test and opened with its known master key,
+so only tests about passphrases run scrypt (real parameters, ~0.4 s each).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hwotp.credential import Algorithm, Credential, Kind
+from hwotp.errors import (
+    ExitCode,
+    InputError,
+    NotFoundError,
+    StorageError,
+    VaultDamagedError,
+    WrongPassphraseError,
+)
+from hwotp.vault import Vault, VaultMissingError, default_vault_path, file
+from hwotp.vault import format as fmt
+
+PASSPHRASE = "first passphrase"
+GITHUB = Credential(secret=b"github-secret-bytes", issuer="GitHub", account="alice")
+BANK = Credential(
+    secret=b"\x01\x02\x03\x04\x05bank",
+    issuer="Bank",
+    account="alice@example.com",
+    kind=Kind.HOTP,
+    algorithm=Algorithm.SHA256,
+    digits=8,
+    counter=7,
+)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Vault:
+    path = tmp_path_factory.mktemp("template") / "vault.hwotp"
+    return Vault.create(path, PASSPHRASE, [GITHUB])
+
+
+@pytest.fixture
+def vault(template: Vault, tmp_path: Path) -> Vault:
+    """A private copy of the template vault, already open."""
+    path = tmp_path / "vault.hwotp"
+    shutil.copyfile(template.path, path)
+    os.chmod(path, 0o600)
+    return Vault(path, template._master_key, template.unlocked_slot)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# --- create and unlock ------------------------------------------------------------------------
+
+
+def test_create_and_unlock_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "deeper" / "vault.hwotp"
+    created = Vault.create(path, PASSPHRASE, [GITHUB, BANK])
+    assert created.credentials() == [GITHUB, BANK]
+    opened = Vault.unlock(path, PASSPHRASE)
+    assert opened.credentials() == [GITHUB, BANK]
+    assert opened.unlocked_slot == created.unlocked_slot
+    assert [s.type for s in opened.slots()] == ["scrypt"]
+
+
+def test_modes(tmp_path: Path) -> None:
+    old_umask = os.umask(0o000)  # a careless umask must not loosen the modes
+    try:
+        vault = Vault.create(tmp_path / "a" / "b" / "vault.hwotp", PASSPHRASE)
+        with vault.edit() as credentials:
+            credentials.append(GITHUB)
+    finally:
+        os.umask(old_umask)
+    assert _mode(tmp_path / "a") == 0o700
+    assert _mode(tmp_path / "a" / "b") == 0o700
+    for path in (vault.path, file.backup_path(vault.path), file.lock_path(vault.path)):
+        assert _mode(path) == 0o600, path
+
+
+def test_existing_folder_mode_is_left_alone(vault: Vault) -> None:
+    os.chmod(vault.path.parent, 0o755)
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    assert _mode(vault.path.parent) == 0o755
+
+
+def test_create_refuses_an_existing_file(vault: Vault) -> None:
+    before = vault.path.read_bytes()
+    with pytest.raises(StorageError, match="already exists"):
+        Vault.create(vault.path, "another", [])
+    assert vault.path.read_bytes() == before
+
+
+def test_create_refuses_an_empty_passphrase(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        Vault.create(tmp_path / "vault.hwotp", "")
+    assert not (tmp_path / "vault.hwotp").exists()
+
+
+def test_unlock_missing(tmp_path: Path) -> None:
+    with pytest.raises(VaultMissingError) as caught:
+        Vault.unlock(tmp_path / "none.hwotp", PASSPHRASE)
+    assert isinstance(caught.value, StorageError)
+    assert caught.value.exit_code is ExitCode.STORAGE
+
+
+def test_wrong_passphrase(vault: Vault) -> None:
+    with pytest.raises(WrongPassphraseError) as caught:
+        Vault.unlock(vault.path, "not the passphrase")
+    assert str(caught.value) == "wrong passphrase"
+
+
+def test_secrets_are_not_in_the_file_or_in_reprs(tmp_path: Path) -> None:
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    data = vault.path.read_bytes()
+    for secret in (GITHUB.secret, fmt.encode_secret(GITHUB.secret).encode(), PASSPHRASE.encode()):
+        assert secret not in data
+    assert fmt.encode_secret(GITHUB.secret) not in repr(vault.credentials())
+    assert repr(vault) == f"Vault({str(vault.path)!r})"  # no key material
+
+
+def test_default_vault_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    import platformdirs
+
+    assert default_vault_path() == platformdirs.user_data_path("hwotp", False) / "vault.hwotp"
+    assert default_vault_path().name == "vault.hwotp"
+    assert default_vault_path().parent.name == "hwotp"
+
+
+# --- edit -------------------------------------------------------------------------------------
+
+
+def test_edit_writes_and_keeps_the_previous_version(vault: Vault) -> None:
+    first = vault.path.read_bytes()
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    second = vault.path.read_bytes()
+    assert file.backup_path(vault.path).read_bytes() == first
+    with vault.edit() as credentials:
+        credentials[1] = replace(credentials[1], counter=8)
+    assert file.backup_path(vault.path).read_bytes() == second
+    assert vault.credentials() == [GITHUB, replace(BANK, counter=8)]
+    backup = Vault(file.backup_path(vault.path), vault._master_key, vault.unlocked_slot)
+    assert backup.credentials() == [GITHUB, BANK]
+
+
+def test_each_write_uses_a_fresh_nonce(vault: Vault) -> None:
+    nonces = set()
+    for _ in range(3):
+        with vault.edit() as credentials:
+            credentials.append(BANK)
+        nonces.add(fmt.parse(vault.path.read_bytes()).header.nonce)
+    assert len(nonces) == 3
+
+
+def test_edit_without_change_writes_nothing(vault: Vault) -> None:
+    before = vault.path.read_bytes()
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+        credentials.pop()
+    assert vault.path.read_bytes() == before
+    assert not file.backup_path(vault.path).exists()
+
+
+def test_edit_that_raises_writes_nothing(vault: Vault) -> None:
+    before = vault.path.read_bytes()
+    with pytest.raises(RuntimeError), vault.edit() as credentials:
+        credentials.clear()
+        raise RuntimeError("changed my mind")
+    assert vault.path.read_bytes() == before
+    assert vault.credentials() == [GITHUB]
+
+
+def test_edit_rejects_other_objects(vault: Vault) -> None:
+    before = vault.path.read_bytes()
+    with pytest.raises(TypeError), vault.edit() as credentials:
+        credentials.append("not a credential")  # type: ignore[arg-type]
+    assert vault.path.read_bytes() == before
+
+
+def test_two_vault_objects_see_each_others_writes(vault: Vault) -> None:
+    other = Vault(vault.path, vault._master_key, vault.unlocked_slot)
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    with other.edit() as credentials:
+        assert credentials == [GITHUB, BANK]
+        credentials.remove(GITHUB)
+    assert vault.credentials() == [BANK]
+
+
+@pytest.mark.parametrize("deliberate", [False, True])
+def test_damaged_vault_is_never_overwritten(vault: Vault, deliberate: bool) -> None:
+    with vault.edit() as credentials:
+        credentials.append(BANK)  # so that a backup exists as well
+    data = bytearray(vault.path.read_bytes())
+    data[-100] ^= 0x01  # in the ciphertext
+    if deliberate:  # the trailer made to match, so only the decryption can tell
+        data[-32:] = hashlib.sha256(data[:-32]).digest()
+    vault.path.write_bytes(data)
+    backup = file.backup_path(vault.path).read_bytes()
+    damaged = pytest.raises(VaultDamagedError, match="damaged or was modified")
+    with damaged as caught, vault.edit() as credentials:
+        credentials.append(GITHUB)
+    assert str(file.backup_path(vault.path)) in str(caught.value)  # says where to recover from
+    for write in (lambda: vault.add_passphrase("x"), lambda: vault.remove_slot("00000000")):
+        with pytest.raises(VaultDamagedError):
+            write()
+    assert vault.path.read_bytes() == data
+    assert file.backup_path(vault.path).read_bytes() == backup
+    with pytest.raises(VaultDamagedError):
+        vault.credentials()
+
+
+def test_stale_temp_files_do_not_break_writes(vault: Vault) -> None:
+    stale = vault.path.with_name(f".{vault.path.name}.0123456789abcdef.tmp")
+    stale.write_bytes(b"half a vault")
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    assert not stale.exists()
+    assert vault.credentials() == [GITHUB, BANK]
+
+
+def test_lock_held_elsewhere_ends_in_storage_error(vault: Vault) -> None:
+    held = file.exclusive_lock(vault.path)
+    busy = pytest.raises(StorageError, match="locked")
+    with held, busy, file.exclusive_lock(vault.path, timeout=0.05):
+        pass
+    with file.exclusive_lock(vault.path, timeout=0.05):
+        pass  # released again
+
+
+# --- key slots --------------------------------------------------------------------------------
+
+
+def test_second_passphrase_slot(vault: Vault) -> None:
+    first = vault.unlocked_slot
+    second = vault.add_passphrase("second passphrase")
+    assert [s.id for s in vault.slots()] == [first, second]
+    opened = Vault.unlock(vault.path, "second passphrase")
+    assert opened.unlocked_slot == second
+    assert opened.credentials() == [GITHUB]
+    with opened.edit() as credentials:
+        credentials.append(BANK)
+    assert vault.credentials() == [GITHUB, BANK]  # same master key
+    vault.remove_slot(first)
+    assert [s.id for s in vault.slots()] == [second]
+    with pytest.raises(WrongPassphraseError):
+        Vault.unlock(vault.path, PASSPHRASE)
+    with pytest.raises(InputError, match="last passphrase slot"):
+        vault.remove_slot(second)
+    with pytest.raises(NotFoundError):
+        vault.remove_slot(first)
+
+
+def test_change_passphrase(vault: Vault) -> None:
+    old = vault.unlocked_slot
+    new = vault.change_passphrase("new passphrase")
+    assert new != old
+    assert vault.unlocked_slot == new
+    assert [s.id for s in vault.slots()] == [new]
+    assert Vault.unlock(vault.path, "new passphrase").credentials() == [GITHUB]
+    with pytest.raises(InputError):
+        vault.change_passphrase("")
+
+
+def _with_unknown_slot(vault: Vault) -> dict[str, object]:
+    unknown = {
+        "credential": fmt.b64(b"a FIDO2 credential id"),
+        "id": "fedcba98",
+        "key": fmt.b64(bytes(48)),
+        "rp": "hwotp",
+        "type": "fido2-hmac-secret",
+    }
+    envelope = fmt.parse(vault.path.read_bytes())
+    payload = fmt.decrypt(envelope, vault._master_key)
+    slots = [unknown, *envelope.header.slots]
+    vault.path.write_bytes(fmt.seal(slots, vault._master_key, payload))
+    return unknown
+
+
+def test_unknown_slot_is_preserved_on_rewrite(vault: Vault) -> None:
+    unknown = _with_unknown_slot(vault)
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    new_id = vault.add_passphrase("second passphrase")
+    envelope = fmt.parse(vault.path.read_bytes())
+    assert envelope.header.slots[0] == unknown
+    assert fmt.canonical_json(unknown) in envelope.header_line
+    assert [s.usable for s in vault.slots()] == [False, True, True]
+    # Unlocking skips the slot it cannot use and opens the one after it.
+    assert Vault.unlock(vault.path, "second passphrase").unlocked_slot == new_id
+
+
+def test_only_unknown_slots_may_not_remain(vault: Vault) -> None:
+    _with_unknown_slot(vault)
+    with pytest.raises(InputError):
+        vault.remove_slot(vault.unlocked_slot)
+    vault.remove_slot("fedcba98")
+    assert [s.type for s in vault.slots()] == ["scrypt"]
+
+
+def test_no_write_that_readers_would_reject(vault: Vault) -> None:
+    """A foreign slot already uses the whole scrypt budget: another slot would exceed it."""
+    envelope = fmt.parse(vault.path.read_bytes())
+    costly = {**envelope.header.slots[0], "id": "c0571700", "n": 2**20, "p": 4}
+    assert fmt.slots_problem([costly]) is None  # readers accept the file as it is
+    payload = fmt.decrypt(envelope, vault._master_key)
+    vault.path.write_bytes(fmt.seal([costly], vault._master_key, payload))
+    before = vault.path.read_bytes()
+    with pytest.raises(StorageError, match="too much"):
+        vault.add_passphrase("second passphrase")
+    assert vault.path.read_bytes() == before
