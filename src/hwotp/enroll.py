@@ -36,7 +36,17 @@ def enroll(
 ) -> list[Enrolled]:
     if not replace:
         check_free(credentials, store)
-    return [_enroll_one(credential, store, now, replace) for credential in credentials]
+    enrolled: list[Enrolled] = []
+    for credential in credentials:
+        try:
+            enrolled.append(_enroll_one(credential, store, now, replace))
+        except HwotpError as error:
+            if not enrolled:
+                raise
+            # Say exactly what is stored already, so a retry does not guess.
+            names = ", ".join(e.credential.name for e in enrolled)
+            raise type(error)(f"{error} ({names} stored before that)") from None
+    return enrolled
 
 
 def _enroll_one(credential: Credential, store: Store, now: float, replace: bool) -> Enrolled:

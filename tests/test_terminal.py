@@ -1,0 +1,94 @@
+"""The installed `hwotp` at a real pseudo-terminal: hidden prompts, confirmation, answers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+URI = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
+HWOTP = str(Path(sys.executable).with_name("hwotp"))
+
+
+@pytest.fixture
+def spawn(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k != "HWOTP_PASSPHRASE"}
+    env["HWOTP_VAULT"] = str(tmp_path / "vault.hwotp")
+
+    def start(*args: str) -> pexpect.spawn:
+        return pexpect.spawn(HWOTP, list(args), env=env, encoding="utf-8", timeout=60)
+
+    return start
+
+
+def finish(child: pexpect.spawn) -> tuple[str, int]:
+    rest = child.read()
+    child.close()
+    return rest, child.exitstatus
+
+
+def create_vault(spawn, passphrase: str = "first pass") -> str:
+    child = spawn("enroll", "--uri", URI)
+    child.expect("New vault passphrase: ")
+    child.sendline(passphrase)
+    child.expect("Repeat for confirmation: ")
+    child.sendline("something else")
+    child.expect("do not match")  # a typo is caught and asked again, nothing created
+    child.expect("New vault passphrase: ")
+    child.sendline(passphrase)
+    child.expect("Repeat for confirmation: ")
+    child.sendline(passphrase)
+    rest, status = finish(child)
+    assert status == 0, rest
+    return child.before + rest
+
+
+def test_new_vault_asks_twice_and_never_echoes(spawn) -> None:
+    transcript = create_vault(spawn)
+    assert "GitHub:alice" in transcript
+    assert "first pass" not in transcript and SECRET not in transcript
+
+
+def test_wrong_passphrase_at_the_prompt(spawn) -> None:
+    create_vault(spawn)
+    child = spawn("list")
+    child.expect("Vault passphrase: ")
+    child.sendline("not the passphrase")
+    rest, status = finish(child)
+    assert status == 5
+    assert "hwotp: wrong passphrase" in rest
+
+
+def test_delete_asks_and_no_keeps_the_credential(spawn) -> None:
+    create_vault(spawn)
+    child = spawn("delete", "github")
+    child.expect("Vault passphrase: ")
+    child.sendline("first pass")
+    child.expect(r"Delete GitHub:alice from the vault\? It cannot be undone\. \[y/N\]: ")
+    child.sendline("n")
+    rest, status = finish(child)
+    assert (status, "nothing deleted" in rest) == (8, True)
+
+    child = spawn("delete", "github")
+    child.expect("Vault passphrase: ")
+    child.sendline("first pass")
+    child.expect(r"\[y/N\]: ")
+    child.sendline("y")
+    rest, status = finish(child)
+    assert status == 0 and "Deleted GitHub:alice" in rest
+
+
+def test_setup_key_prompt_is_hidden(spawn) -> None:
+    create_vault(spawn)
+    child = spawn("enroll", "--secret", "-", "--issuer", "Acme", "--account", "eve")
+    child.expect("Setup key: ")
+    child.sendline(SECRET.lower())
+    child.expect("Vault passphrase: ")
+    child.sendline("first pass")
+    rest, status = finish(child)
+    assert status == 0, rest
+    assert "Acme:eve" in rest and SECRET.lower() not in child.before + rest
