@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hwotp.credential import Code, Credential
-from hwotp.errors import ExistsError, HwotpError
+from hwotp.errors import ExistsError, ExitCode, HwotpError
 from hwotp.otp import compute
 from hwotp.stores import Store
 
@@ -20,6 +20,8 @@ class Enrolled:
 
 class VerificationError(HwotpError):
     """The stored credential computes a different code than its secret: never expected."""
+
+    exit_code = ExitCode.NOT_VERIFIED
 
 
 def check_free(credentials: Sequence[Credential], store: Store) -> None:

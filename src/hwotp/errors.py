@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     STORAGE = 7  # the vault cannot be read, written or locked
     CANCELLED = 8  # the user said no
     EXISTS = 9  # a credential with that name is already stored
+    NOT_VERIFIED = 10  # the store computed a different code than the secret; it was removed
 
 
 EXIT_CODE_MEANINGS = {
@@ -32,6 +33,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.STORAGE: "the vault cannot be read, written or locked",
     ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
     ExitCode.EXISTS: "a credential with that name is already stored (see --force)",
+    ExitCode.NOT_VERIFIED: "the stored copy gave a different code, so it was removed again",
 }
 
 

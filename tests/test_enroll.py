@@ -1,0 +1,87 @@
+"""The enrolment use case against any store: proof of the write, clashes, partial batches.
+
+`ListStore` is a plain in-memory implementation of the Store protocol (hwotp's own interface,
+not a mocked library), with switches for the failures a real store can have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pyotp
+import pytest
+
+from hwotp.credential import Code, Credential, Entry
+from hwotp.enroll import VerificationError, enroll
+from hwotp.errors import ExistsError, ExitCode, StorageError
+from hwotp.otp import compute
+
+NOW = 1_700_000_000.0
+SECRET = b"12345678901234567890"
+
+
+class ListStore:
+    location = "test store"
+
+    def __init__(self, fail_on_add: int | None = None, corrupt: bool = False) -> None:
+        self.credentials: list[Credential] = []
+        self.adds = 0
+        self.fail_on_add = fail_on_add
+        self.corrupt = corrupt  # stores a different secret, as a broken device might
+
+    def entries(self) -> list[Entry]:
+        return [c.entry(self.location) for c in self.credentials]
+
+    def add(self, credential: Credential, *, replace: bool = False) -> None:
+        self.adds += 1
+        if self.adds == self.fail_on_add:
+            raise StorageError("the test store is full")
+        if self.corrupt:
+            credential = replace(credential, secret=b"another secret!!")
+        self.credentials = [c for c in self.credentials if c.name != credential.name]
+        self.credentials.append(credential)
+
+    def calculate(self, entry: Entry, now: float) -> Code:
+        return compute(next(c for c in self.credentials if c.name == entry.name), now)
+
+    def delete(self, entry: Entry) -> None:
+        self.credentials = [c for c in self.credentials if c.name != entry.name]
+
+    def rename(self, entry: Entry, issuer: str, account: str) -> None:
+        raise NotImplementedError
+
+
+def credential(account: str) -> Credential:
+    return Credential(SECRET, "Test", account)
+
+
+def test_enrolled_code_comes_from_the_store_and_matches_pyotp() -> None:
+    store = ListStore()
+    (result,) = enroll([credential("a")], store, NOW)
+    reference = pyotp.TOTP("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").at(NOW)
+    assert result.code.value == reference
+    assert result.location == "test store"
+
+
+def test_a_wrong_stored_copy_is_removed_and_reported() -> None:
+    store = ListStore(corrupt=True)
+    with pytest.raises(VerificationError) as caught:
+        enroll([credential("a")], store, NOW)
+    assert caught.value.exit_code == ExitCode.NOT_VERIFIED
+    assert store.credentials == []
+
+
+def test_a_name_clash_refuses_the_whole_batch_before_writing() -> None:
+    store = ListStore()
+    enroll([credential("b")], store, NOW)
+    with pytest.raises(ExistsError):
+        enroll([credential("a"), credential("b")], store, NOW)
+    assert [c.account for c in store.credentials] == ["b"]
+
+
+def test_a_failure_mid_batch_names_what_is_stored() -> None:
+    store = ListStore(fail_on_add=2)
+    with pytest.raises(StorageError) as caught:
+        enroll([credential("a"), credential("b")], store, NOW)
+    assert "Test:a stored before that" in str(caught.value)
+    assert [c.account for c in store.credentials] == ["a"]
