@@ -6,7 +6,7 @@ not a mocked library), with switches for the failures a real store can have.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
 
 import pyotp
 import pytest
@@ -37,7 +37,7 @@ class ListStore:
         if self.adds == self.fail_on_add:
             raise StorageError("the test store is full")
         if self.corrupt:
-            credential = replace(credential, secret=b"another secret!!")
+            credential = dataclasses.replace(credential, secret=b"another secret!!")
         self.credentials = [c for c in self.credentials if c.name != credential.name]
         self.credentials.append(credential)
 
