@@ -1,6 +1,7 @@
 """Draws examples/mfa-setup-page.png: a made-up site's two-factor setup page with its QR code.
 
-The secret is a public demo value, not anyone's credential. Run: .venv/bin/python examples/make_sample.py
+The secret is a public demo value, not anyone's credential.
+Run: .venv/bin/python examples/make_sample.py
 """
 
 import io

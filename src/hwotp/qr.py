@@ -1,0 +1,295 @@
+"""QR codes in an image -> their text.
+
+An input layer: it knows images and QR codes, nothing about otpauth; callers check what the
+text is. Pillow, zxing-cpp and pyzbar are imported inside the functions that use them, so that
+`hwotp --help` and `hwotp code` do not pay for them.
+
+Decoders, in order, stopping at the first pass that finds anything (measured in
+docs/device-protocols.md, "QR decoding, measured"):
+
+1. zxing-cpp, restricted to QR codes (other symbologies only add phantom 1-D reads);
+2. zxing-cpp again after `autocontrast`, which rescues some low-contrast screenshots;
+3. zxing-cpp with a global threshold (fixed, then histogram): a faint code whose grey quiet
+   zone sits on a white page defeats the local-average binarizer, which turns that quiet zone
+   black around the finder patterns (bench/qr.py, category lowcontrast);
+4. zbar through pyzbar, if libzbar is installed: QR only, binary mode (raw bytes, decoded here
+   as UTF-8), on the image, its inversion (zbar cannot read light-on-dark), 0.5x and 2x.
+
+Each later pass only runs on images the earlier ones found nothing in, so it costs nothing on
+the common case.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+
+from hwotp.errors import InputError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["MAX_PIXELS", "decode_file", "decode_image"]
+
+# Far above any screen capture (an 8K screen is 33 MP), far below what would exhaust memory.
+MAX_PIXELS = 100_000_000
+
+NO_CODE = (
+    "no QR code found in {name}: crop closer to the code, take a larger screenshot, "
+    "raise the contrast, or paste the setup key with --secret instead"
+)
+
+# What Pillow raises for truncated or corrupt data, depending on the format plugin.
+_DAMAGED = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
+
+_ZBAR_QRCODE = 64  # ZBAR_QRCODE
+_Y800 = 0x30303859  # fourcc "Y800": 8-bit greyscale (pyzbar's table mislabels it "L800")
+
+
+class _Found(NamedTuple):
+    """One decoded code and its bounding box, for putting codes in reading order."""
+
+    text: str
+    left: float
+    top: float
+    bottom: float
+
+
+def decode_file(path: str | os.PathLike[str]) -> list[str]:
+    """The text of every QR code in the image file at `path`, in reading order.
+
+    Raises InputError (one sentence) when the file cannot be read or holds no QR code.
+    """
+    name = os.fspath(path)
+    return _decode_or_raise(_open(name), name)
+
+
+def decode_image(image: Image.Image) -> list[str]:
+    """The text of every QR code in `image`, deduplicated, top to bottom then left to right.
+
+    Raises InputError when the image holds no readable QR code.
+    """
+    return _decode_or_raise(image, "the image")
+
+
+def _decode_or_raise(image: Image.Image, name: str) -> list[str]:
+    try:
+        gray = _to_gray(image)
+    except ValueError:  # a mode Pillow cannot convert, such as LAB
+        raise InputError(f"{name} uses a colour mode ({image.mode}) hwotp cannot read") from None
+    texts = _decode_gray(gray)
+    if not texts:
+        raise InputError(NO_CODE.format(name=name))
+    return texts
+
+
+def _open(name: str) -> Image.Image:
+    """The decoded image, or InputError naming what is wrong with the file."""
+    try:
+        file = open(name, "rb")  # noqa: SIM115 - closed by the with below
+    except FileNotFoundError:
+        raise InputError(f"{name} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{name} is a folder, not an image file") from None
+    except PermissionError:
+        raise InputError(f"{name} cannot be read: permission denied") from None
+    except OSError as error:
+        raise InputError(f"{name} cannot be read: {error.strerror or error}") from None
+    with file:  # closing the file keeps the loaded pixels
+        return _load(file, name)
+
+
+def _load(file: BinaryIO, name: str) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        # Pillow only warns between 1x and 2x the limit; one limit is easier to explain.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(file)
+            if image.format == "JPEG":
+                image.draft("L", image.size)  # libjpeg decodes luma only: half the time
+            image.load()
+            return image
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(
+            f"{name} is larger than {MAX_PIXELS // 1_000_000} megapixels, too large for a "
+            "screenshot; crop it around the QR code"
+        ) from None
+    except UnidentifiedImageError:
+        raise InputError(
+            f"{name} is not an image hwotp can read (PNG, JPEG, GIF, BMP, TIFF, WebP)"
+        ) from None
+    except _DAMAGED:
+        raise InputError(f"{name} is truncated or damaged; save the screenshot again") from None
+
+
+def _to_gray(image: Image.Image) -> Image.Image:
+    """8-bit greyscale, transparent areas on white, EXIF rotation applied."""
+    from PIL import Image, ImageOps
+
+    if image.getexif().get(0x0112, 1) != 1:  # Orientation tag; skip the copy when upright
+        image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        return _stretch(image.convert("I") if image.mode.startswith("I;16") else image)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("LA", "PA", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+    if image.mode == "CMYK":
+        image = image.convert("RGB")
+    return image if image.mode == "L" else image.convert("L")
+
+
+def _stretch(image: Image.Image) -> Image.Image:
+    """Scale 16- and 32-bit pixels to 0-255; Pillow's own conversion clips at 255."""
+    low, high = image.getextrema()
+    scale = 255 / (high - low) if high > low else 0
+    return image.point(lambda v: (v - low) * scale).convert("L")
+
+
+def _decode_gray(gray: Image.Image) -> list[str]:
+    for attempt in (_zxing, _zxing_autocontrast, _zxing_global, _zbar):
+        found = attempt(gray)
+        if found:
+            return _reading_order(found)
+    return []
+
+
+def _reading_order(found: list[_Found]) -> list[str]:
+    """Texts in rows top to bottom, each row left to right; a code whose vertical middle lies
+    within the first code of a row belongs to that row (codes side by side are rarely aligned
+    to the pixel)."""
+    rows: list[list[_Found]] = []
+    for code in sorted(found, key=lambda f: f.top):
+        middle = (code.top + code.bottom) / 2
+        if rows and rows[-1][0].top <= middle <= rows[-1][0].bottom:
+            rows[-1].append(code)
+        else:
+            rows.append([code])
+    ordered = [code.text for row in rows for code in sorted(row, key=lambda f: f.left)]
+    return list(dict.fromkeys(ordered))
+
+
+def _zxing(gray: Image.Image, binarizer: str = "LocalAverage") -> list[_Found]:
+    import zxingcpp
+
+    found = []
+    for code in zxingcpp.read_barcodes(
+        gray,
+        formats=zxingcpp.BarcodeFormat.QRCode,
+        try_rotate=True,
+        try_downscale=True,
+        try_invert=True,  # dark mode: light modules on a dark background
+        text_mode=zxingcpp.TextMode.Plain,  # the text as encoded, no symbology decoration
+        binarizer=getattr(zxingcpp.Binarizer, binarizer),
+    ):
+        p = code.position
+        xs = (p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x)
+        ys = (p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y)
+        found.append(_Found(code.text, min(xs), min(ys), max(ys)))
+    return found
+
+
+def _zxing_autocontrast(gray: Image.Image) -> list[_Found]:
+    from PIL import ImageOps
+
+    return _zxing(ImageOps.autocontrast(gray, cutoff=1))
+
+
+def _zxing_global(gray: Image.Image) -> list[_Found]:
+    return _zxing(gray, "FixedThreshold") or _zxing(gray, "GlobalHistogram")
+
+
+def _zbar(gray: Image.Image) -> list[_Found]:
+    """The zbar passes, or nothing when pyzbar or libzbar is not installed."""
+    from PIL import Image, ImageOps
+
+    try:
+        from pyzbar import wrapper  # noqa: F401 - loads libzbar, may fail
+    except (ImportError, OSError):
+        return []
+    width, height = gray.size
+    variants = [
+        lambda: gray,
+        lambda: ImageOps.invert(gray),  # zbar reads dark modules on light only
+        lambda: gray.resize((max(1, width // 2), max(1, height // 2)), Image.Resampling.BICUBIC),
+    ]
+    if width * height * 4 <= MAX_PIXELS:  # small modules on 4K pages need upscaling
+        variants.append(lambda: gray.resize((width * 2, height * 2), Image.Resampling.BICUBIC))
+    for variant in variants:
+        found = _zbar_scan(variant())
+        if found:
+            return found
+    return []
+
+
+def _zbar_scan(gray: Image.Image) -> list[_Found]:
+    """One zbar scan of an 8-bit greyscale image, QR codes only, raw bytes."""
+    from ctypes import c_void_p, cast
+
+    from pyzbar import wrapper as zb
+
+    pixels = gray.tobytes()  # kept alive until the scan is done
+    scanner = zb.zbar_image_scanner_create()
+    image = zb.zbar_image_create()
+    try:
+        _configure(scanner)
+        zb.zbar_image_set_format(image, _Y800)
+        zb.zbar_image_set_size(image, gray.width, gray.height)
+        zb.zbar_image_set_data(image, cast(pixels, c_void_p), len(pixels), None)
+        if zb.zbar_scan_image(scanner, image) <= 0:
+            return []
+        return _zbar_symbols(image)
+    finally:
+        zb.zbar_image_destroy(image)
+        zb.zbar_image_scanner_destroy(scanner)
+
+
+def _configure(scanner: object) -> None:
+    """QR codes only, in binary mode: without it zbar guesses a text encoding and turns raw
+    UTF-8 labels ("Société") into mojibake. The option is ZBAR_CFG_BINARY, 4 since zbar 0.23,
+    which pyzbar 0.1.9's enum calls CFG_NUM: ask libzbar for it rather than trust the enum."""
+    from ctypes import byref, c_int
+
+    from pyzbar import wrapper as zb
+
+    zb.zbar_image_scanner_set_config(scanner, 0, zb.ZBarConfig.CFG_ENABLE, 0)  # 0: all
+    zb.zbar_image_scanner_set_config(scanner, _ZBAR_QRCODE, zb.ZBarConfig.CFG_ENABLE, 1)
+    symbol, config, value = c_int(), c_int(), c_int()
+    if zb.zbar_parse_config(b"qrcode.binary=1", byref(symbol), byref(config), byref(value)):
+        return  # a zbar older than 0.23 has no binary mode
+    zb.zbar_image_scanner_set_config(scanner, symbol.value, config.value, value.value)
+
+
+def _zbar_symbols(image: object) -> list[_Found]:
+    from ctypes import string_at
+
+    from pyzbar import wrapper as zb
+
+    found = []
+    symbol = zb.zbar_image_first_symbol(image)
+    while symbol:
+        if symbol.contents.type == _ZBAR_QRCODE:
+            data = string_at(
+                zb.zbar_symbol_get_data(symbol), zb.zbar_symbol_get_data_length(symbol)
+            )
+            points = range(zb.zbar_symbol_get_loc_size(symbol))
+            xs = [zb.zbar_symbol_get_loc_x(symbol, i) for i in points] or [0]
+            ys = [zb.zbar_symbol_get_loc_y(symbol, i) for i in points] or [0]
+            found.append(_Found(_text(data), min(xs), min(ys), max(ys)))
+        symbol = zb.zbar_symbol_next(symbol)
+    return found
+
+
+def _text(data: bytes) -> str:
+    """UTF-8, as nearly every generator writes; else ISO 8859-1, the QR standard's default."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
