@@ -167,22 +167,26 @@ def report(tallies: list[Tally], order_errors: int) -> None:
     for t in tallies:
         if t.wrong:
             print(f"\n{t.name}, wrong texts:\n" + "\n".join(f"  {line}" for line in t.wrong))
-    targets(hwotp, zbar)
+    targets(hwotp, zbar, tallies[2])
 
 
-def targets(hwotp: Tally, zbar: Tally) -> None:
+def targets(hwotp: Tally, zbar: Tally, memory: Tally) -> None:
     read = hwotp.outcomes["correct"] / sum(hwotp.outcomes.values())
     wrong = hwotp.outcomes["wrong"]
-    speed = hwotp.median() / zbar.median()
     print("\ntargets:")
     print(
         f"  hwotp reads >= 99 % with no wrong text: {read:.1%} read, {wrong} wrong"
         f" -> {'met' if read >= TARGET_READ and not wrong else 'NOT met'}"
     )
-    print(
-        f"  hwotp median <= 1/5 of zbarimg's: {hwotp.median():.1f} ms vs {zbar.median():.1f} ms"
-        f" = 1/{1 / speed:.1f} -> {'met' if speed <= TARGET_SPEED else 'NOT met'}"
-    )
+    # The speed target came from device-protocols.md, which timed the decoders on images in
+    # memory against the zbarimg command; from a file, PNG inflation alone costs ~20 ms.
+    for basis, tally in (("decoder on the image", memory), ("from the file", hwotp)):
+        speed = tally.median() / zbar.median()
+        print(
+            f"  hwotp median <= 1/5 of zbarimg's, {basis}: {tally.median():.1f} ms vs"
+            f" {zbar.median():.1f} ms = 1/{1 / speed:.1f}"
+            f" -> {'met' if speed <= TARGET_SPEED else 'NOT met'}"
+        )
 
 
 def main() -> int:
