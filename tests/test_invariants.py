@@ -119,3 +119,28 @@ def test_secrets_never_reach_output_or_the_vault_file_in_clear(hwotp, vault_path
         assert secret not in result.everything
     stored = vault_path.read_bytes()
     assert secret.encode() not in stored and raw not in stored
+
+
+def test_python_dash_m_runs_the_same_program() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hwotp", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "hwotp 0.1.0")
+
+
+def test_default_vault_lives_in_the_user_data_folder(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("HWOTP_VAULT", "HWOTP_PASSPHRASE")}
+    env |= {"XDG_DATA_HOME": str(tmp_path / "data"), "HWOTP_PASSPHRASE": "default place"}
+    uri = f"otpauth://totp/Place:me?secret={SAMPLE_SECRET}"
+    result = subprocess.run(
+        [hwotp_script(), "enroll", "--uri", uri],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    vault = tmp_path / "data" / "hwotp" / "vault.hwotp"
+    assert vault.is_file()
+    assert str(vault) in result.stderr
+    assert (vault.stat().st_mode & 0o777, vault.parent.stat().st_mode & 0o777) == (0o600, 0o700)
