@@ -1,0 +1,94 @@
+"""`hwotp enroll --qr` on generated screenshots: what a user hands over, end to end in-process."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from pathlib import Path
+
+import pyotp
+import pytest
+
+import qrimages
+from conftest import FIXED_TIME
+from hwotp.errors import ExitCode
+from hwotp.otpauth import parse_uri
+
+GITHUB = "otpauth://totp/GitHub:alice?secret=JBSWY3DPEHPK3PXP&issuer=GitHub"
+
+
+def written(category: str, index: int, folder: Path) -> tuple[Path, list[str]]:
+    case = qrimages.make_case(category, index)
+    return case.write(folder), case.expected
+
+
+@pytest.mark.parametrize("category", ["web3840", "dark", "jpeg", "perspective", "lowcontrast"])
+def test_screenshot_enrols_and_prints_pyotp_code(hwotp, tmp_path: Path, category: str) -> None:
+    path, expected = written(category, 0, tmp_path)
+    if not expected[0].startswith("otpauth://"):
+        pytest.skip(f"{category} case 0 holds a migration export; covered below")
+    before = path.read_bytes()
+    result = hwotp("enroll", "--qr", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    credential = parse_uri(expected[0]).credential
+    (entry,) = json.loads(result.stdout)["credentials"]
+    reference = pyotp.HOTP(
+        base64.b32encode(credential.secret).decode(),
+        digits=credential.digits,
+        digest=credential.algorithm.value.lower(),
+    )
+    counter = (
+        credential.counter if credential.kind.value == "hotp" else FIXED_TIME // credential.period
+    )
+    assert entry["code"] == reference.at(int(counter))
+    assert path.read_bytes() == before  # the input is never touched
+
+
+def test_two_codes_in_one_image_enrol_both_in_reading_order(hwotp, tmp_path: Path) -> None:
+    rng = random.Random(7)
+    uris = [f"otpauth://totp/Site{n}:me?secret=JBSWY3DPEHPK3PX{n + 1}" for n in (1, 2)]
+    codes = [qrimages.qr_image(uri, 3) for uri in uris]
+    path = tmp_path / "two.png"
+    qrimages.page_with_codes(rng, (2560, 1440), codes).save(path)
+    result = hwotp("enroll", "--qr", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    names = [c["name"] for c in json.loads(result.stdout)["credentials"]]
+    assert names == ["Site1:me", "Site2:me"]
+    picked = hwotp("enroll", "--qr", str(path), "--pick", "2", "--dry-run", "--json")
+    assert [c["name"] for c in json.loads(picked.stdout)["credentials"]] == ["Site2:me"]
+
+
+def test_a_second_code_that_is_not_a_secret_is_skipped_with_a_warning(
+    hwotp, tmp_path: Path
+) -> None:
+    codes = [qrimages.qr_image(text, 3) for text in (GITHUB, "https://example.com/help")]
+    path = tmp_path / "mixed.png"
+    qrimages.page_with_codes(random.Random(3), (1920, 1080), codes).save(path)
+    result = hwotp("enroll", "--qr", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "skipped another QR code: found a QR code, but it holds a web address" in result.stderr
+
+
+def test_web_address_qr_is_refused_clearly(hwotp, tmp_path: Path) -> None:
+    path, _ = written("url", 0, tmp_path)
+    result = hwotp("enroll", "--qr", str(path))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.strip() == (
+        "hwotp: found a QR code, but it holds a web address, not an authenticator secret"
+    )
+
+
+def test_image_without_a_code_suggests_what_to_try(hwotp, tmp_path: Path) -> None:
+    path, _ = written("nocode", 0, tmp_path)
+    result = hwotp("enroll", "--qr", str(path))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "no QR code found" in result.stderr and "--secret" in result.stderr
+
+
+def test_text_file_as_image(hwotp, tmp_path: Path) -> None:
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    result = hwotp("enroll", "--qr", str(path))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "is not an image hwotp can read" in result.stderr
