@@ -24,6 +24,7 @@ from hwotp.errors import (
     VaultDamagedError,
     WrongPassphraseError,
 )
+from hwotp.secret import encode_secret
 from hwotp.vault import Vault, VaultMissingError, default_vault_path, file
 from hwotp.vault import format as fmt
 
@@ -122,9 +123,9 @@ def test_wrong_passphrase(vault: Vault) -> None:
 def test_secrets_are_not_in_the_file_or_in_reprs(tmp_path: Path) -> None:
     vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
     data = vault.path.read_bytes()
-    for secret in (GITHUB.secret, fmt.encode_secret(GITHUB.secret).encode(), PASSPHRASE.encode()):
+    for secret in (GITHUB.secret, encode_secret(GITHUB.secret).encode(), PASSPHRASE.encode()):
         assert secret not in data
-    assert fmt.encode_secret(GITHUB.secret) not in repr(vault.credentials())
+    assert encode_secret(GITHUB.secret) not in repr(vault.credentials())
     assert repr(vault) == f"Vault({str(vault.path)!r})"  # no key material
 
 

@@ -437,14 +437,6 @@ def test_unreadable_payload_is_damage_without_its_contents(small: Small, payload
     assert "jbswy3dp" not in str(caught.value)
 
 
-def test_secret_base32() -> None:
-    assert fmt.encode_secret(b"Hello!\xde\xad\xbe\xef") == "JBSWY3DPEHPK3PXP"
-    assert fmt.encode_secret(b"a") == "ME"
-    assert fmt.decode_secret("ME") == b"a"
-    with pytest.raises(ValueError):
-        fmt.decode_secret("me")
-
-
 def test_passphrase_is_normalised(small: Small) -> None:
     """NFC and NFD spellings of the same passphrase derive the same key."""
     slot = fmt.parse(small.data).header.scrypt_slots()[0]

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hwotp.credential import Credential, CredentialError
-from hwotp.errors import VaultDamagedError, WrongPassphraseError
+from hwotp.errors import InputError, VaultDamagedError, WrongPassphraseError
+from hwotp.secret import decode_secret, encode_secret
 
 FORMAT_NAME = "hwotp-vault"
 VERSION = 1
@@ -394,19 +395,8 @@ def _credential(item: Any) -> Credential:
             period=item["period"],
             counter=item["counter"],
         )
-    except CredentialError as err:
+    except (CredentialError, InputError) as err:  # a bad secret or field: never echoed
         raise ValueError("credential") from err
-
-
-def encode_secret(secret: bytes) -> str:
-    return base64.b32encode(secret).decode("ascii").rstrip("=")
-
-
-def decode_secret(text: str) -> bytes:
-    try:
-        return base64.b32decode(text + "=" * (-len(text) % 8))
-    except binascii.Error as err:
-        raise ValueError("secret") from err
 
 
 def payload_json(payload: Payload) -> bytes:
