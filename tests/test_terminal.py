@@ -63,22 +63,20 @@ def test_wrong_passphrase_at_the_prompt(spawn) -> None:
     assert "hwotp: wrong passphrase" in rest
 
 
-def test_delete_asks_and_no_keeps_the_credential(spawn) -> None:
-    create_vault(spawn)
+def answer_delete(spawn, answer: str) -> tuple[str, int]:
     child = spawn("delete", "github")
     child.expect("Vault passphrase: ")
     child.sendline("first pass")
     child.expect(r"Delete GitHub:alice from the vault\? It cannot be undone\. \[y/N\]: ")
-    child.sendline("n")
-    rest, status = finish(child)
-    assert (status, "nothing deleted" in rest) == (8, True)
+    child.sendline(answer)
+    return finish(child)
 
-    child = spawn("delete", "github")
-    child.expect("Vault passphrase: ")
-    child.sendline("first pass")
-    child.expect(r"\[y/N\]: ")
-    child.sendline("y")
-    rest, status = finish(child)
+
+def test_delete_asks_and_only_yes_deletes(spawn) -> None:
+    create_vault(spawn)
+    rest, status = answer_delete(spawn, "n")
+    assert (status, "nothing deleted" in rest) == (8, True)
+    rest, status = answer_delete(spawn, "y")
     assert status == 0 and "Deleted GitHub:alice" in rest
 
 
