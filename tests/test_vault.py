@@ -274,6 +274,25 @@ def test_change_passphrase(vault: Vault) -> None:
         vault.change_passphrase("")
 
 
+def test_changing_the_only_passphrase_replaces_the_master_key(vault: Vault) -> None:
+    old_copy = vault.path.with_name("stolen-copy.hwotp")
+    old_copy.write_bytes(vault.path.read_bytes())
+    vault.change_passphrase("new passphrase")
+    with vault.edit() as credentials:  # the object carries on with the new key
+        credentials.append(BANK)
+    leaked = Vault.unlock(old_copy, PASSPHRASE)  # the old file and the old passphrase
+    with pytest.raises(VaultDamagedError):
+        Vault(vault.path, leaked._master_key, leaked.unlocked_slot).credentials()
+    assert Vault.unlock(vault.path, "new passphrase").credentials() == [GITHUB, BANK]
+
+
+def test_with_two_slots_a_change_keeps_the_master_key(vault: Vault) -> None:
+    vault.add_passphrase("second passphrase")
+    vault.change_passphrase("new passphrase")
+    assert Vault.unlock(vault.path, "second passphrase").credentials() == [GITHUB]
+    assert Vault.unlock(vault.path, "new passphrase").credentials() == [GITHUB]
+
+
 def _with_unknown_slot(vault: Vault) -> dict[str, object]:
     unknown = {
         "credential": fmt.b64(b"a FIDO2 credential id"),

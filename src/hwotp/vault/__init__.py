@@ -116,7 +116,10 @@ class Vault:
 
     def change_passphrase(self, passphrase: str, slot_id: str | None = None) -> str:
         """Replace a passphrase slot (default: the one this vault was unlocked with) by a new
-        one for `passphrase`, in one write. Returns the new slot's id."""
+        one for `passphrase`, in one write. Returns the new slot's id.
+
+        When that slot is the only one, the master key is replaced too, so an old copy of the
+        file and the old passphrase no longer open later versions."""
         _check_passphrase(passphrase)
         target = slot_id or self.unlocked_slot
         with self._locked() as (envelope, payload, old):
@@ -124,9 +127,11 @@ class Vault:
             index = _slot_index(slots, target)
             if slots[index]["type"] != fmt.SCRYPT_TYPE:
                 raise InputError(f"key slot {target} is not a passphrase slot")
-            slot = self._new_slot(passphrase, slots)
+            master_key = fmt.new_master_key() if len(slots) == 1 else self._master_key
+            slot = self._new_slot(passphrase, slots, master_key)
             slots[index] = slot
-            self._write(slots, payload, old)
+            self._write(slots, payload, old, master_key)
+        self._master_key = master_key  # only once the file holds it
         if target == self.unlocked_slot:
             self.unlocked_slot = slot["id"]
         return slot["id"]
@@ -155,16 +160,24 @@ class Vault:
             envelope = _parse(self.path, data)
             yield envelope, _decrypt(self.path, envelope, self._master_key), data
 
-    def _write(self, slots: Sequence[fmt.Slot], payload: fmt.Payload, old: bytes) -> None:
+    def _write(
+        self,
+        slots: Sequence[fmt.Slot],
+        payload: fmt.Payload,
+        old: bytes,
+        master_key: bytes | None = None,
+    ) -> None:
         problem = fmt.slots_problem(slots)
         if problem:  # never write a file that readers would reject
             raise StorageError(f"the vault was left unchanged: {problem}")
-        new = fmt.seal(slots, self._master_key, payload)
+        new = fmt.seal(slots, master_key or self._master_key, payload)
         file.replace_keeping_backup(self.path, old, new)
 
-    def _new_slot(self, passphrase: str, slots: Sequence[fmt.Slot]) -> dict[str, object]:
+    def _new_slot(
+        self, passphrase: str, slots: Sequence[fmt.Slot], master_key: bytes | None = None
+    ) -> dict[str, object]:
         slot_id = fmt.new_slot_id(s["id"] for s in slots)
-        return fmt.new_scrypt_slot(self._master_key, passphrase, slot_id=slot_id)
+        return fmt.new_scrypt_slot(master_key or self._master_key, passphrase, slot_id=slot_id)
 
 
 def _check_passphrase(passphrase: str) -> None:
