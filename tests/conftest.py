@@ -36,8 +36,13 @@ def hwotp(vault_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Runs `hwotp ARGS` in-process against a throwaway vault at FIXED_TIME."""
     monkeypatch.setattr("hwotp.cli.app.clock", lambda: FIXED_TIME)
 
-    def run(*args: str, passphrase: str | None = PASSPHRASE, stdin: str | None = None) -> Run:
-        env = {"HWOTP_VAULT": str(vault_path), "HWOTP_PASSPHRASE": passphrase}
+    def run(
+        *args: str,
+        passphrase: str | None = PASSPHRASE,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Run:
+        env = {"HWOTP_VAULT": str(vault_path), "HWOTP_PASSPHRASE": passphrase, **(env or {})}
         result = CliRunner().invoke(cli, list(args), env=env, input=stdin)
         return Run(result.exit_code, result.stdout, result.stderr)
 

@@ -228,6 +228,24 @@ def test_passphrase_from_standard_input(hwotp) -> None:
     assert wrong.exit_code == ExitCode.WRONG_PASSPHRASE
 
 
+def test_change_the_vault_passphrase(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    changed = hwotp("vault", "passphrase", env={"HWOTP_NEW_PASSPHRASE": "second words"})
+    assert changed.exit_code == 0, changed.stderr
+    assert hwotp("list").exit_code == ExitCode.WRONG_PASSPHRASE
+    assert totp(SECRET) in hwotp("code", "github", passphrase="second words").stdout
+    # Scripts without the variables: the current and the new passphrase on two lines.
+    by_lines = hwotp("vault", "passphrase", passphrase=None, stdin="second words\nthird words\n")
+    assert by_lines.exit_code == 0, by_lines.stderr
+    assert hwotp("list", passphrase="third words").exit_code == 0
+
+
+def test_vault_passphrase_without_a_vault(hwotp) -> None:
+    result = hwotp("vault", "passphrase", env={"HWOTP_NEW_PASSPHRASE": "x"})
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert "there is no vault" in result.stderr
+
+
 def test_empty_passphrase_is_refused(hwotp, vault_path: Path) -> None:
     result = hwotp("enroll", "--uri", GITHUB, passphrase="")
     assert result.exit_code == ExitCode.BAD_INPUT

@@ -90,3 +90,21 @@ def test_setup_key_prompt_is_hidden(spawn) -> None:
     rest, status = finish(child)
     assert status == 0, rest
     assert "Acme:eve" in rest and SECRET.lower() not in child.before + rest
+
+
+def test_change_passphrase_at_the_terminal(spawn) -> None:
+    create_vault(spawn)
+    child = spawn("vault", "passphrase")
+    child.expect("Vault passphrase: ")
+    child.sendline("first pass")
+    child.expect("New vault passphrase: ")
+    child.sendline("second pass")
+    child.expect("Repeat for confirmation: ")
+    child.sendline("second pass")
+    rest, status = finish(child)
+    assert status == 0 and "Changed the passphrase" in rest
+    child = spawn("list")
+    child.expect("Vault passphrase: ")
+    child.sendline("second pass")
+    rest, status = finish(child)
+    assert status == 0 and "GitHub:alice" in rest

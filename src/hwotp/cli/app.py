@@ -47,25 +47,30 @@ class App:
         return clock()
 
     def ask_passphrase(self, creating: bool) -> str:
-        passphrase = _passphrase(creating, self.vault_path)
-        if not passphrase:
-            raise InputError("the vault passphrase must not be empty")
-        return passphrase
+        """The vault passphrase; `creating` asks twice and says where the new vault goes."""
+        if creating and sys.stdin.isatty() and "HWOTP_PASSPHRASE" not in os.environ:
+            click.echo(f"Creating a new vault at {self.vault_path}.", err=True)
+        label = "New vault passphrase" if creating else "Vault passphrase"
+        return _passphrase("HWOTP_PASSPHRASE", label, twice=creating)
+
+    def ask_new_passphrase(self) -> str:
+        """A replacement passphrase: asked twice, or HWOTP_NEW_PASSPHRASE, or the next line."""
+        return _passphrase("HWOTP_NEW_PASSPHRASE", "New vault passphrase", twice=True)
 
 
-def _passphrase(creating: bool, path: Path) -> str:
-    from_env = os.environ.get("HWOTP_PASSPHRASE")
-    if from_env is not None:
-        return from_env
-    if sys.stdin.isatty():
-        if creating:
-            click.echo(f"Creating a new vault at {path}.", err=True)
-        prompt = "New vault passphrase" if creating else "Vault passphrase"
-        return click.prompt(prompt, hide_input=True, confirmation_prompt=creating, err=True)
-    line = sys.stdin.readline()
-    if not line:
-        raise InputError(
-            "no vault passphrase: type it at a terminal, set HWOTP_PASSPHRASE, "
-            "or give it as one line on standard input"
-        )
-    return line.rstrip("\r\n")
+def _passphrase(variable: str, label: str, twice: bool) -> str:
+    """From `variable`, else the terminal (hidden), else one line of standard input."""
+    passphrase = os.environ.get(variable)
+    if passphrase is None and sys.stdin.isatty():
+        passphrase = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
+    elif passphrase is None:
+        line = sys.stdin.readline()
+        if not line:
+            raise InputError(
+                f"no {label.lower()}: type it at a terminal, set {variable}, "
+                "or give it as one line on standard input"
+            )
+        passphrase = line.rstrip("\r\n")
+    if not passphrase:
+        raise InputError("the vault passphrase must not be empty")
+    return passphrase

@@ -11,7 +11,7 @@ from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
 from hwotp.cli.app import App
 from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note
 from hwotp.credential import Kind, display_name
-from hwotp.errors import CancelledError
+from hwotp.errors import CancelledError, NotFoundError
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print a machine-readable result."
@@ -110,3 +110,26 @@ def _confirm(question: str) -> None:
         raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     if not click.confirm(question, default=False, err=True):
         raise CancelledError("nothing deleted")
+
+
+@cli.group(name="vault")
+def vault_group() -> None:
+    """Manage the encrypted software vault."""
+
+
+@vault_group.command(name="passphrase")
+@click.pass_obj
+def change_passphrase(app: App) -> None:
+    """Change the vault passphrase.
+
+    Asks for the current passphrase, then the new one twice (for scripts: HWOTP_PASSPHRASE and
+    HWOTP_NEW_PASSPHRASE, or two lines on standard input). The previous file, which the old
+    passphrase still opens, is kept as the backup until the next change: delete it if the old
+    passphrase leaked.
+    """
+    store = app.vault_store()
+    if not store.exists():
+        raise NotFoundError(f"there is no vault at {store.path} yet")
+    vault = store.unlocked()
+    vault.change_passphrase(app.ask_new_passphrase())
+    note(f"Changed the passphrase of {store.path}.")

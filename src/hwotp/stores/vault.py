@@ -70,6 +70,10 @@ class VaultStore:
                 raise ExistsError("another credential in the vault already has that name")
             credentials[index] = copy_with(credentials[index], issuer=issuer, account=account)
 
+    def unlocked(self) -> Vault:
+        """The vault itself, for what only a vault has (its key slots)."""
+        return self._open()
+
     def _open(self) -> Vault:
         if self._vault is None:
             self._vault = Vault.unlock(self.path, self._passphrase(False))
