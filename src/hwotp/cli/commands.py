@@ -124,7 +124,7 @@ def change_passphrase(app: App) -> None:
 
     Asks for the current passphrase, then the new one twice (for scripts: HWOTP_PASSPHRASE and
     HWOTP_NEW_PASSPHRASE, or two lines on standard input). The previous file, which the old
-    passphrase still opens, is kept as the backup until the next change: delete it if the old
+    passphrase still opens, stays as the backup until the next write: delete it if the old
     passphrase leaked.
     """
     store = app.vault_store()
