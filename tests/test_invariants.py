@@ -50,6 +50,21 @@ def test_help_and_version_load_no_heavy_module(flag: str) -> None:
     assert "LOADED [] STATUS 0" in result.stdout, result.stdout + result.stderr
 
 
+def test_code_loads_no_image_module(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from hwotp.cli import cli\n"
+        "for args in (['enroll', '--uri', sys.argv[1]], ['code', 'x']):\n"
+        "    try:\n        cli.main(args=args, prog_name='hwotp')\n"
+        "    except SystemExit as done:\n        assert done.code == 0, (args, done.code)\n"
+        "print('LOADED', [m for m in ('PIL', 'zxingcpp', 'pyzbar') if m in sys.modules])\n"
+    )
+    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pass words"}
+    uri = f"otpauth://totp/x:y?secret={SAMPLE_SECRET}"
+    result = run_in_python(probe, uri, env=env)
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
 def test_help_documents_the_exit_codes() -> None:
     result = subprocess.run([hwotp_script(), "--help"], capture_output=True, text=True)
     assert "Exit codes:" in result.stdout
