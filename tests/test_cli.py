@@ -135,6 +135,17 @@ def test_same_name_twice_is_refused_then_replaced_with_force(hwotp) -> None:
     assert totp(SECRET[::-1]) in hwotp("code", "github").stdout
 
 
+def test_names_identify_credentials_whatever_the_split(hwotp) -> None:
+    """`Acme:bob` with issuer Acme and `Acme:bob` as a bare account are one name, as on a key."""
+    hwotp("enroll", "--uri", f"otpauth://totp/Acme:bob?secret={SECRET}&issuer=Acme")
+    bare = f"otpauth://totp/:Acme:bob?secret={SECRET[::-1]}"
+    assert hwotp("enroll", "--uri", bare).exit_code == ExitCode.EXISTS
+    replaced = hwotp("enroll", "--uri", bare, "--force")
+    assert replaced.exit_code == 0, replaced.stderr
+    (item,) = json.loads(hwotp("code", "acme", "--json").stdout)
+    assert (item["issuer"], item["code"]) == ("", totp(SECRET[::-1]))
+
+
 def test_migration_batch_enrols_all_or_the_picked(hwotp) -> None:
     from test_migration import entry, payload_bytes
     from test_migration import uri as migration_uri

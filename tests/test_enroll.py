@@ -13,7 +13,7 @@ import pytest
 
 from hwotp.credential import Code, Credential, Entry
 from hwotp.enroll import VerificationError, enroll
-from hwotp.errors import ExistsError, ExitCode, StorageError
+from hwotp.errors import ExistsError, ExitCode, InputError, StorageError
 from hwotp.otp import compute
 
 NOW = 1_700_000_000.0
@@ -57,7 +57,7 @@ def credential(account: str) -> Credential:
 
 def test_enrolled_code_comes_from_the_store_and_matches_pyotp() -> None:
     store = ListStore()
-    (result,) = enroll([credential("a")], store, NOW)
+    (result,) = enroll([credential("a")], store, lambda: NOW)
     reference = pyotp.TOTP("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").at(NOW)
     assert result.code.value == reference
     assert result.location == "test store"
@@ -66,22 +66,45 @@ def test_enrolled_code_comes_from_the_store_and_matches_pyotp() -> None:
 def test_a_wrong_stored_copy_is_removed_and_reported() -> None:
     store = ListStore(corrupt=True)
     with pytest.raises(VerificationError) as caught:
-        enroll([credential("a")], store, NOW)
+        enroll([credential("a")], store, lambda: NOW)
     assert caught.value.exit_code == ExitCode.NOT_VERIFIED
     assert store.credentials == []
 
 
 def test_a_name_clash_refuses_the_whole_batch_before_writing() -> None:
     store = ListStore()
-    enroll([credential("b")], store, NOW)
+    enroll([credential("b")], store, lambda: NOW)
     with pytest.raises(ExistsError):
-        enroll([credential("a"), credential("b")], store, NOW)
+        enroll([credential("a"), credential("b")], store, lambda: NOW)
     assert [c.account for c in store.credentials] == ["b"]
 
 
 def test_a_failure_mid_batch_names_what_is_stored() -> None:
     store = ListStore(fail_on_add=2)
     with pytest.raises(StorageError) as caught:
-        enroll([credential("a"), credential("b")], store, NOW)
+        enroll([credential("a"), credential("b")], store, lambda: NOW)
     assert "Test:a stored before that" in str(caught.value)
     assert [c.account for c in store.credentials] == ["a"]
+
+
+def test_the_same_name_twice_in_one_input_is_refused_even_with_force() -> None:
+    store = ListStore()
+    twins = [credential("a"), Credential(b"another secret!!", "Test", "a")]
+    for replace in (False, True):
+        with pytest.raises(InputError, match="Test:a appears twice"):
+            enroll(twins, store, lambda: NOW, replace=replace)
+    assert store.credentials == []
+
+
+def test_the_code_is_computed_after_the_write() -> None:
+    """A slow write (a passphrase typed slowly, a touch) must not yield an expired code."""
+    clock = [NOW]
+
+    class SlowStore(ListStore):
+        def add(self, credential: Credential, *, replace: bool = False) -> None:
+            clock[0] += 3600  # an hour passes while the store is written
+            super().add(credential, replace=replace)
+
+    (result,) = enroll([credential("a")], SlowStore(), lambda: clock[0])
+    assert result.code.valid_until == (NOW + 3600) // 30 * 30 + 30
+    assert result.code.value == pyotp.TOTP("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").at(NOW + 3600)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hwotp.credential import Code, Credential
-from hwotp.errors import ExistsError, ExitCode, HwotpError
+from hwotp.errors import ExistsError, ExitCode, HwotpError, InputError
 from hwotp.otp import compute
 from hwotp.stores import Store
 
@@ -24,8 +25,16 @@ class VerificationError(HwotpError):
     exit_code = ExitCode.NOT_VERIFIED
 
 
-def check_free(credentials: Sequence[Credential], store: Store) -> None:
-    """Refuse before writing anything, so a batch is never half stored over a name clash."""
+def check_free(credentials: Sequence[Credential], store: Store, *, replace: bool) -> None:
+    """Refuse before writing anything, so a batch is never half stored over a name clash.
+
+    Names (`issuer:account`) identify credentials in every store, as they do on a YubiKey.
+    """
+    twice = [name for name, count in Counter(c.name for c in credentials).items() if count > 1]
+    if twice:
+        raise InputError(f"{', '.join(twice)} appears twice in this input; choose one with --pick")
+    if replace:
+        return
     taken = {entry.name for entry in store.entries()}
     clashes = [c.name for c in credentials if c.name in taken]
     if clashes:
@@ -34,14 +43,19 @@ def check_free(credentials: Sequence[Credential], store: Store) -> None:
 
 
 def enroll(
-    credentials: Sequence[Credential], store: Store, now: float, *, replace: bool = False
+    credentials: Sequence[Credential],
+    store: Store,
+    clock: Callable[[], float],
+    *,
+    replace: bool = False,
 ) -> list[Enrolled]:
-    if not replace:
-        check_free(credentials, store)
+    """Store each credential and prove it; `clock` is read after each write, so a slow
+    passphrase prompt or unlock never yields a code that has already expired."""
+    check_free(credentials, store, replace=replace)
     enrolled: list[Enrolled] = []
     for credential in credentials:
         try:
-            enrolled.append(_enroll_one(credential, store, now, replace))
+            enrolled.append(_enroll_one(credential, store, clock, replace))
         except HwotpError as error:
             if not enrolled:
                 raise
@@ -51,9 +65,10 @@ def enroll(
     return enrolled
 
 
-def _enroll_one(credential: Credential, store: Store, now: float, replace: bool) -> Enrolled:
+def _enroll_one(
+    credential: Credential, store: Store, clock: Callable[[], float], replace: bool
+) -> Enrolled:
     store.add(credential, replace=replace)
-    expected = compute(credential, now)
     stored = next((e for e in store.entries() if e.name == credential.name), None)
     if stored is None:
         raise VerificationError(
@@ -61,8 +76,9 @@ def _enroll_one(credential: Credential, store: Store, now: float, replace: bool)
         )
     # Asking the store (not the secret) proves the write; for HOTP it also moves the counter
     # past the code the site is about to accept.
+    now = clock()
     actual = store.calculate(stored, now)
-    if actual.value != expected.value:
+    if actual.value != compute(credential, now).value:
         store.delete(stored)
         raise VerificationError(
             f"the {store.location} computed a different code for {credential.name}; "

@@ -124,9 +124,9 @@ def _store(app: App, found: Found, force: bool, as_json: bool) -> None:
     from hwotp.enroll import enroll as enroll_all
 
     store = app.vault_store()
-    now = app.now()
-    enrolled = enroll_all(found.credentials, store, now, replace=force)
+    enrolled = enroll_all(found.credentials, store, app.now, replace=force)
     codes = [(e.credential, e.code) for e in enrolled]
+    now = app.now()
     if as_json:
         emit_json(_result(codes, str(store.path), found.warnings, now))
         return

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace as copy_with
 from pathlib import Path
 
-from hwotp.credential import Code, Credential, Entry, Kind
+from hwotp.credential import Code, Credential, Entry, Kind, display_name
 from hwotp.errors import ExistsError, NotFoundError
 from hwotp.otp import compute
 from hwotp.vault import Vault
@@ -38,7 +38,7 @@ class VaultStore:
             self._vault = Vault.create(self.path, self._passphrase(True), [credential])
             return
         with self._open().edit() as credentials:
-            taken = _index(credentials, credential.issuer, credential.account)
+            taken = _index(credentials, credential.name)
             if taken is None:
                 credentials.append(credential)
             elif replace:
@@ -65,7 +65,7 @@ class VaultStore:
     def rename(self, entry: Entry, issuer: str, account: str) -> None:
         with self._open().edit() as credentials:
             index = self._locate(credentials, entry)
-            clash = _index(credentials, issuer, account)
+            clash = _index(credentials, display_name(issuer, account))
             if clash is not None and clash != index:
                 raise ExistsError("another credential in the vault already has that name")
             credentials[index] = copy_with(credentials[index], issuer=issuer, account=account)
@@ -83,14 +83,15 @@ class VaultStore:
         return credentials[self._locate(credentials, entry)]
 
     def _locate(self, credentials: list[Credential], entry: Entry) -> int:
-        index = _index(credentials, entry.issuer, entry.account)
+        index = _index(credentials, entry.name)
         if index is None:
             raise NotFoundError(f"{entry.name} is no longer in the vault")
         return index
 
 
-def _index(credentials: list[Credential], issuer: str, account: str) -> int | None:
+def _index(credentials: list[Credential], name: str) -> int | None:
+    """Where the credential called `name` is; names identify credentials, as on a YubiKey."""
     for index, credential in enumerate(credentials):
-        if (credential.issuer, credential.account) == (issuer, account):
+        if credential.name == name:
             return index
     return None
