@@ -287,11 +287,17 @@ def test_list_without_a_vault_says_how_to_start(hwotp) -> None:
         ),
         (("enroll", "--qr", "/nonexistent/shot.png"), ExitCode.BAD_INPUT, "shot.png"),
         (("code", "x", "--bogus"), ExitCode.USAGE, "--bogus"),
+        (("enroll", "--uri", GITHUB, "--digits", "8"), ExitCode.USAGE, "--digits goes with"),
+        (("enroll", "--uri", GITHUB, "--type", "hotp"), ExitCode.USAGE, "--type goes with"),
+        (("enroll", "--uri", GITHUB, "--pick", ","), ExitCode.USAGE, "--pick 1,3"),
+        (("enroll", "--uri", GITHUB, "--pick", "x"), ExitCode.USAGE, "--pick 1,3"),
+        (("rename", "x"), ExitCode.USAGE, "NEW_NAME"),
     ],
 )
 def test_bad_input_is_one_sentence_and_a_documented_code(hwotp, args, code, words) -> None:
     result = hwotp(*args)
     assert result.exit_code == code, result.everything
-    assert words in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("hwotp: ") and words in line
     assert "Traceback" not in result.everything
     assert SECRET not in result.everything and SECRET.lower() not in result.everything

@@ -30,9 +30,11 @@ class HwotpGroup(click.Group):
         kwargs["standalone_mode"] = False
         try:
             status = super().main(*args, **kwargs)
+        except click.UsageError as error:
+            where = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
+            fail(f"{error.format_message().rstrip('.')}{where}", error.exit_code)
         except click.ClickException as error:
-            error.show()
-            sys.exit(error.exit_code)
+            fail(error.format_message(), error.exit_code)
         except (click.Abort, KeyboardInterrupt):
             fail("interrupted", 130)
         except HwotpError as error:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from hwotp.cli import cli
 from hwotp.cli.app import App
@@ -19,9 +21,12 @@ def _choices(
 ) -> tuple[int, ...]:
     """`--pick 1,3 --pick 4` -> (1, 3, 4)."""
     try:
-        return tuple(int(n) for value in values for n in value.split(",") if n.strip())
+        choices = tuple(int(n) for value in values for n in value.split(",") if n.strip())
     except ValueError:
-        raise click.BadParameter("give credential numbers, for example --pick 1,3") from None
+        choices = ()
+    if values and not choices:
+        raise click.BadParameter("give credential numbers, for example --pick 1,3")
+    return choices
 
 
 @cli.command()
@@ -55,17 +60,11 @@ def enroll(
     qr_file: Path | None,
     uri: str | None,
     secret: str | None,
-    issuer: str,
-    account: str | None,
-    kind: str,
-    algorithm: str,
-    digits: int,
-    period: int,
-    counter: int,
     pick: tuple[int, ...],
     dry_run: bool,
     force: bool,
     as_json: bool,
+    **setup_key: Any,
 ) -> None:
     """Store a new credential from a QR image, a URI or a setup key, and print its first code.
 
@@ -73,24 +72,48 @@ def enroll(
     """
     from hwotp import inputs
 
-    sources = [s for s in (qr_file, uri, secret) if s is not None]
-    if len(sources) != 1:
-        raise click.UsageError("give exactly one of --qr, --uri or --secret")
-    if qr_file is not None:
-        found = inputs.from_qr(qr_file)
-    elif uri is not None:
-        found = inputs.from_uri(uri)
-    else:
-        if not account:
-            raise click.UsageError("--secret needs --account (and usually --issuer)")
-        key = _read_secret() if secret == "-" else secret
-        found = inputs.from_secret(key, issuer, account, kind, algorithm, digits, period, counter)
-    found = inputs.pick(found, pick)
+    found = inputs.pick(_read_found(qr_file, uri, secret, setup_key), pick)
     _show_found(found)
     if dry_run:
         _finish_dry_run(found, app.now(), as_json)
     else:
         _store(app, found, force, as_json)
+
+
+# The options that describe a setup key, and how the user spells them.
+SETUP_KEY_FLAGS = {
+    "issuer": "--issuer",
+    "account": "--account",
+    "kind": "--type",
+    "algorithm": "--algorithm",
+    "digits": "--digits",
+    "period": "--period",
+    "counter": "--counter",
+}
+
+
+def _read_found(
+    qr_file: Path | None, uri: str | None, secret: str | None, setup_key: dict[str, Any]
+) -> Found:
+    from hwotp import inputs
+
+    if sum(source is not None for source in (qr_file, uri, secret)) != 1:
+        raise click.UsageError("give exactly one of --qr, --uri or --secret")
+    if secret is None:
+        _refuse_setup_key_options()
+        return inputs.from_qr(qr_file) if qr_file is not None else inputs.from_uri(uri or "")
+    if not setup_key["account"]:
+        raise click.UsageError("--secret needs --account (and usually --issuer)")
+    return inputs.from_secret(_read_secret() if secret == "-" else secret, **setup_key)
+
+
+def _refuse_setup_key_options() -> None:
+    """A QR code or URI says all that --digits and the like would: silently ignoring a
+    contradicting option would store something the user did not ask for."""
+    context = click.get_current_context()
+    for name, flag in SETUP_KEY_FLAGS.items():
+        if context.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            raise click.UsageError(f"{flag} goes with --secret only; a QR code or URI sets it")
 
 
 def _read_secret() -> str:
