@@ -31,6 +31,9 @@ _KNOWN = {
     "mecard": "a contact card",
     "bitcoin": "a payment request",
     "upi": "a payment request",
+    "steam": "a Steam link",
+    "market": "an app store link",
+    "itms-apps": "an app store link",
 }
 
 
@@ -72,7 +75,5 @@ def _describe(payload: str, match: re.Match[str] | None) -> str:
     scheme = match.group(1).lower()
     if scheme in _KNOWN:
         return _KNOWN[scheme]
-    # Only a `name://` prefix is surely a scheme; "word: ..." is text and may start with a secret.
-    if match.group(2):
-        return f"a {scheme}:// link"
-    return "plain text"
+    # Only known schemes are named: an unknown `word://` may begin with a secret.
+    return "a link of a kind hwotp does not know" if match.group(2) else "plain text"
