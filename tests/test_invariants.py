@@ -50,6 +50,16 @@ def test_help_and_version_load_no_heavy_module(flag: str) -> None:
     assert "LOADED [] STATUS 0" in result.stdout, result.stdout + result.stderr
 
 
+def test_parsers_and_stores_import_light() -> None:
+    probe = (
+        "import sys\n"
+        "import hwotp.otpauth, hwotp.migration, hwotp.payload, hwotp.stores.vault, hwotp.qr\n"
+        f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    result = run_in_python(probe)
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
 def test_code_loads_no_image_module(tmp_path: Path) -> None:
     probe = (
         "import sys\n"

@@ -1,13 +1,16 @@
-"""Codes for a credential, computed with pyotp (RFC 4226 HOTP, RFC 6238 TOTP)."""
+"""Codes for a credential, computed with pyotp (RFC 4226 HOTP, RFC 6238 TOTP).
+
+pyotp is imported on first use, so the parsers that only ask `is_short_secret` stay light.
+"""
 
 from __future__ import annotations
 
-import base64
+import functools
 import hashlib
-
-import pyotp
+from typing import Any
 
 from hwotp.credential import Algorithm, Code, Credential, Kind
+from hwotp.secret import encode_secret
 
 _DIGESTS = {
     Algorithm.SHA1: hashlib.sha1,
@@ -17,19 +20,23 @@ _DIGESTS = {
 SHORT_SECRET_BYTES = 14  # below 112 bits NIST SP 800-63B-4 calls a secret short
 
 
-class _HOTP(pyotp.HOTP):
-    # Services still issue 80-bit secrets and YubiKeys accept them: warn elsewhere, never refuse.
-    min_secret_length_bits = 8
+@functools.cache
+def _lenient_hotp() -> Any:
+    import pyotp
 
+    class LenientHOTP(pyotp.HOTP):
+        # Services still issue 80-bit secrets and YubiKeys accept them: warn, never refuse.
+        min_secret_length_bits = 8
 
-def _b32(secret: bytes) -> str:
-    return base64.b32encode(secret).decode("ascii")
+    return LenientHOTP
 
 
 def compute(credential: Credential, now: float) -> Code:
     """The code for `credential` at unix time `now` (TOTP) or at its counter (HOTP)."""
-    hotp = _HOTP(
-        _b32(credential.secret), digits=credential.digits, digest=_DIGESTS[credential.algorithm]
+    hotp = _lenient_hotp()(
+        encode_secret(credential.secret),
+        digits=credential.digits,
+        digest=_DIGESTS[credential.algorithm],
     )
     if credential.kind is Kind.HOTP:
         return Code(hotp.at(credential.counter))
