@@ -390,12 +390,26 @@ def test_unknown_payload_members_are_kept(small: Small) -> None:
     payload = fmt.Payload(
         [credential],
         extra={"groups": ["work"], "future": {"a": 1}},
-        credential_extra={credential.secret: {"icon": "github.svg", "note": "ä"}},
+        credential_extra={
+            (credential.name, credential.secret): {"icon": "github.svg", "note": "ä"}
+        },
     )
     data = fmt.seal([small.slot], small.master_key, payload)
     read = _open(data, PASSPHRASE, small.derive)
     assert read == payload
     assert fmt.payload_json(read) == fmt.payload_json(payload)
+
+
+def test_credentials_sharing_a_secret_keep_their_own_members(small: Small) -> None:
+    first = _credential()
+    second = Credential(first.secret, "Other", "bob")
+    payload = fmt.Payload(
+        [first, second],
+        credential_extra={(second.name, second.secret): {"note": "only bob's"}},
+    )
+    read = _open(fmt.seal([small.slot], small.master_key, payload), PASSPHRASE, small.derive)
+    items = json.loads(fmt.payload_json(read))["credentials"]
+    assert ["note" in item for item in items] == [False, True]
 
 
 def test_plaintext_is_padded(small: Small) -> None:

@@ -108,8 +108,11 @@ class Payload:
 
     credentials: list[Credential]
     extra: dict[str, Any] = field(default_factory=dict)
-    # Keyed by secret, so a rename or a counter step keeps a credential's unknown members.
-    credential_extra: dict[bytes, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # Keyed by name and secret, which identify a credential: a counter step keeps its unknown
+    # members, and two credentials that share a secret never trade them.
+    credential_extra: dict[tuple[str, bytes], dict[str, Any]] = field(
+        default_factory=dict, repr=False
+    )
 
 
 # --- canonical JSON and base64 ------------------------------------------------------------
@@ -371,7 +374,7 @@ def _payload(value: Any) -> Payload:
         payload.credentials.append(credential)
         extra = {k: v for k, v in item.items() if k not in _CREDENTIAL_KEYS}
         if extra:
-            payload.credential_extra[credential.secret] = extra
+            payload.credential_extra[_identity(credential)] = extra
     return payload
 
 
@@ -399,6 +402,10 @@ def _credential(item: Any) -> Credential:
         raise ValueError("credential") from err
 
 
+def _identity(credential: Credential) -> tuple[str, bytes]:
+    return credential.name, credential.secret
+
+
 def payload_json(payload: Payload) -> bytes:
     items = []
     for c in payload.credentials:
@@ -412,7 +419,7 @@ def payload_json(payload: Payload) -> bytes:
             "period": c.period,
             "secret": encode_secret(c.secret),
         }
-        items.append({**payload.credential_extra.get(c.secret, {}), **fields})
+        items.append({**payload.credential_extra.get(_identity(c), {}), **fields})
     value = {**payload.extra, "credentials": items}
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     plaintext = text.encode("utf-8")
