@@ -86,7 +86,7 @@ def test_enroll_json_reports_code_and_seconds(hwotp) -> None:
     assert data["stored"] is True
     (entry,) = data["credentials"]
     assert entry["code"] == totp(SECRET)
-    assert entry["seconds_left"] == 30 - int(FIXED_TIME) % 30
+    assert entry["seconds_left"] == 30  # FIXED_TIME starts a 30 s step
     assert SECRET not in json.dumps(data)
 
 

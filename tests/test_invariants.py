@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,11 +76,16 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
 
 
-def test_help_documents_the_exit_codes() -> None:
+def test_help_and_readme_document_every_exit_code() -> None:
+    from hwotp.errors import EXIT_CODE_MEANINGS
+
     result = subprocess.run([hwotp_script(), "--help"], capture_output=True, text=True)
-    assert "Exit codes:" in result.stdout
-    for code in ("3", "5", "6", "9"):
-        assert f"  {code}  " in result.stdout
+    helped = dict(re.findall(r"^\s+(\d+)\s+(.+)$", result.stdout.split("Exit codes:")[1], re.M))
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    tabled = dict(re.findall(r"^\| (\d+) \| (.+) \|$", readme, re.M))
+    codes = {str(int(code)) for code in EXIT_CODE_MEANINGS} | {"130"}
+    assert set(helped) == codes
+    assert set(tabled) == codes
 
 
 def test_no_socket_is_opened_by_a_full_session(tmp_path: Path) -> None:

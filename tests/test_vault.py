@@ -131,11 +131,7 @@ def test_secrets_are_not_in_the_file_or_in_reprs(tmp_path: Path) -> None:
 
 def test_default_vault_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    import platformdirs
-
-    assert default_vault_path() == platformdirs.user_data_path("hwotp", False) / "vault.hwotp"
-    assert default_vault_path().name == "vault.hwotp"
-    assert default_vault_path().parent.name == "hwotp"
+    assert default_vault_path() == tmp_path / "hwotp" / "vault.hwotp"
 
 
 # --- edit -------------------------------------------------------------------------------------
