@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hwotp.credential import Code, Entry
+from hwotp.credential import Entry
 from hwotp.errors import NotFoundError
 from hwotp.stores import Store
 
@@ -16,7 +16,7 @@ class Located:
     store: Store
 
 
-def everything(stores: Iterable[Store]) -> list[Located]:
+def locate_all(stores: Iterable[Store]) -> list[Located]:
     return [Located(entry, store) for store in stores for entry in store.entries()]
 
 
@@ -35,7 +35,3 @@ def select_one(located: Sequence[Located], query: str) -> Located:
         names = ", ".join(item.entry.name for item in hits)
         raise NotFoundError(f"{len(hits)} credentials match {query!r}: {names}; be more specific")
     return hits[0]
-
-
-def calculate(item: Located, now: float) -> Code:
-    return item.store.calculate(item.entry, now)

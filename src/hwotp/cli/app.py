@@ -51,26 +51,28 @@ class App:
         if creating and sys.stdin.isatty() and "HWOTP_PASSPHRASE" not in os.environ:
             click.echo(f"Creating a new vault at {self.vault_path}.", err=True)
         label = "New vault passphrase" if creating else "Vault passphrase"
-        return _passphrase("HWOTP_PASSPHRASE", label, twice=creating)
+        return read_hidden(label, variable="HWOTP_PASSPHRASE", twice=creating)
 
     def ask_new_passphrase(self) -> str:
         """A replacement passphrase: asked twice, or HWOTP_NEW_PASSPHRASE, or the next line."""
-        return _passphrase("HWOTP_NEW_PASSPHRASE", "New vault passphrase", twice=True)
+        return read_hidden("New vault passphrase", variable="HWOTP_NEW_PASSPHRASE", twice=True)
 
 
-def _passphrase(variable: str, label: str, twice: bool) -> str:
-    """From `variable`, else the terminal (hidden), else one line of standard input."""
-    passphrase = os.environ.get(variable)
-    if passphrase is None and sys.stdin.isatty():
-        passphrase = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
-    elif passphrase is None:
+def read_hidden(label: str, variable: str | None = None, twice: bool = False) -> str:
+    """A secret input from `variable`, else the terminal without echo, else one line of
+    standard input (scripts); an empty answer is an error."""
+    value = os.environ.get(variable) if variable else None
+    if value is None and sys.stdin.isatty():
+        value = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
+    elif value is None:
         line = sys.stdin.readline()
         if not line:
+            where = f"set {variable}, " if variable else ""
             raise InputError(
-                f"no {label.lower()}: type it at a terminal, set {variable}, "
+                f"no {label.lower()}: type it at a terminal, {where}"
                 "or give it as one line on standard input"
             )
-        passphrase = line.rstrip("\r\n")
-    if not passphrase:
-        raise InputError("the vault passphrase must not be empty")
-    return passphrase
+        value = line.rstrip("\r\n")
+    if not value:
+        raise InputError(f"the {label.lower()} must not be empty")
+    return value

@@ -23,9 +23,9 @@ json_option = click.option(
 @click.pass_obj
 def list_(app: App, as_json: bool) -> None:
     """Show every stored credential (never its secret)."""
-    from hwotp.codes import everything
+    from hwotp.codes import locate_all
 
-    located = everything(app.stores())
+    located = locate_all(app.stores())
     if as_json:
         emit_json([entry_fields(item.entry) for item in located])
         return
@@ -47,15 +47,15 @@ def code(app: App, query: str | None, as_json: bool) -> None:
     Without QUERY, print every time-based code; HOTP codes are only computed when asked by name,
     because asking moves their counter.
     """
-    from hwotp.codes import calculate, everything, select_one
+    from hwotp.codes import locate_all, select_one
 
-    located = everything(app.stores())
+    located = locate_all(app.stores())
     if query is not None:
         chosen = [select_one(located, query)]
     else:
         chosen = [item for item in located if item.entry.kind is Kind.TOTP]
     now = app.now()
-    results = [(item, calculate(item, now)) for item in chosen]
+    results = [(item, item.store.calculate(item.entry, now)) for item in chosen]
     if as_json:
         emit_json([{**entry_fields(item.entry), **code_fields(c, now)} for item, c in results])
         return
@@ -71,11 +71,13 @@ def code(app: App, query: str | None, as_json: bool) -> None:
 @click.pass_obj
 def delete(app: App, query: str, force: bool) -> None:
     """Delete the credential matching QUERY. Its secret is gone for good."""
-    from hwotp.codes import everything, select_one
+    from hwotp.codes import locate_all, select_one
 
-    item = select_one(everything(app.stores()), query)
+    item = select_one(locate_all(app.stores()), query)
     if not force:
-        _confirm(f"Delete {item.entry.name} from the {item.entry.location}? It cannot be undone.")
+        _confirm_delete(
+            f"Delete {item.entry.name} from the {item.entry.location}? It cannot be undone."
+        )
     item.store.delete(item.entry)
     note(f"Deleted {item.entry.name} from the {item.entry.location}.")
 
@@ -87,9 +89,9 @@ def delete(app: App, query: str, force: bool) -> None:
 def rename(app: App, query: str, new_name: str) -> None:
     """Rename the credential matching QUERY to NEW_NAME ("issuer:account", or just "account" to
     keep the issuer)."""
-    from hwotp.codes import everything, select_one
+    from hwotp.codes import locate_all, select_one
 
-    item = select_one(everything(app.stores()), query)
+    item = select_one(locate_all(app.stores()), query)
     issuer, account = _split_name(new_name, keep_issuer=item.entry.issuer)
     item.store.rename(item.entry, issuer, account)
     note(f"Renamed {item.entry.name} to {display_name(issuer, account)}.")
@@ -105,7 +107,7 @@ def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
     return issuer.strip(), account.strip()
 
 
-def _confirm(question: str) -> None:
+def _confirm_delete(question: str) -> None:
     if not sys.stdin.isatty():
         raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     if not click.confirm(question, default=False, err=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +9,8 @@ import click
 from click.core import ParameterSource
 
 from hwotp.cli import cli
-from hwotp.cli.app import App
-from hwotp.cli.output import code_fields, code_text, describe, emit_json, note, warn
+from hwotp.cli.app import App, read_hidden
+from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note, warn
 from hwotp.credential import Code, Credential
 from hwotp.inputs import Found
 
@@ -104,7 +103,8 @@ def _read_found(
         return inputs.from_qr(qr_file) if qr_file is not None else inputs.from_uri(uri or "")
     if not setup_key["account"]:
         raise click.UsageError("--secret needs --account (and usually --issuer)")
-    return inputs.from_secret(_read_secret() if secret == "-" else secret, **setup_key)
+    key = read_hidden("Setup key") if secret == "-" else secret
+    return inputs.from_secret(key, **setup_key)
 
 
 def _refuse_setup_key_options() -> None:
@@ -114,12 +114,6 @@ def _refuse_setup_key_options() -> None:
     for name, flag in SETUP_KEY_FLAGS.items():
         if context.get_parameter_source(name) is not ParameterSource.DEFAULT:
             raise click.UsageError(f"{flag} goes with --secret only; a QR code or URI sets it")
-
-
-def _read_secret() -> str:
-    if sys.stdin.isatty():
-        return click.prompt("Setup key", hide_input=True, err=True)
-    return sys.stdin.readline().strip()
 
 
 def _show_found(found: Found) -> None:
@@ -159,25 +153,19 @@ def _store(app: App, found: Found, force: bool, as_json: bool) -> None:
     note("Type this code into the site to finish its setup.")
 
 
-Coded = list[tuple[Credential, Code]]
+CodedCredentials = list[tuple[Credential, Code]]
 
 
-def _result(codes: Coded, vault: str | None, warnings: tuple[str, ...], now: float) -> dict:
+def _result(
+    codes: CodedCredentials, vault: str | None, warnings: tuple[str, ...], now: float
+) -> dict[str, object]:
+    location = "vault" if vault else "nowhere (dry run)"
     return {
         "stored": vault is not None,
         "vault": vault,
         "warnings": list(warnings),
         "credentials": [
-            {
-                "name": credential.name,
-                "issuer": credential.issuer,
-                "account": credential.account,
-                "kind": credential.kind.value,
-                "algorithm": credential.algorithm.value,
-                "digits": credential.digits,
-                "period": credential.period,
-                **code_fields(code, now),
-            }
+            {**entry_fields(credential.entry(location)), **code_fields(code, now)}
             for credential, code in codes
         ],
     }

@@ -50,7 +50,8 @@ class VaultStore:
 
     def calculate(self, entry: Entry, now: float) -> Code:
         if entry.kind is Kind.TOTP:
-            return compute(self._find(self._open().credentials(), entry), now)
+            credentials = self._open().credentials()
+            return compute(credentials[self._locate(credentials, entry)], now)
         # HOTP: the counter moves in the same locked write that hands out the code.
         with self._open().edit() as credentials:
             index = self._locate(credentials, entry)
@@ -78,9 +79,6 @@ class VaultStore:
         if self._vault is None:
             self._vault = Vault.unlock(self.path, self._passphrase(False))
         return self._vault
-
-    def _find(self, credentials: list[Credential], entry: Entry) -> Credential:
-        return credentials[self._locate(credentials, entry)]
 
     def _locate(self, credentials: list[Credential], entry: Entry) -> int:
         index = _index(credentials, entry.name)
