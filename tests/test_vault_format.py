@@ -132,7 +132,7 @@ def test_round_trip_of_every_field(small: Small) -> None:
         Credential(
             secret=b"\x00" * 64,
             issuer="Ünïcödé ✓",
-            account='quote " backslash \\ newline \n',
+            account='quote " backslash \\ slash /',
             kind=Kind.HOTP,
             algorithm=Algorithm.SHA512,
             digits=8,

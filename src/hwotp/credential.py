@@ -11,6 +11,7 @@ from enum import StrEnum
 DIGITS = range(6, 9)
 PERIODS = range(1, 301)
 MIN_SECRET_BYTES = 1
+COUNTERS = range(2**64)  # RFC 4226 hashes the counter as 8 bytes
 
 
 class Kind(StrEnum):
@@ -50,8 +51,10 @@ class Credential:
             raise CredentialError(f"digits must be 6, 7 or 8, not {self.digits}")
         if self.period not in PERIODS:
             raise CredentialError(f"period must be 1 to 300 seconds, not {self.period}")
-        if self.counter < 0:
-            raise CredentialError("counter must not be negative")
+        if self.counter not in COUNTERS:
+            raise CredentialError("counter must be from 0 to 2^64 - 1")
+        _check_text("issuer", self.issuer)
+        _check_text("account name", self.account)
         # Coerce plain strings so callers may pass "totp" or "SHA256".
         object.__setattr__(self, "kind", Kind(self.kind))
         object.__setattr__(self, "algorithm", Algorithm(self.algorithm))
@@ -108,6 +111,17 @@ class Code:
         if self.valid_until is None:
             return None
         return max(0, int(self.valid_until - now))
+
+
+def _check_text(field_name: str, text: str) -> None:
+    """Names reach terminals and files: no control characters (a label could fake a line of
+    output or move the cursor), and nothing that is not encodable text."""
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text):
+        raise CredentialError(f"the {field_name} contains a control character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CredentialError(f"the {field_name} is not valid text (UTF-8)") from None
 
 
 def display_name(issuer: str, account: str) -> str:

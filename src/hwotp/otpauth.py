@@ -24,7 +24,6 @@ from hwotp.otp import is_short_secret
 from hwotp.secret import decode_secret, encode_secret
 
 SCHEME = "otpauth://"
-MAX_COUNTER = 2**64 - 1  # HOTP hashes the counter as 8 bytes
 _NUMBER = re.compile(r"[0-9]{1,20}")
 
 
@@ -45,8 +44,6 @@ def parse_uri(uri: str) -> ParsedUri:
     # Each kind reads only its own parameter: HOTP has no period, TOTP no counter.
     period = _number(params, "period", default=30) if kind is Kind.TOTP else 30
     counter = _number(params, "counter", default=0) if kind is Kind.HOTP else 0
-    if counter > MAX_COUNTER:
-        raise InputError("counter must be below 2^64")
     try:
         credential = Credential(
             secret=secret,

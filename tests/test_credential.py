@@ -1,0 +1,51 @@
+"""The model's own rules: what any store or parser can rely on."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwotp.credential import Credential, CredentialError, Entry, Kind
+from hwotp.errors import InputError
+from hwotp.otpauth import parse_uri
+
+SECRET = b"12345678901234567890"
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"account": "me\nhwotp: wrong passphrase"}, "account name contains a control character"),
+        ({"issuer": "Bank\x1b[2J"}, "issuer contains a control character"),
+        ({"account": "tab\there"}, "control character"),
+        ({"account": "\udcff"}, "account name is not valid text"),
+        ({"counter": 2**64}, "counter must be from 0 to 2^64 - 1"),
+        ({"counter": -1}, "counter must be from 0 to 2^64 - 1"),
+        ({"digits": 9}, "digits must be 6, 7 or 8"),
+        ({"period": 301}, "period must be 1 to 300"),
+        ({"secret": b""}, "the secret is empty"),
+        ({"issuer": "", "account": ""}, "neither an issuer nor an account"),
+    ],
+)
+def test_refusals_name_the_field(fields: dict[str, object], words: str) -> None:
+    arguments = {"secret": SECRET, "issuer": "Bank", "account": "me", **fields}
+    with pytest.raises(CredentialError, match=words.replace("^", r"\^")):
+        Credential(**arguments)
+
+
+def test_the_largest_counter_is_accepted() -> None:
+    assert Credential(SECRET, "Bank", "me", Kind.HOTP, counter=2**64 - 1).counter == 2**64 - 1
+
+
+def test_a_label_cannot_inject_a_line_of_output() -> None:
+    with pytest.raises(InputError, match="control character"):
+        parse_uri("otpauth://totp/Bank:me%0Ahwotp:%20wrong?secret=JBSWY3DPEHPK3PXP")
+
+
+def test_repr_never_shows_the_secret() -> None:
+    assert "1234567890" not in repr(Credential(SECRET, "Bank", "me"))
+
+
+def test_entry_matching_is_case_insensitive_substring() -> None:
+    entry = Credential(SECRET, "GitHub", "alice").entry("vault")
+    assert isinstance(entry, Entry)
+    assert entry.matches("github:ALI") and not entry.matches("gitlab")
