@@ -263,6 +263,28 @@ def test_empty_passphrase_is_refused(hwotp, vault_path: Path) -> None:
     assert not vault_path.exists()
 
 
+def test_an_empty_vault_path_is_refused(hwotp) -> None:
+    result = hwotp("list", env={"HWOTP_VAULT": ""})
+    assert result.exit_code == ExitCode.USAGE
+    assert "the vault path is empty" in result.stderr
+
+
+def test_passphrase_line_ends_and_invalid_text(hwotp) -> None:
+    assert hwotp("enroll", "--uri", GITHUB, passphrase="words\n").exit_code == 0
+    assert hwotp("list", passphrase=None, stdin="words\r\n").exit_code == 0  # same passphrase
+    bad = hwotp("list", passphrase="\udcff")
+    assert bad.exit_code == ExitCode.BAD_INPUT
+    assert "not valid text" in bad.stderr
+
+
+def test_every_credential_stays_reachable_by_its_own_name(hwotp) -> None:
+    hwotp("enroll", "--secret", SECRET, "--issuer", "GitHub", "--account", "alice")
+    hwotp("enroll", "--secret", SECRET[::-1], "--issuer", "github", "--account", "alice")
+    (item,) = json.loads(hwotp("code", "github:alice", "--json").stdout)
+    assert item["code"] == totp(SECRET[::-1])
+    assert hwotp("code", "GITHUB:ALICE").exit_code == ExitCode.NOT_FOUND  # two in another case
+
+
 def test_list_without_a_vault_says_how_to_start(hwotp) -> None:
     result = hwotp("list")
     assert result.exit_code == 0
@@ -292,6 +314,39 @@ def test_list_without_a_vault_says_how_to_start(hwotp) -> None:
         (("enroll", "--uri", GITHUB, "--pick", ","), ExitCode.USAGE, "--pick 1,3"),
         (("enroll", "--uri", GITHUB, "--pick", "x"), ExitCode.USAGE, "--pick 1,3"),
         (("rename", "x"), ExitCode.USAGE, "NEW_NAME"),
+        (("enroll", "--qr", GITHUB), ExitCode.USAGE, "--qr takes an image file"),
+        (("enroll", "--qr", SECRET), ExitCode.USAGE, "--qr takes an image file"),
+        (("enroll", SECRET, "--account", "a"), ExitCode.USAGE, "unexpected extra argument"),
+        (
+            ("enroll", "--secret", "-", "--account", "a", "--digits", SECRET),
+            ExitCode.USAGE,
+            "--digits",
+        ),
+        (
+            ("enroll", "--secret", "-", "--account", "a", "--type", SECRET),
+            ExitCode.USAGE,
+            "totp, hotp",
+        ),
+        (
+            ("enroll", "--uri", GITHUB.replace("GitHub:", "GitHub%0A")),
+            ExitCode.BAD_INPUT,
+            "control",
+        ),
+        (
+            (
+                "enroll",
+                "--secret",
+                SECRET,
+                "--account",
+                "a",
+                "--type",
+                "hotp",
+                "--counter",
+                "9" * 30,
+            ),
+            ExitCode.BAD_INPUT,
+            "counter",
+        ),
     ],
 )
 def test_bad_input_is_one_sentence_and_a_documented_code(hwotp, args, code, words) -> None:

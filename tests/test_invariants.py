@@ -175,3 +175,26 @@ def test_default_vault_lives_in_the_user_data_folder(tmp_path: Path) -> None:
     assert vault.is_file()
     assert str(vault) in result.stderr
     assert (vault.stat().st_mode & 0o777, vault.parent.stat().st_mode & 0o777) == (0o600, 0o700)
+
+
+def test_closed_standard_input_is_a_clear_error(tmp_path: Path) -> None:
+    env = {**os.environ, "HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pw"}
+    uri = f"otpauth://totp/x:y?secret={SAMPLE_SECRET}"
+    subprocess.run(
+        [hwotp_script(), "enroll", "--uri", uri],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
+    del env["HWOTP_PASSPHRASE"]
+    result = subprocess.run(
+        [hwotp_script(), "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(0),  # as `hwotp list <&-`
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("hwotp: no vault passphrase")

@@ -21,10 +21,12 @@ def locate_all(stores: Iterable[Store]) -> list[Located]:
 
 
 def matching(located: Sequence[Located], query: str) -> list[Located]:
-    """Case-insensitive substring matches; an exact name match wins over the others."""
+    """Case-insensitive substring matches; the exact name wins, then the name in any case,
+    so every stored credential can be reached by its own name."""
     hits = [item for item in located if item.entry.matches(query)]
-    exact = [item for item in hits if item.entry.name.casefold() == query.casefold()]
-    return exact or hits
+    exact = [item for item in hits if item.entry.name == query]
+    folded = [item for item in hits if item.entry.name.casefold() == query.casefold()]
+    return exact or folded or hits
 
 
 def select_one(located: Sequence[Located], query: str) -> Located:

@@ -32,7 +32,7 @@ class HwotpGroup(click.Group):
             status = super().main(*args, **kwargs)
         except click.UsageError as error:
             where = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
-            fail(f"{error.format_message().rstrip('.')}{where}", error.exit_code)
+            fail(f"{_usage_message(error)}{where}", error.exit_code)
         except click.ClickException as error:
             fail(error.format_message(), error.exit_code)
         except (click.Abort, KeyboardInterrupt):
@@ -41,6 +41,9 @@ class HwotpGroup(click.Group):
             fail(str(error), error.exit_code)
         except CredentialError as error:
             fail(str(error), ExitCode.BAD_INPUT)
+        except OSError as error:  # the disk, the terminal or a pipe; the message names no data
+            where = f" ({error.filename})" if error.filename else ""
+            fail(f"{error.strerror or 'input/output error'}{where}", ExitCode.STORAGE)
         except Exception as error:
             if os.environ.get("HWOTP_DEBUG"):
                 raise
@@ -48,6 +51,19 @@ class HwotpGroup(click.Group):
             fail(f"unexpected error ({type(error).__name__}); set HWOTP_DEBUG=1 to see where", 1)
         # Without standalone mode click returns the code of --help/--version exits, else None.
         sys.exit(status if isinstance(status, int) else 0)
+
+
+def _usage_message(error: click.UsageError) -> str:
+    """click's sentence without the value it would repeat: a secret typed in the wrong place
+    must not be printed back."""
+    if isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter):
+        hint = error.param.get_error_hint(error.ctx) if error.param and error.ctx else "an option"
+        choices = getattr(error.param.type, "choices", None) if error.param else None
+        return f"invalid value for {hint}" + (f" (one of {', '.join(choices)})" if choices else "")
+    message = error.format_message()
+    if message.startswith("Got unexpected extra argument"):
+        return "unexpected extra argument; put each value after its option"
+    return message.rstrip(".")
 
 
 @click.group(
@@ -73,6 +89,10 @@ def cli(ctx: click.Context, vault_path: Path | None) -> None:
     """
     from hwotp.cli.app import App
 
+    # click reads an empty HWOTP_VAULT as unset: a script meaning a throwaway vault would
+    # write into the real one.
+    if vault_path == Path("") or (vault_path is None and os.environ.get("HWOTP_VAULT") == ""):
+        raise click.UsageError("the vault path is empty: name a file with --vault or HWOTP_VAULT")
     ctx.obj = App(vault_path)
 
 

@@ -48,7 +48,7 @@ class App:
 
     def ask_passphrase(self, creating: bool) -> str:
         """The vault passphrase; `creating` asks twice and says where the new vault goes."""
-        if creating and sys.stdin.isatty() and "HWOTP_PASSPHRASE" not in os.environ:
+        if creating and is_terminal() and "HWOTP_PASSPHRASE" not in os.environ:
             click.echo(f"Creating a new vault at {self.vault_path}.", err=True)
         label = "New vault passphrase" if creating else "Vault passphrase"
         return read_hidden(label, variable="HWOTP_PASSPHRASE", twice=creating)
@@ -62,17 +62,28 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
     """A secret input from `variable`, else the terminal without echo, else one line of
     standard input (scripts); an empty answer is an error."""
     value = os.environ.get(variable) if variable else None
-    if value is None and sys.stdin.isatty():
+    if value is None and is_terminal():
         value = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
     elif value is None:
-        line = sys.stdin.readline()
+        line = sys.stdin.readline() if sys.stdin else ""
         if not line:
             where = f"set {variable}, " if variable else ""
             raise InputError(
                 f"no {label.lower()}: type it at a terminal, {where}"
                 "or give it as one line on standard input"
             )
-        value = line.rstrip("\r\n")
+        value = line
+    # A line end is never part of a passphrase: `echo pw` and typing pw must open the same vault.
+    value = value.rstrip("\r\n")
     if not value:
         raise InputError(f"the {label.lower()} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"the {label.lower()} is not valid text (UTF-8)") from None
     return value
+
+
+def is_terminal() -> bool:
+    """Whether a person can be asked: standard input is an open terminal."""
+    return sys.stdin is not None and sys.stdin.isatty()

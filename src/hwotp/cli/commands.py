@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from hwotp.cli import cli
 from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
-from hwotp.cli.app import App
+from hwotp.cli.app import App, is_terminal
 from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note
 from hwotp.credential import Kind, display_name
 from hwotp.errors import CancelledError, NotFoundError
@@ -103,12 +101,12 @@ def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
     if not colon:
         issuer, account = keep_issuer, new_name
     if not account.strip():
-        raise click.BadParameter("the new name needs an account part", param_hint="NEW_NAME")
+        raise click.UsageError("NEW_NAME needs an account part, as in issuer:account")
     return issuer.strip(), account.strip()
 
 
 def _confirm_delete(question: str) -> None:
-    if not sys.stdin.isatty():
+    if not is_terminal():
         raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     if not click.confirm(question, default=False, err=True):
         raise CancelledError("nothing deleted")

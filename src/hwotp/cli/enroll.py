@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def _choices(
     except ValueError:
         choices = ()
     if values and not choices:
-        raise click.BadParameter("give credential numbers, for example --pick 1,3")
+        raise click.UsageError("--pick takes credential numbers, for example --pick 1,3")
     return choices
 
 
@@ -100,11 +101,30 @@ def _read_found(
         raise click.UsageError("give exactly one of --qr, --uri or --secret")
     if secret is None:
         _refuse_setup_key_options()
-        return inputs.from_qr(qr_file) if qr_file is not None else inputs.from_uri(uri or "")
+        if qr_file is None:
+            return inputs.from_uri(uri or "")
+        _refuse_secret_as_file(qr_file)
+        return inputs.from_qr(qr_file)
     if not setup_key["account"]:
         raise click.UsageError("--secret needs --account (and usually --issuer)")
     key = read_hidden("Setup key") if secret == "-" else secret
     return inputs.from_secret(key, **setup_key)
+
+
+def _refuse_secret_as_file(qr_file: Path) -> None:
+    """A URI or setup key pasted after --qr would be echoed by "no such file": refuse it
+    without repeating it."""
+    text = str(qr_file)
+    if LOOKS_LIKE_A_URI.match(text) or (
+        not qr_file.exists() and LOOKS_LIKE_A_SECRET.fullmatch(text)
+    ):
+        raise click.UsageError(
+            "--qr takes an image file; give a URI with --uri or a setup key with --secret -"
+        )
+
+
+LOOKS_LIKE_A_SECRET = re.compile(r"[A-Za-z2-7 =-]{16,}")
+LOOKS_LIKE_A_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a Path folds "://" into ":/"
 
 
 def _refuse_setup_key_options() -> None:
