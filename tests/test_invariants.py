@@ -198,3 +198,26 @@ def test_closed_standard_input_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 3, result.stderr
     assert result.stderr.startswith("hwotp: no vault passphrase")
+
+
+def test_processes_racing_to_create_the_vault_lose_nothing(tmp_path: Path) -> None:
+    env = {**os.environ, "HWOTP_VAULT": str(tmp_path / "new.hwotp"), "HWOTP_PASSPHRASE": "pw"}
+    writers = [
+        subprocess.Popen(
+            [hwotp_script(), "enroll", "--uri", f"otpauth://totp/Race:{n}?secret={SAMPLE_SECRET}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    for writer in writers:
+        _, errors = writer.communicate(timeout=120)
+        assert writer.returncode == 0, errors
+    listed = subprocess.run(
+        [hwotp_script(), "list", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert sorted(item["name"] for item in json.loads(listed.stdout)) == [
+        f"Race:{n}" for n in range(4)
+    ]

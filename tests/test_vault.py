@@ -277,9 +277,18 @@ def test_changing_the_only_passphrase_replaces_the_master_key(vault: Vault) -> N
     with vault.edit() as credentials:  # the object carries on with the new key
         credentials.append(BANK)
     leaked = Vault.unlock(old_copy, PASSPHRASE)  # the old file and the old passphrase
-    with pytest.raises(VaultDamagedError):
+    with pytest.raises(StorageError, match="changed the vault passphrase"):
         Vault(vault.path, leaked._master_key, leaked.unlocked_slot).credentials()
     assert Vault.unlock(vault.path, "new passphrase").credentials() == [GITHUB, BANK]
+
+
+def test_a_symlinked_vault_is_written_through_the_link(vault: Vault, tmp_path: Path) -> None:
+    link = tmp_path / "link.hwotp"
+    link.symlink_to(vault.path)
+    with Vault.unlock(link, PASSPHRASE).edit() as credentials:
+        credentials.append(BANK)
+    assert link.is_symlink()
+    assert Vault.unlock(vault.path, PASSPHRASE).credentials() == [GITHUB, BANK]
 
 
 def test_with_two_slots_a_change_keeps_the_master_key(vault: Vault) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from hwotp.credential import Code, Credential, Entry, Kind, display_name
 from hwotp.errors import ExistsError, NotFoundError
 from hwotp.otp import compute
-from hwotp.vault import Vault
+from hwotp.vault import Vault, VaultExistsError
 
 # Called with True when the vault is about to be created (ask twice), False to unlock it.
 PassphraseSource = Callable[[bool], str]
@@ -35,8 +35,12 @@ class VaultStore:
 
     def add(self, credential: Credential, *, replace: bool = False) -> None:
         if not self.exists():
-            self._vault = Vault.create(self.path, self._passphrase(True), [credential])
-            return
+            passphrase = self._passphrase(True)
+            try:
+                self._vault = Vault.create(self.path, passphrase, [credential])
+                return
+            except VaultExistsError:  # another hwotp created it a moment ago: add to it
+                self._vault = Vault.unlock(self.path, passphrase)
         with self._open().edit() as credentials:
             taken = _index(credentials, credential.name)
             if taken is None:

@@ -7,6 +7,7 @@ atomically; this module ties them together. The format is specified in docs/vaul
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,12 @@ from hwotp.credential import Credential
 from hwotp.errors import InputError, NotFoundError, StorageError, VaultDamagedError
 from hwotp.vault import file
 from hwotp.vault import format as fmt
-from hwotp.vault.file import VaultMissingError
+from hwotp.vault.file import VaultExistsError, VaultMissingError
 
 __all__ = [
     "SlotInfo",
     "Vault",
+    "VaultExistsError",
     "VaultMissingError",
     "default_vault_path",
 ]
@@ -59,13 +61,14 @@ class Vault:
 
     @classmethod
     def create(cls, path: Path, passphrase: str, credentials: Sequence[Credential] = ()) -> Vault:
-        """Make a new vault; StorageError if something is already at `path`."""
+        """Make a new vault; VaultExistsError if something is already at `path`."""
         _check_passphrase(passphrase)
+        path = _real(path)
         payload = fmt.Payload(_checked(credentials))
         file.make_folder(path.parent)
         with file.exclusive_lock(path):
             if path.exists() or path.is_symlink():
-                raise StorageError(f"a vault already exists at {path}")
+                raise VaultExistsError(f"a vault already exists at {path}")
             master_key = fmt.new_master_key()
             slot = fmt.new_scrypt_slot(master_key, passphrase)
             file.write_atomic(path, fmt.seal([slot], master_key, payload))
@@ -74,6 +77,7 @@ class Vault:
     @classmethod
     def unlock(cls, path: Path, passphrase: str) -> Vault:
         """Open with a passphrase: WrongPassphraseError, VaultDamagedError, VaultMissingError."""
+        path = _real(path)
         envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
         master_key, slot_id = fmt.open_master_key(envelope, passphrase)
         _decrypt(path, envelope, master_key)  # the header and payload must be intact too
@@ -149,7 +153,7 @@ class Vault:
 
     def _read(self) -> tuple[fmt.Envelope, fmt.Payload]:
         envelope = _parse(self.path, file.read(self.path, fmt.MAX_FILE_BYTES))
-        return envelope, _decrypt(self.path, envelope, self._master_key)
+        return envelope, self._decrypt(envelope)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[tuple[fmt.Envelope, fmt.Payload, bytes]]:
@@ -158,7 +162,19 @@ class Vault:
             file.remove_stale_temp_files(self.path)
             data = file.read(self.path, fmt.MAX_FILE_BYTES)
             envelope = _parse(self.path, data)
-            yield envelope, _decrypt(self.path, envelope, self._master_key), data
+            yield envelope, self._decrypt(envelope), data
+
+    def _decrypt(self, envelope: fmt.Envelope) -> fmt.Payload:
+        try:
+            return _decrypt(self.path, envelope, self._master_key)
+        except VaultDamagedError:
+            # Re-keyed by another process since this one unlocked it: not damage.
+            if self.unlocked_slot not in {slot["id"] for slot in envelope.header.slots}:
+                raise StorageError(
+                    "another hwotp process changed the vault passphrase meanwhile; "
+                    "run the command again"
+                ) from None
+            raise
 
     def _write(
         self,
@@ -178,6 +194,11 @@ class Vault:
     ) -> dict[str, object]:
         slot_id = fmt.new_slot_id(s["id"] for s in slots)
         return fmt.new_scrypt_slot(master_key or self._master_key, passphrase, slot_id=slot_id)
+
+
+def _real(path: Path) -> Path:
+    """Follow a symbolic link, so a write replaces the file it points to, not the link."""
+    return Path(os.path.realpath(path))
 
 
 def _check_passphrase(passphrase: str) -> None:

@@ -25,6 +25,10 @@ class VaultMissingError(StorageError):
     """There is no vault file at the path."""
 
 
+class VaultExistsError(StorageError):
+    """A vault is already at the path (perhaps another process created it a moment ago)."""
+
+
 def lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
