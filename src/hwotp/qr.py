@@ -5,7 +5,7 @@ text is. Pillow, zxing-cpp and pyzbar are imported inside the functions that use
 `hwotp --help` and `hwotp code` do not pay for them.
 
 Decoders, in order, stopping at the first pass that finds anything (measured in
-docs/device-protocols.md, "QR decoding, measured"):
+docs/qr-decoding.md):
 
 1. zxing-cpp, restricted to QR codes (other symbologies only add phantom 1-D reads);
 2. zxing-cpp again after `autocontrast`, which rescues some low-contrast screenshots;
@@ -48,7 +48,7 @@ _ZBAR_QRCODE = 64  # ZBAR_QRCODE
 _Y800 = 0x30303859  # fourcc "Y800": 8-bit greyscale (pyzbar's table mislabels it "L800")
 
 
-class _Found(NamedTuple):
+class _Symbol(NamedTuple):
     """One decoded code and its bounding box, for putting codes in reading order."""
 
     text: str
@@ -161,11 +161,11 @@ def _decode_gray(gray: Image.Image) -> list[str]:
     return []
 
 
-def _reading_order(found: list[_Found]) -> list[str]:
+def _reading_order(found: list[_Symbol]) -> list[str]:
     """Texts in rows top to bottom, each row left to right; a code whose vertical middle lies
     within the first code of a row belongs to that row (codes side by side are rarely aligned
     to the pixel)."""
-    rows: list[list[_Found]] = []
+    rows: list[list[_Symbol]] = []
     for code in sorted(found, key=lambda f: f.top):
         middle = (code.top + code.bottom) / 2
         if rows and rows[-1][0].top <= middle <= rows[-1][0].bottom:
@@ -176,7 +176,7 @@ def _reading_order(found: list[_Found]) -> list[str]:
     return list(dict.fromkeys(ordered))
 
 
-def _zxing(gray: Image.Image, binarizer: str = "LocalAverage") -> list[_Found]:
+def _zxing(gray: Image.Image, binarizer: str = "LocalAverage") -> list[_Symbol]:
     import zxingcpp
 
     found = []
@@ -192,21 +192,21 @@ def _zxing(gray: Image.Image, binarizer: str = "LocalAverage") -> list[_Found]:
         p = code.position
         xs = (p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x)
         ys = (p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y)
-        found.append(_Found(code.text, min(xs), min(ys), max(ys)))
+        found.append(_Symbol(code.text, min(xs), min(ys), max(ys)))
     return found
 
 
-def _zxing_autocontrast(gray: Image.Image) -> list[_Found]:
+def _zxing_autocontrast(gray: Image.Image) -> list[_Symbol]:
     from PIL import ImageOps
 
     return _zxing(ImageOps.autocontrast(gray, cutoff=1))
 
 
-def _zxing_global(gray: Image.Image) -> list[_Found]:
+def _zxing_global(gray: Image.Image) -> list[_Symbol]:
     return _zxing(gray, "FixedThreshold") or _zxing(gray, "GlobalHistogram")
 
 
-def _zbar(gray: Image.Image) -> list[_Found]:
+def _zbar(gray: Image.Image) -> list[_Symbol]:
     """The zbar passes, or nothing when pyzbar or libzbar is not installed."""
     from PIL import Image, ImageOps
 
@@ -229,7 +229,7 @@ def _zbar(gray: Image.Image) -> list[_Found]:
     return []
 
 
-def _zbar_scan(gray: Image.Image) -> list[_Found]:
+def _zbar_scan(gray: Image.Image) -> list[_Symbol]:
     """One zbar scan of an 8-bit greyscale image, QR codes only, raw bytes."""
     from ctypes import c_void_p, cast
 
@@ -267,7 +267,7 @@ def _configure(scanner: object) -> None:
     zb.zbar_image_scanner_set_config(scanner, symbol.value, config.value, value.value)
 
 
-def _zbar_symbols(image: object) -> list[_Found]:
+def _zbar_symbols(image: object) -> list[_Symbol]:
     from ctypes import string_at
 
     from pyzbar import wrapper as zb
@@ -282,7 +282,7 @@ def _zbar_symbols(image: object) -> list[_Found]:
             points = range(zb.zbar_symbol_get_loc_size(symbol))
             xs = [zb.zbar_symbol_get_loc_x(symbol, i) for i in points] or [0]
             ys = [zb.zbar_symbol_get_loc_y(symbol, i) for i in points] or [0]
-            found.append(_Found(_text(data), min(xs), min(ys), max(ys)))
+            found.append(_Symbol(_text(data), min(xs), min(ys), max(ys)))
         symbol = zb.zbar_symbol_next(symbol)
     return found
 
