@@ -32,6 +32,33 @@ def test_refusals_name_the_field(fields: dict[str, object], words: str) -> None:
         Credential(**arguments)
 
 
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"account": "al\u200bice"}, "invisible or reordering character"),
+        ({"issuer": "\u202eevil"}, "invisible or reordering character"),
+        ({"account": "x" * 257}, "longer than 256 characters"),
+        ({"secret": bytes(257)}, "longer than 256 bytes"),
+        ({"issuer": "  ", "account": " "}, "neither an issuer nor an account"),
+    ],
+)
+def test_names_and_secrets_are_bounded(fields: dict[str, object], words: str) -> None:
+    arguments = {"secret": SECRET, "issuer": "Bank", "account": "me", **fields}
+    with pytest.raises(CredentialError, match=words):
+        Credential(**arguments)
+
+
+def test_names_have_one_spelling() -> None:
+    decomposed = Credential(SECRET, " Socie\u0301te\u0301 ", "me ")
+    assert (decomposed.issuer, decomposed.account) == ("Soci\u00e9t\u00e9", "me")
+    assert decomposed.entry("vault").matches("SOCIE\u0301TE\u0301:ME")
+
+
+def test_percent_encoded_bytes_must_be_utf8() -> None:
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        parse_uri("otpauth://totp/%FF%FE?secret=JBSWY3DPEHPK3PXP")
+
+
 def test_the_largest_counter_is_accepted() -> None:
     assert Credential(SECRET, "Bank", "me", Kind.HOTP, counter=2**64 - 1).counter == 2**64 - 1
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hwotp.credential import Entry
+from hwotp.credential import Entry, fold
 from hwotp.errors import NotFoundError
 from hwotp.stores import Store
 
@@ -24,8 +25,8 @@ def matching(located: Sequence[Located], query: str) -> list[Located]:
     """Case-insensitive substring matches; the exact name wins, then the name in any case,
     so every stored credential can be reached by its own name."""
     hits = [item for item in located if item.entry.matches(query)]
-    exact = [item for item in hits if item.entry.name == query]
-    folded = [item for item in hits if item.entry.name.casefold() == query.casefold()]
+    exact = [item for item in hits if item.entry.name == unicodedata.normalize("NFC", query)]
+    folded = [item for item in hits if fold(item.entry.name) == fold(query)]
     return exact or folded or hits
 
 

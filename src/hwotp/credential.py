@@ -5,12 +5,18 @@ Pure data with validation; no I/O and no imports beyond the standard library.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 DIGITS = range(6, 9)
 PERIODS = range(1, 301)
-MIN_SECRET_BYTES = 1
+SECRET_BYTES = range(1, 257)  # services issue 10 to 64; HMAC hashes anything past a block
+MAX_NAME_CHARS = 256  # a YubiKey takes 64 bytes for issuer:account; the vault is more lenient
+# Characters that reorder or hide text: a name must look like what it is.
+_INVISIBLE = frozenset("\u200b\u200e\u200f\u2060\ufeff") | frozenset(
+    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+)
 COUNTERS = range(2**64)  # RFC 4226 hashes the counter as 8 bytes
 
 
@@ -43,8 +49,14 @@ class Credential:
     counter: int = 0
 
     def __post_init__(self) -> None:
-        if len(self.secret) < MIN_SECRET_BYTES:
+        if not self.secret:
             raise CredentialError("the secret is empty")
+        if len(self.secret) not in SECRET_BYTES:
+            raise CredentialError(f"the secret is longer than {SECRET_BYTES[-1]} bytes")
+        # One spelling per name: NFC (as passphrases) and no surrounding blanks, so the name a
+        # user types later finds the one stored.
+        object.__setattr__(self, "issuer", _clean_text("issuer", self.issuer))
+        object.__setattr__(self, "account", _clean_text("account name", self.account))
         if not self.account and not self.issuer:
             raise CredentialError("the credential has neither an issuer nor an account name")
         if self.digits not in DIGITS:
@@ -53,8 +65,6 @@ class Credential:
             raise CredentialError(f"period must be 1 to 300 seconds, not {self.period}")
         if self.counter not in COUNTERS:
             raise CredentialError("counter must be from 0 to 2^64 - 1")
-        _check_text("issuer", self.issuer)
-        _check_text("account name", self.account)
         # Coerce plain strings so callers may pass "totp" or "SHA256".
         object.__setattr__(self, "kind", Kind(self.kind))
         object.__setattr__(self, "algorithm", Algorithm(self.algorithm))
@@ -95,8 +105,8 @@ class Entry:
         return display_name(self.issuer, self.account)
 
     def matches(self, query: str) -> bool:
-        """Case-insensitive substring match on `issuer:account`."""
-        return query.casefold() in self.name.casefold()
+        """Case-insensitive substring match on `issuer:account`, in any Unicode spelling."""
+        return fold(query) in fold(self.name)
 
 
 @dataclass(frozen=True)
@@ -113,15 +123,27 @@ class Code:
         return max(0, int(self.valid_until - now))
 
 
-def _check_text(field_name: str, text: str) -> None:
-    """Names reach terminals and files: no control characters (a label could fake a line of
-    output or move the cursor), and nothing that is not encodable text."""
-    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text):
-        raise CredentialError(f"the {field_name} contains a control character")
+def _clean_text(field_name: str, text: str) -> str:
+    """`text` in NFC without surrounding blanks. Names reach terminals and files: no control
+    or invisible reordering characters (a label could fake a line of output or pass for
+    another name), nothing that is not encodable text, and a bounded length."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise CredentialError(f"the {field_name} is not valid text (UTF-8)") from None
+    text = unicodedata.normalize("NFC", text).strip()
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text):
+        raise CredentialError(f"the {field_name} contains a control character")
+    if any(char in _INVISIBLE for char in text):
+        raise CredentialError(f"the {field_name} contains an invisible or reordering character")
+    if len(text) > MAX_NAME_CHARS:
+        raise CredentialError(f"the {field_name} is longer than {MAX_NAME_CHARS} characters")
+    return text
+
+
+def fold(text: str) -> str:
+    """What two spellings of a name share: NFC, then case-folded."""
+    return unicodedata.normalize("NFC", text).casefold()
 
 
 def display_name(issuer: str, account: str) -> str:

@@ -124,12 +124,15 @@ def _split_uri(uri: str) -> tuple[Kind, str, dict[str, str]]:
         kind = Kind(type_text.lower())
     except ValueError:
         raise InputError("the OTP type must be totp or hotp") from None
-    # The label is a path: '+' is a literal plus there, unlike in the query.
-    label = unquote(raw_label)
+    try:
+        # The label is a path: '+' is a literal plus there, unlike in the query.
+        label = unquote(raw_label, errors="strict")
+        pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise InputError("the URI's percent-encoded text is not valid UTF-8") from None
     if not label.strip():
         raise InputError("the label (the account name after the OTP type) is missing")
-    params = {name.lower(): value for name, value in parse_qsl(query, keep_blank_values=True)}
-    return kind, label, params
+    return kind, label, {name.lower(): value for name, value in pairs}
 
 
 def _format_label(credential: Credential) -> str:
