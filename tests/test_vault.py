@@ -282,6 +282,23 @@ def test_changing_the_only_passphrase_replaces_the_master_key(vault: Vault) -> N
     assert Vault.unlock(vault.path, "new passphrase").credentials() == [GITHUB, BANK]
 
 
+def test_a_vault_too_large_to_read_is_never_written(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = vault.path.read_bytes()
+    monkeypatch.setattr(fmt, "MAX_FILE_BYTES", len(before) + 256)  # one more fits, five do not
+    with pytest.raises(StorageError, match="nothing was written"), vault.edit() as credentials:
+        credentials.extend(_numbered(5))
+    assert vault.path.read_bytes() == before
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    assert vault.credentials() == [GITHUB, BANK]
+
+
+def _numbered(count: int) -> list[Credential]:
+    return [Credential(bytes(64), "Filler", f"account {n:03}") for n in range(count)]
+
+
 def test_a_symlinked_vault_is_written_through_the_link(vault: Vault, tmp_path: Path) -> None:
     link = tmp_path / "link.hwotp"
     link.symlink_to(vault.path)

@@ -71,7 +71,7 @@ class Vault:
                 raise VaultExistsError(f"a vault already exists at {path}")
             master_key = fmt.new_master_key()
             slot = fmt.new_scrypt_slot(master_key, passphrase)
-            file.write_atomic(path, fmt.seal([slot], master_key, payload))
+            file.write_atomic(path, _fitting(fmt.seal([slot], master_key, payload)))
         return cls(path, master_key, slot["id"])
 
     @classmethod
@@ -186,7 +186,7 @@ class Vault:
         problem = fmt.slots_problem(slots)
         if problem:  # never write a file that readers would reject
             raise StorageError(f"the vault was left unchanged: {problem}")
-        new = fmt.seal(slots, master_key or self._master_key, payload)
+        new = _fitting(fmt.seal(slots, master_key or self._master_key, payload))
         file.replace_keeping_backup(self.path, old, new)
 
     def _new_slot(
@@ -194,6 +194,14 @@ class Vault:
     ) -> dict[str, object]:
         slot_id = fmt.new_slot_id(s["id"] for s in slots)
         return fmt.new_scrypt_slot(master_key or self._master_key, passphrase, slot_id=slot_id)
+
+
+def _fitting(data: bytes) -> bytes:
+    """`data`, if readers will accept its size: hwotp never writes a file it would reject."""
+    if len(data) > fmt.MAX_FILE_BYTES:
+        limit = fmt.MAX_FILE_BYTES // 2**20
+        raise StorageError(f"the vault would grow past {limit} MiB; nothing was written")
+    return data
 
 
 def _real(path: Path) -> Path:
