@@ -53,6 +53,19 @@ def test_code_without_query_lists_all_totp_codes(hwotp) -> None:
     }
 
 
+def test_all_codes_decrypt_the_vault_once(hwotp, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hwotp.vault import Vault
+
+    for n in range(5):
+        hwotp("enroll", "--uri", f"otpauth://totp/Site:{n}?secret={SECRET}")
+    reads = []
+    original = Vault.credentials
+    monkeypatch.setattr(Vault, "credentials", lambda self: reads.append(1) or original(self))
+    result = hwotp("code", "--json")
+    assert len(json.loads(result.stdout)) == 5
+    assert len(reads) == 1
+
+
 def test_list_json_never_holds_the_secret(hwotp) -> None:
     hwotp("enroll", "--uri", GITHUB)
     result = hwotp("list", "--json")

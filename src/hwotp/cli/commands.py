@@ -54,6 +54,7 @@ def code(app: App, query: str | None, as_json: bool) -> None:
         chosen = [item for item in located if item.entry.kind is Kind.TOTP]
     now = app.now()
     results = [(item, item.store.calculate(item.entry, now)) for item in chosen]
+    now = app.now()  # seconds left as of printing, not as of asking
     if as_json:
         emit_json([{**entry_fields(item.entry), **code_fields(c, now)} for item, c in results])
         return

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import replace as copy_with
 from pathlib import Path
 
@@ -24,6 +25,8 @@ class VaultStore:
         self.path = path
         self._passphrase = passphrase
         self._vault: Vault | None = None
+        # The last read, by name: a command listing then computing N codes decrypts once.
+        self._snapshot: dict[str, Credential] | None = None
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -31,7 +34,7 @@ class VaultStore:
     def entries(self) -> list[Entry]:
         if not self.exists():
             return []
-        return [c.entry(self.location) for c in self._open().credentials()]
+        return [c.entry(self.location) for c in self._read().values()]
 
     def add(self, credential: Credential, *, replace: bool = False) -> None:
         if not self.exists():
@@ -41,7 +44,7 @@ class VaultStore:
                 return
             except VaultExistsError:  # another hwotp created it a moment ago: add to it
                 self._vault = Vault.unlock(self.path, passphrase)
-        with self._open().edit() as credentials:
+        with self._edit() as credentials:
             taken = _index(credentials, credential.name)
             if taken is None:
                 credentials.append(credential)
@@ -54,21 +57,23 @@ class VaultStore:
 
     def calculate(self, entry: Entry, now: float) -> Code:
         if entry.kind is Kind.TOTP:
-            credentials = self._open().credentials()
-            return compute(credentials[self._locate(credentials, entry)], now)
+            credential = (self._snapshot or self._read()).get(entry.name)
+            if credential is None:
+                raise NotFoundError(f"{entry.name} is no longer in the vault")
+            return compute(credential, now)
         # HOTP: the counter moves in the same locked write that hands out the code.
-        with self._open().edit() as credentials:
+        with self._edit() as credentials:
             index = self._locate(credentials, entry)
             credential = credentials[index]
             credentials[index] = copy_with(credential, counter=credential.counter + 1)
             return compute(credential, now)
 
     def delete(self, entry: Entry) -> None:
-        with self._open().edit() as credentials:
+        with self._edit() as credentials:
             del credentials[self._locate(credentials, entry)]
 
     def rename(self, entry: Entry, issuer: str, account: str) -> None:
-        with self._open().edit() as credentials:
+        with self._edit() as credentials:
             index = self._locate(credentials, entry)
             clash = _index(credentials, display_name(issuer, account))
             if clash is not None and clash != index:
@@ -78,6 +83,16 @@ class VaultStore:
     def unlocked(self) -> Vault:
         """The vault itself, for what only a vault has (its key slots)."""
         return self._open()
+
+    def _read(self) -> dict[str, Credential]:
+        self._snapshot = {c.name: c for c in self._open().credentials()}
+        return self._snapshot
+
+    @contextlib.contextmanager
+    def _edit(self) -> Iterator[list[Credential]]:
+        self._snapshot = None  # whatever this write changes, the next code reads it anew
+        with self._open().edit() as credentials:
+            yield credentials
 
     def _open(self) -> Vault:
         if self._vault is None:
