@@ -221,3 +221,60 @@ def test_processes_racing_to_create_the_vault_lose_nothing(tmp_path: Path) -> No
     assert sorted(item["name"] for item in json.loads(listed.stdout)) == [
         f"Race:{n}" for n in range(4)
     ]
+
+
+def test_output_trouble_is_one_sentence_with_its_own_code(tmp_path: Path) -> None:
+    from hwotp.credential import Credential
+    from hwotp.vault import Vault
+
+    vault = tmp_path / "big.hwotp"
+    many = [Credential(b"0123456789abcdef", "Site", f"{n:04}") for n in range(3000)]
+    Vault.create(vault, "pw", many)  # ~150 KB of codes: more than a pipe holds
+    env = {**os.environ, "HWOTP_VAULT": str(vault), "HWOTP_PASSPHRASE": "pw"}
+    writer = subprocess.Popen(
+        [hwotp_script(), "code"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert writer.stdout is not None and writer.stderr is not None
+    writer.stdout.read(10)
+    writer.stdout.close()  # as `hwotp code | head -c 10`
+    errors = writer.stderr.read().decode()
+    assert writer.wait(timeout=60) == 11
+    assert (
+        errors == "hwotp: the output was cut off (closed pipe); what the command changed is saved\n"
+    )
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [hwotp_script(), "list"],
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 11
+    assert "the output could not be written (No space left on device)" in result.stderr
+
+
+def test_a_terminal_that_cannot_show_a_name_gets_escapes(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "HWOTP_VAULT": str(tmp_path / "v.hwotp"),
+        "HWOTP_PASSPHRASE": "pw",
+        "PYTHONIOENCODING": "latin-1",
+    }
+    uri = f"otpauth://totp/%E6%A5%BD%E5%A4%A9:x?secret={SAMPLE_SECRET}"
+    result = subprocess.run(
+        [hwotp_script(), "enroll", "--uri", uri],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\\u697d\\u5929:x" in result.stdout
+
+
+def test_hwotp_alone_prints_its_help() -> None:
+    result = subprocess.run([hwotp_script()], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "Usage: hwotp" in result.stdout and "Exit codes:" in result.stdout

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     CANCELLED = 8  # the user said no
     EXISTS = 9  # a credential with that name is already stored
     NOT_VERIFIED = 10  # the store computed a different code than the secret; it was removed
+    OUTPUT = 11  # the output could not be written (a closed pipe, a full disk)
 
 
 EXIT_CODE_MEANINGS = {
@@ -34,6 +35,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
     ExitCode.EXISTS: "a credential with that name is already stored (see --force)",
     ExitCode.NOT_VERIFIED: "the stored copy gave a different code, so it was removed again",
+    ExitCode.OUTPUT: "the output could not be written; what the command changed is saved",
 }
 
 
@@ -67,3 +69,7 @@ class CancelledError(HwotpError):
 
 class ExistsError(HwotpError):
     exit_code = ExitCode.EXISTS
+
+
+class OutputError(HwotpError):
+    exit_code = ExitCode.OUTPUT

@@ -5,6 +5,7 @@ Only click and hwotp's light modules load at start-up; each command imports what
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import click
 
 from hwotp import __version__
 from hwotp.credential import CredentialError
-from hwotp.errors import EXIT_CODE_MEANINGS, ExitCode, HwotpError
+from hwotp.errors import EXIT_CODE_MEANINGS, ExitCode, HwotpError, OutputError
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -28,8 +29,12 @@ class HwotpGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
         kwargs["standalone_mode"] = False
+        _never_fail_on_unprintable_text()
         try:
             status = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as error:  # `hwotp` or `hwotp vault` alone
+            click.echo(error.ctx.get_help() if error.ctx else error.format_message())
+            status = 0
         except click.UsageError as error:
             where = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
             fail(f"{_usage_message(error)}{where}", error.exit_code)
@@ -37,13 +42,14 @@ class HwotpGroup(click.Group):
             fail(error.format_message(), error.exit_code)
         except (click.Abort, KeyboardInterrupt):
             fail("interrupted", 130)
+        except OutputError as error:
+            fail(f"{error}; what the command changed is saved", error.exit_code)
         except HwotpError as error:
             fail(str(error), error.exit_code)
         except CredentialError as error:
             fail(str(error), ExitCode.BAD_INPUT)
-        except OSError as error:  # the disk, the terminal or a pipe; the message names no data
-            where = f" ({error.filename})" if error.filename else ""
-            fail(f"{error.strerror or 'input/output error'}{where}", ExitCode.STORAGE)
+        except OSError as error:
+            _fail_on_os_error(error)
         except Exception as error:
             if os.environ.get("HWOTP_DEBUG"):
                 raise
@@ -51,6 +57,36 @@ class HwotpGroup(click.Group):
             fail(f"unexpected error ({type(error).__name__}); set HWOTP_DEBUG=1 to see where", 1)
         # Without standalone mode click returns the code of --help/--version exits, else None.
         sys.exit(status if isinstance(status, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # Caught here because click would end a closed pipe with a silent exit 1. What is
+            # still buffered goes nowhere, so Python does not complain at exit either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise OutputError("the output was cut off (closed pipe)") from None
+
+
+def _never_fail_on_unprintable_text() -> None:
+    """A terminal that cannot show a name (LANG=C, latin-1) gets an escape, not a crash after
+    the vault was already changed."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _fail_on_os_error(error: OSError) -> NoReturn:
+    """A file error names its file (vault errors are StorageError already); an error without
+    a file name is the output: a closed pipe or a full disk."""
+    if error.filename:
+        fail(f"{error.strerror or 'input/output error'} ({error.filename})", ExitCode.STORAGE)
+    reason = error.strerror or "input/output error"
+    fail(
+        f"the output could not be written ({reason}); what the command changed is saved",
+        ExitCode.OUTPUT,
+    )
 
 
 def _usage_message(error: click.UsageError) -> str:
@@ -102,7 +138,8 @@ def main() -> None:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"hwotp: {message}", err=True)
+    with contextlib.suppress(OSError):  # stderr may be the broken pipe itself
+        click.echo(f"hwotp: {message}", err=True)
     sys.exit(int(code))
 
 
