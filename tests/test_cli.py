@@ -171,6 +171,7 @@ def test_migration_batch_enrols_all_or_the_picked(hwotp) -> None:
     picked = hwotp("enroll", "--uri", uri, "--pick", "2")
     assert picked.exit_code == 0, picked.stderr
     assert "batch 2 of 3" in picked.stderr
+    assert "  2. Bank:bob" in picked.stderr and "Picked 2." in picked.stderr
     assert [e["name"] for e in json.loads(hwotp("list", "--json").stdout)] == ["Bank:bob"]
     everything = hwotp("enroll", "--uri", uri, "--force")
     assert everything.exit_code == 0
@@ -326,6 +327,8 @@ def test_list_without_a_vault_says_how_to_start(hwotp) -> None:
         (("enroll", "--uri", GITHUB, "--type", "hotp"), ExitCode.USAGE, "--type goes with"),
         (("enroll", "--uri", GITHUB, "--pick", ","), ExitCode.USAGE, "--pick 1,3"),
         (("enroll", "--uri", GITHUB, "--pick", "x"), ExitCode.USAGE, "--pick 1,3"),
+        (("enroll", "--uri", GITHUB, "--pick", "+1"), ExitCode.USAGE, "--pick 1,3"),
+        (("enroll", "--uri", GITHUB, "--pick", "1,,1"), ExitCode.USAGE, "--pick 1,3"),
         (("rename", "x"), ExitCode.USAGE, "NEW_NAME"),
         (("enroll", "--qr", GITHUB), ExitCode.USAGE, "--qr takes an image file"),
         (("enroll", "--qr", SECRET), ExitCode.USAGE, "--qr takes an image file"),

@@ -68,13 +68,18 @@ def answer_delete(spawn, answer: str) -> tuple[str, int]:
     child.expect("Vault passphrase: ")
     child.sendline("first pass")
     child.expect(r"Delete GitHub:alice from the vault\? It cannot be undone\. \[y/N\]: ")
-    child.sendline(answer)
+    if answer == "\x04":
+        child.sendeof()
+    else:
+        child.sendline(answer)
     return finish(child)
 
 
 def test_delete_asks_and_only_yes_deletes(spawn) -> None:
     create_vault(spawn)
     rest, status = answer_delete(spawn, "n")
+    assert (status, "nothing deleted" in rest) == (8, True)
+    rest, status = answer_delete(spawn, "\x04")  # Ctrl-D: no answer is a no
     assert (status, "nothing deleted" in rest) == (8, True)
     rest, status = answer_delete(spawn, "y")
     assert status == 0 and "Deleted GitHub:alice" in rest

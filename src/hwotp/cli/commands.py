@@ -109,7 +109,11 @@ def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
 def _confirm_delete(question: str) -> None:
     if not is_terminal():
         raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
-    if not click.confirm(question, default=False, err=True):
+    try:
+        agreed = click.confirm(question, default=False, err=True)
+    except click.Abort:  # Ctrl-D or Ctrl-C at the question: a no
+        agreed = False
+    if not agreed:
         raise CancelledError("nothing deleted")
 
 

@@ -19,14 +19,11 @@ from hwotp.inputs import Found
 def _choices(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[int, ...]:
-    """`--pick 1,3 --pick 4` -> (1, 3, 4)."""
-    try:
-        choices = tuple(int(n) for value in values for n in value.split(",") if n.strip())
-    except ValueError:
-        choices = ()
-    if values and not choices:
+    """`--pick 1,3 --pick 4` -> (1, 3, 4); plain decimal numbers only."""
+    parts = [part.strip() for value in values for part in value.split(",")]
+    if values and not all(NUMBER.fullmatch(part) for part in parts):
         raise click.UsageError("--pick takes credential numbers, for example --pick 1,3")
-    return choices
+    return tuple(int(part) for part in parts)
 
 
 @cli.command()
@@ -72,8 +69,11 @@ def enroll(
     """
     from hwotp import inputs
 
-    found = inputs.pick(_read_found(qr_file, uri, secret, setup_key), pick)
-    _show_found(found)
+    found = _read_found(qr_file, uri, secret, setup_key)
+    _show_found(found)  # numbered as --pick counts, before any are picked
+    if pick:
+        found = inputs.pick(found, pick)
+        note(f"Picked {', '.join(map(str, dict.fromkeys(pick)))}.")
     if dry_run:
         _finish_dry_run(found, app.now(), as_json)
     else:
@@ -123,6 +123,7 @@ def _refuse_secret_as_file(qr_file: Path) -> None:
         )
 
 
+NUMBER = re.compile(r"[0-9]+")
 LOOKS_LIKE_A_SECRET = re.compile(r"[A-Za-z2-7 =-]{16,}")
 LOOKS_LIKE_A_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a Path folds "://" into ":/"
 
