@@ -223,6 +223,10 @@ def test_rename_onto_a_taken_name_is_refused(hwotp) -> None:
     hwotp("enroll", "--uri", GITHUB)
     hwotp("enroll", "--uri", GITLAB)
     assert hwotp("rename", "gitlab", "GitHub:alice").exit_code == ExitCode.EXISTS
+    hwotp("enroll", "--secret", SECRET, "--issuer", "Caf\u00e9", "--account", "bob")
+    decomposed = hwotp("rename", "gitlab", "Cafe\u0301:bob")  # the same name, spelled NFD
+    assert decomposed.exit_code == ExitCode.EXISTS
+    assert len(json.loads(hwotp("list", "--json").stdout)) == 3
 
 
 def test_wrong_passphrase(hwotp, vault_path: Path) -> None:
@@ -328,6 +332,8 @@ def test_list_without_a_vault_says_how_to_start(hwotp) -> None:
         (("enroll", "--uri", GITHUB, "--pick", ","), ExitCode.USAGE, "--pick 1,3"),
         (("enroll", "--uri", GITHUB, "--pick", "x"), ExitCode.USAGE, "--pick 1,3"),
         (("enroll", "--uri", GITHUB, "--pick", "+1"), ExitCode.USAGE, "--pick 1,3"),
+        ((SECRET,), ExitCode.USAGE, "no such command"),
+        (("enroll", "--qr", "Screenshot-from-today"), ExitCode.BAD_INPUT, "does not exist"),
         (("enroll", "--uri", GITHUB, "--pick", "1,,1"), ExitCode.USAGE, "--pick 1,3"),
         (("rename", "x"), ExitCode.USAGE, "NEW_NAME"),
         (("enroll", "--qr", GITHUB), ExitCode.USAGE, "--qr takes an image file"),

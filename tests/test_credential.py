@@ -37,6 +37,9 @@ def test_refusals_name_the_field(fields: dict[str, object], words: str) -> None:
     [
         ({"account": "al\u200bice"}, "invisible or reordering character"),
         ({"issuer": "\u202eevil"}, "invisible or reordering character"),
+        ({"issuer": "\u061cBank"}, "invisible or reordering character"),
+        ({"account": "soft\u00adhyphen"}, "invisible or reordering character"),
+        ({"account": "line\u2028break"}, "control character"),
         ({"account": "x" * 257}, "longer than 256 characters"),
         ({"secret": bytes(257)}, "longer than 256 bytes"),
         ({"issuer": "  ", "account": " "}, "neither an issuer nor an account"),
@@ -46,6 +49,14 @@ def test_names_and_secrets_are_bounded(fields: dict[str, object], words: str) ->
     arguments = {"secret": SECRET, "issuer": "Bank", "account": "me", **fields}
     with pytest.raises(CredentialError, match=words):
         Credential(**arguments)
+
+
+def test_joiners_in_emoji_and_scripts_are_fine() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert (
+        Credential(SECRET, family, "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645").issuer
+        == family
+    )
 
 
 def test_names_have_one_spelling() -> None:

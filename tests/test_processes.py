@@ -103,7 +103,7 @@ def test_output_trouble_is_one_sentence_with_its_own_code(tmp_path: Path) -> Non
     errors = writer.stderr.read().decode()
     assert writer.wait(timeout=60) == 11
     assert errors == (
-        "hwotp: the output was cut off (closed pipe); what the command changed is saved\n"
+        "hwotp: the output was cut off (closed pipe); changes made before that are kept\n"
     )
     with open("/dev/full", "w") as full:
         result = run_hwotp("list", env=vault_env(vault), stdout=full, stderr=subprocess.PIPE)
@@ -117,3 +117,57 @@ def test_a_terminal_that_cannot_show_a_name_gets_escapes(tmp_path: Path) -> None
     result = run_hwotp("enroll", "--uri", uri, env=env)
     assert result.returncode == 0, result.stderr
     assert "\\u697d\\u5929:x" in result.stdout
+
+
+def test_json_stays_valid_on_a_terminal_that_cannot_show_a_name(tmp_path: Path) -> None:
+    env = vault_env(tmp_path / "v.hwotp", PYTHONIOENCODING="latin-1")
+    uri = f"otpauth://totp/%F0%9F%98%80:x?secret={SECRET}"
+    result = run_hwotp("enroll", "--uri", uri, "--dry-run", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["credentials"][0]["issuer"] == "\U0001f600"
+
+
+def test_a_passphrase_that_is_not_utf8_on_standard_input(tmp_path: Path) -> None:
+    env = vault_env(tmp_path / "v.hwotp", PYTHONIOENCODING="utf-8:strict", PYTHONUTF8="0")
+    del env["HWOTP_PASSPHRASE"]
+    uri = f"otpauth://totp/x:y?secret={SECRET}"
+    result = subprocess.run(
+        [hwotp_script(), "enroll", "--uri", uri],
+        env=env,
+        input=b"\xff\xfe\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert b"hwotp: the new vault passphrase is not valid text (UTF-8)" in result.stderr
+
+
+def test_notes_that_cannot_be_written_do_not_fail_the_command(tmp_path: Path) -> None:
+    env = vault_env(tmp_path / "v.hwotp")
+    with open("/dev/full", "w") as full:
+        result = run_hwotp(
+            "enroll",
+            "--uri",
+            f"otpauth://totp/x:y?secret={SECRET}",
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=full,
+        )
+    assert result.returncode == 0
+    assert "x:y: " in result.stdout
+
+
+def test_a_closed_standard_output_does_nothing(tmp_path: Path) -> None:
+    env = vault_env(tmp_path / "v.hwotp")
+    result = run_hwotp(
+        "enroll",
+        "--uri",
+        f"otpauth://totp/x:y?secret={SECRET}",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert result.returncode == 11
+    assert result.stderr == "hwotp: standard output is closed; nothing was done\n"
+    assert not (tmp_path / "v.hwotp").exists()

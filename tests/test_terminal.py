@@ -70,6 +70,8 @@ def answer_delete(spawn, answer: str) -> tuple[str, int]:
     child.expect(r"Delete GitHub:alice from the vault\? It cannot be undone\. \[y/N\]: ")
     if answer == "\x04":
         child.sendeof()
+    elif answer == "\x03":
+        child.sendintr()
     else:
         child.sendline(answer)
     return finish(child)
@@ -81,6 +83,8 @@ def test_delete_asks_and_only_yes_deletes(spawn) -> None:
     assert (status, "nothing deleted" in rest) == (8, True)
     rest, status = answer_delete(spawn, "\x04")  # Ctrl-D: no answer is a no
     assert (status, "nothing deleted" in rest) == (8, True)
+    rest, status = answer_delete(spawn, "\x03")  # Ctrl-C: an interrupt, as everywhere
+    assert (status, "interrupted" in rest) == (130, True)
     rest, status = answer_delete(spawn, "y")
     assert status == 0 and "Deleted GitHub:alice" in rest
 

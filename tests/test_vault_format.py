@@ -451,6 +451,22 @@ def test_unreadable_payload_is_damage_without_its_contents(small: Small, payload
     assert "jbswy3dp" not in str(caught.value)
 
 
+def test_a_credential_newer_rules_refuse_is_named_not_shown(small: Small) -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    payload = (
+        b'{"credentials":[{"account":"a\\u202eb","algorithm":"SHA1","counter":0,"digits":6,'
+        b'"issuer":"i","kind":"totp","period":30,"secret":"JBSWY3DPEHPK3PXP"}]}'
+    )
+    header = fmt.Header(bytes(12), (small.slot,))
+    line = fmt.header_line(header)
+    data = _with_trailer(
+        line + b"\n" + AESGCM(small.master_key).encrypt(header.nonce, payload, line)
+    )
+    with pytest.raises(VaultDamagedError, match="refuses: the account name contains an invisible"):
+        _open(data, PASSPHRASE, small.derive)
+
+
 def test_passphrase_is_normalised(small: Small) -> None:
     """NFC and NFD spellings of the same passphrase derive the same key."""
     slot = fmt.parse(small.data).header.scrypt_slots()[0]

@@ -25,7 +25,7 @@ class ExitCode(IntEnum):
 
 EXIT_CODE_MEANINGS = {
     ExitCode.OK: "success",
-    ExitCode.FAILURE: "unexpected failure (please report it)",
+    ExitCode.FAILURE: "unexpected failure (please report it; HWOTP_DEBUG=1 shows where)",
     ExitCode.USAGE: "wrong options or arguments",
     ExitCode.BAD_INPUT: "the URI, setup key, QR code or image cannot be used",
     ExitCode.NOT_FOUND: "no credential matches, or several do where one is needed",
@@ -35,7 +35,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
     ExitCode.EXISTS: "a credential with that name is already stored (see --force)",
     ExitCode.NOT_VERIFIED: "the stored copy gave a different code, so it was removed again",
-    ExitCode.OUTPUT: "the output could not be written; what the command changed is saved",
+    ExitCode.OUTPUT: "the output could not be written; changes made before that are kept",
 }
 
 

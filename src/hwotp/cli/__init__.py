@@ -29,6 +29,8 @@ class HwotpGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
         kwargs["standalone_mode"] = False
+        if sys.stdout is None:  # `hwotp code >&-` would lose the code silently
+            fail("standard output is closed; nothing was done", ExitCode.OUTPUT)
         _never_fail_on_unprintable_text()
         try:
             status = super().main(*args, **kwargs)
@@ -43,7 +45,7 @@ class HwotpGroup(click.Group):
         except (click.Abort, KeyboardInterrupt):
             fail("interrupted", 130)
         except OutputError as error:
-            fail(f"{error}; what the command changed is saved", error.exit_code)
+            fail(f"{error}; changes made before that are kept", error.exit_code)
         except HwotpError as error:
             fail(str(error), error.exit_code)
         except CredentialError as error:
@@ -84,7 +86,7 @@ def _fail_on_os_error(error: OSError) -> NoReturn:
         fail(f"{error.strerror or 'input/output error'} ({error.filename})", ExitCode.STORAGE)
     reason = error.strerror or "input/output error"
     fail(
-        f"the output could not be written ({reason}); what the command changed is saved",
+        f"the output could not be written ({reason}); changes made before that are kept",
         ExitCode.OUTPUT,
     )
 
@@ -92,6 +94,9 @@ def _fail_on_os_error(error: OSError) -> NoReturn:
 def _usage_message(error: click.UsageError) -> str:
     """click's sentence without the value it would repeat: a secret typed in the wrong place
     must not be printed back."""
+    param_type = getattr(getattr(error, "param", None), "type", None)
+    if isinstance(param_type, click.Path):  # a path is no secret, and why it fails matters
+        return error.format_message().rstrip(".")
     if isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter):
         hint = error.param.get_error_hint(error.ctx) if error.param and error.ctx else "an option"
         choices = getattr(error.param.type, "choices", None) if error.param else None
@@ -99,6 +104,8 @@ def _usage_message(error: click.UsageError) -> str:
     message = error.format_message()
     if message.startswith("Got unexpected extra argument"):
         return "unexpected extra argument; put each value after its option"
+    if message.startswith("No such command"):
+        return "no such command"
     return message.rstrip(".")
 
 

@@ -65,7 +65,10 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
     if value is None and is_terminal():
         value = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
     elif value is None:
-        line = sys.stdin.readline() if sys.stdin else ""
+        try:
+            line = sys.stdin.readline() if sys.stdin else ""
+        except UnicodeDecodeError:
+            raise InputError(f"the {label.lower()} is not valid text (UTF-8)") from None
         if not line:
             where = f"set {variable}, " if variable else ""
             raise InputError(

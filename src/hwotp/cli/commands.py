@@ -111,7 +111,9 @@ def _confirm_delete(question: str) -> None:
         raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     try:
         agreed = click.confirm(question, default=False, err=True)
-    except click.Abort:  # Ctrl-D or Ctrl-C at the question: a no
+    except click.Abort as aborted:  # Ctrl-D at the question is a no; Ctrl-C stays an interrupt
+        if isinstance(aborted.__context__, KeyboardInterrupt):
+            raise
         agreed = False
     if not agreed:
         raise CancelledError("nothing deleted")

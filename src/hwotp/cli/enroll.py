@@ -115,16 +115,29 @@ def _refuse_secret_as_file(qr_file: Path) -> None:
     """A URI or setup key pasted after --qr would be echoed by "no such file": refuse it
     without repeating it."""
     text = str(qr_file)
-    if LOOKS_LIKE_A_URI.match(text) or (
-        not qr_file.exists() and LOOKS_LIKE_A_SECRET.fullmatch(text)
-    ):
+    if LOOKS_LIKE_A_URI.match(text) or (not qr_file.exists() and _looks_like_a_secret(text)):
         raise click.UsageError(
             "--qr takes an image file; give a URI with --uri or a setup key with --secret -"
         )
 
 
 NUMBER = re.compile(r"[0-9]+")
-LOOKS_LIKE_A_SECRET = re.compile(r"[A-Za-z2-7 =-]{16,}")
+
+
+def _looks_like_a_secret(text: str) -> bool:
+    """Base32 of 80 bits or more in one case with a digit, as setup keys are written; a file
+    name like Screenshot-from-today is not."""
+    compact = re.sub(r"[\s-]", "", text).rstrip("=")
+    one_case = compact.isupper() or compact.islower()
+    return (
+        len(compact) >= 16
+        and one_case
+        and BASE32.fullmatch(compact) is not None
+        and any(digit in compact for digit in "234567")
+    )
+
+
+BASE32 = re.compile(r"[A-Za-z2-7]+")
 LOOKS_LIKE_A_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a Path folds "://" into ":/"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import click
@@ -43,13 +44,15 @@ def code_fields(code: Code, now: float) -> dict[str, object]:
 
 
 def emit_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(data, indent=2))  # ASCII: valid JSON whatever the terminal takes
 
 
 def note(message: str) -> None:
-    """Progress and context go to stderr, so stdout carries only results."""
-    click.echo(message, err=True)
+    """Progress and context go to stderr, so stdout carries only results. A note that cannot
+    be written is not worth failing a command for."""
+    with contextlib.suppress(OSError):
+        click.echo(message, err=True)
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    note(f"warning: {message}")

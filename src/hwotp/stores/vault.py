@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace as copy_with
 from pathlib import Path
 
-from hwotp.credential import Code, Credential, Entry, Kind, display_name
+from hwotp.credential import Code, Credential, Entry, Kind
 from hwotp.errors import ExistsError, NotFoundError
 from hwotp.otp import compute
 from hwotp.vault import Vault, VaultExistsError
@@ -34,7 +34,7 @@ class VaultStore:
     def entries(self) -> list[Entry]:
         if not self.exists():
             return []
-        return [c.entry(self.location) for c in self._read().values()]
+        return [c.entry(self.location) for c in self._read()]
 
     def add(self, credential: Credential, *, replace: bool = False) -> None:
         if not self.exists():
@@ -57,7 +57,7 @@ class VaultStore:
 
     def calculate(self, entry: Entry, now: float) -> Code:
         if entry.kind is Kind.TOTP:
-            credential = (self._snapshot or self._read()).get(entry.name)
+            credential = self._named().get(entry.name)
             if credential is None:
                 raise NotFoundError(f"{entry.name} is no longer in the vault")
             return compute(credential, now)
@@ -75,18 +75,25 @@ class VaultStore:
     def rename(self, entry: Entry, issuer: str, account: str) -> None:
         with self._edit() as credentials:
             index = self._locate(credentials, entry)
-            clash = _index(credentials, display_name(issuer, account))
+            renamed = copy_with(credentials[index], issuer=issuer, account=account)
+            clash = _index(credentials, renamed.name)  # the name as stored: NFC, trimmed
             if clash is not None and clash != index:
                 raise ExistsError("another credential in the vault already has that name")
-            credentials[index] = copy_with(credentials[index], issuer=issuer, account=account)
+            credentials[index] = renamed
 
     def unlocked(self) -> Vault:
         """The vault itself, for what only a vault has (its key slots)."""
         return self._open()
 
-    def _read(self) -> dict[str, Credential]:
-        self._snapshot = {c.name: c for c in self._open().credentials()}
-        return self._snapshot
+    def _read(self) -> list[Credential]:
+        credentials = self._open().credentials()
+        self._snapshot = {c.name: c for c in credentials}
+        return credentials
+
+    def _named(self) -> dict[str, Credential]:
+        if self._snapshot is None:
+            self._read()
+        return self._snapshot or {}
 
     @contextlib.contextmanager
     def _edit(self) -> Iterator[list[Credential]]:

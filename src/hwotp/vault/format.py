@@ -360,6 +360,8 @@ def decrypt(envelope: Envelope, master_key: bytes) -> Payload:
         raise VaultDamagedError(DAMAGED) from None
     try:
         return _payload(json.loads(plaintext.decode("utf-8")))
+    except CredentialError as err:  # a rule newer than the file; the reason names no value
+        raise VaultDamagedError(f"the vault holds a credential this hwotp refuses: {err}") from None
     except (ValueError, TypeError, KeyError, RecursionError):
         # Authentic but unreadable: written by something else. Never echo its contents.
         raise VaultDamagedError("the vault's contents are not in a form hwotp can read") from None
@@ -398,7 +400,7 @@ def _credential(item: Any) -> Credential:
             period=item["period"],
             counter=item["counter"],
         )
-    except (CredentialError, InputError) as err:  # a bad secret or field: never echoed
+    except InputError as err:  # a secret that is not base32: never echoed
         raise ValueError("credential") from err
 
 
