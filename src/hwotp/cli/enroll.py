@@ -15,6 +15,21 @@ from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_
 from hwotp.credential import Code, Credential
 from hwotp.inputs import Found
 
+# The options that describe a setup key, and how the user spells them.
+SETUP_KEY_FLAGS = {
+    "issuer": "--issuer",
+    "account": "--account",
+    "kind": "--type",
+    "algorithm": "--algorithm",
+    "digits": "--digits",
+    "period": "--period",
+    "counter": "--counter",
+}
+
+NUMBER = re.compile(r"[0-9]+")
+BASE32 = re.compile(r"[A-Za-z2-7]+")
+LOOKS_LIKE_A_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a Path folds "://" into ":/"
+
 
 def _choices(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
@@ -80,18 +95,6 @@ def enroll(
         _store(app, found, force, as_json)
 
 
-# The options that describe a setup key, and how the user spells them.
-SETUP_KEY_FLAGS = {
-    "issuer": "--issuer",
-    "account": "--account",
-    "kind": "--type",
-    "algorithm": "--algorithm",
-    "digits": "--digits",
-    "period": "--period",
-    "counter": "--counter",
-}
-
-
 def _read_found(
     qr_file: Path | None, uri: str | None, secret: str | None, setup_key: dict[str, Any]
 ) -> Found:
@@ -121,9 +124,6 @@ def _refuse_secret_as_file(qr_file: Path) -> None:
         )
 
 
-NUMBER = re.compile(r"[0-9]+")
-
-
 def _looks_like_a_secret(text: str) -> bool:
     """Base32 of 80 bits or more in one case with a digit, as setup keys are written; a file
     name like Screenshot-from-today is not."""
@@ -135,10 +135,6 @@ def _looks_like_a_secret(text: str) -> bool:
         and BASE32.fullmatch(compact) is not None
         and any(digit in compact for digit in "234567")
     )
-
-
-BASE32 = re.compile(r"[A-Za-z2-7]+")
-LOOKS_LIKE_A_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a Path folds "://" into ":/"
 
 
 def _refuse_setup_key_options() -> None:
