@@ -58,15 +58,14 @@ class HwotpGroup(click.Group):
             # The type only: an unexpected exception's text could carry data we must not print.
             fail(f"unexpected error ({type(error).__name__}); set HWOTP_DEBUG=1 to see where", 1)
         # Without standalone mode click returns the code of --help/--version exits, else None.
+        _settle_output()
         sys.exit(status if isinstance(status, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            # Caught here because click would end a closed pipe with a silent exit 1. What is
-            # still buffered goes nowhere, so Python does not complain at exit either.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            # Caught here because click would end a closed pipe with a silent exit 1.
             raise OutputError("the output was cut off (closed pipe)") from None
 
 
@@ -147,7 +146,20 @@ def main() -> None:
 def fail(message: str, code: int) -> NoReturn:
     with contextlib.suppress(OSError):  # stderr may be the broken pipe itself
         click.echo(f"hwotp: {message}", err=True)
+    _settle_output()
     sys.exit(int(code))
+
+
+def _settle_output() -> None:
+    """Flush now; a stream that cannot take its output (a full disk, a closed pipe) is pointed
+    at /dev/null, or Python's own flush at exit fails again and turns the exit code into 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except OSError:
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 from hwotp.cli import commands  # noqa: E402,F401 - registers the commands on `cli`
