@@ -24,17 +24,6 @@ SECRET = b"12345678901234567890"
         ({"period": 301}, "period must be 1 to 300"),
         ({"secret": b""}, "the secret is empty"),
         ({"issuer": "", "account": ""}, "neither an issuer nor an account"),
-    ],
-)
-def test_refusals_name_the_field(fields: dict[str, object], words: str) -> None:
-    arguments = {"secret": SECRET, "issuer": "Bank", "account": "me", **fields}
-    with pytest.raises(CredentialError, match=words.replace("^", r"\^")):
-        Credential(**arguments)
-
-
-@pytest.mark.parametrize(
-    ("fields", "words"),
-    [
         ({"account": "al\u200bice"}, "invisible or reordering character"),
         ({"issuer": "\u202eevil"}, "invisible or reordering character"),
         ({"issuer": "\u061cBank"}, "invisible or reordering character"),
@@ -45,9 +34,9 @@ def test_refusals_name_the_field(fields: dict[str, object], words: str) -> None:
         ({"issuer": "  ", "account": " "}, "neither an issuer nor an account"),
     ],
 )
-def test_names_and_secrets_are_bounded(fields: dict[str, object], words: str) -> None:
+def test_refusals_name_the_field(fields: dict[str, object], words: str) -> None:
     arguments = {"secret": SECRET, "issuer": "Bank", "account": "me", **fields}
-    with pytest.raises(CredentialError, match=words):
+    with pytest.raises(CredentialError, match=words.replace("^", r"\^")):
         Credential(**arguments)
 
 
