@@ -1,7 +1,13 @@
-"""Shared fixtures: a throwaway vault for the command line, run in-process with a fixed clock."""
+"""Shared fixtures: a throwaway vault for the command line, run in-process with a fixed clock,
+and virtual YubiKeys plugged into a private pcscd."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from hwotp.cli import cli
+
+# Every PC/SC client of the test run (this process, ykman, hwotp) talks to the private pcscd of
+# the test that is running, through this link, and never to a pcscd the machine may have.
+# pcsc-lite reads the variable once per process, so it is set before anything loads it.
+PCSC_LINK = Path(tempfile.mkdtemp(prefix="hwotp-tests-pcsc-")) / "pcscd.comm"
+os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_LINK)
 
 # 2009-02-13 23:31:30 UTC: a fixed moment, 0 s into a 30 s step.
 FIXED_TIME = 1234567890.0
@@ -45,5 +57,63 @@ def hwotp(vault_path: Path, monkeypatch: pytest.MonkeyPatch):
         env = {"HWOTP_VAULT": str(vault_path), "HWOTP_PASSPHRASE": passphrase, **(env or {})}
         result = CliRunner().invoke(cli, list(args), env=env, input=stdin)
         return Run(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+@pytest.fixture
+def plug_keys(tmp_path: Path) -> Iterator:
+    """plug_keys(KeyConfig(...), ...) plugs one or two fresh virtual keys into a new private
+    pcscd and returns the KeyRig; everything is torn down after the test."""
+    from virtualkey.rig import KeyRig
+
+    rigs: list[KeyRig] = []
+
+    def plug(*configs) -> KeyRig:
+        for rig in rigs:
+            rig.stop()
+        workdir = tmp_path / f"pcscd-{len(rigs)}"
+        workdir.mkdir()
+        rig = KeyRig(workdir, list(configs), control_dir=workdir)
+        rigs.append(rig)
+        rig.start()
+        _point_link(PCSC_LINK, rig.pcscd.socket_path)
+        return rig
+
+    yield plug
+    for rig in rigs:
+        rig.stop()
+
+
+def _point_link(link: Path, target: Path) -> None:
+    staging = link.with_name(link.name + ".new")
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(target)
+    staging.replace(link)
+
+
+@pytest.fixture(scope="session")
+def stand_in_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pkill and killall that kill nothing: ykman runs them when a connection fails."""
+    folder = tmp_path_factory.mktemp("stand-in-tools")
+    for name in ("pkill", "killall"):
+        tool = folder / name
+        tool.write_text("#!/bin/sh\nexit 1\n")
+        tool.chmod(0o755)
+    return folder
+
+
+@pytest.fixture
+def ykman(stand_in_tools: Path):
+    """Runs the real ykman CLI (from the test environment) against the plugged keys."""
+    executable = Path(sys.executable).with_name("ykman")
+
+    def run(*args: str, stdin: str | None = None, timeout: float = 60) -> Run:
+        env = {**os.environ, "PATH": f"{stand_in_tools}:{os.environ['PATH']}"}
+        result = subprocess.run(
+            [str(executable), *args], input=stdin, capture_output=True, text=True, env=env,
+            timeout=timeout,
+        )
+        return Run(result.returncode, result.stdout, result.stderr)
 
     return run

@@ -1,0 +1,269 @@
+"""Acceptance of the virtual YubiKey through the real stack: the ykman CLI, yubikit and
+python-fido2 over pyscard over a private pcscd, against keys plugged in through vpcd."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pyotp
+import pytest
+from smartcard.Exceptions import CardConnectionException
+from ykman.pcsc import list_devices
+from yubikit.core.smartcard import SmartCardConnection
+from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession, parse_b32_key
+
+from virtualkey.key import KeyConfig
+from virtualkey.transports import SmartCardAdapter
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits: pyotp refuses under 112
+FIRST, SECOND = 11111111, 22222222
+
+
+def pyotp_codes_around(make: Callable[[], pyotp.TOTP], run: Callable[[], str]) -> tuple[str, set]:
+    """Runs `run` and returns its output with pyotp's codes for the moments before and after."""
+    before = time.time()
+    output = run()
+    after = time.time()
+    totp = make()
+    return output, {totp.at(before), totp.at(after)}
+
+
+def pcsc_connection(serial: int) -> SmartCardConnection:
+    """A yubikit connection through pcscd, found as ykman finds keys: by reader, then serial."""
+    from yubikit.management import ManagementSession
+
+    for device in list_devices():
+        with device.open_connection(SmartCardConnection) as connection:
+            found = ManagementSession(connection).read_device_info().serial
+        if found == serial:
+            return device.open_connection(SmartCardConnection)
+    raise AssertionError(f"no key {serial} through pcscd")
+
+
+def test_ykman_lists_both_keys_with_serial_and_firmware(plug_keys, ykman):
+    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND, firmware=(5, 4, 3)))
+    result = ykman("list")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert any("Serial: 11111111" in line and "(5.7.2)" in line for line in lines)
+    assert any("Serial: 22222222" in line and "(5.4.3)" in line for line in lines)
+    assert "WARNING" not in result.stderr
+
+
+def test_ykman_info_shows_the_chosen_key(plug_keys, ykman):
+    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND, firmware=(5, 4, 3)))
+    result = ykman("--device", str(SECOND), "info")
+    assert result.exit_code == 0, result.stderr
+    assert "Serial number: 22222222" in result.stdout
+    assert "Firmware version: 5.4.3" in result.stdout
+    assert "OATH        \tEnabled" in result.stdout
+
+
+TOTP_CASES = [  # every algorithm, every digit count and both periods, crossed
+    ("SHA1", 6, 30),
+    ("SHA256", 7, 30),
+    ("SHA512", 8, 30),
+    ("SHA1", 8, 60),
+    ("SHA256", 6, 60),
+    ("SHA512", 7, 60),
+]
+
+
+def _digest(name: str):
+    import hashlib
+
+    return getattr(hashlib, name.lower())
+
+
+@pytest.mark.parametrize(("algorithm", "digits", "period"), TOTP_CASES)
+def test_ykman_totp_codes_equal_pyotp(plug_keys, ykman, algorithm, digits, period):
+    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND))
+    secret = pyotp.random_base32(32)
+    name = f"Site:{algorithm}-{digits}-{period}"
+    added = ykman("--device", str(SECOND), "oath", "accounts", "add", "--algorithm", algorithm,
+                  "--digits", str(digits), "--period", str(period), name, secret)
+    assert added.exit_code == 0, added.stderr
+
+    def make() -> pyotp.TOTP:
+        return pyotp.TOTP(secret, digits=digits, digest=_digest(algorithm), interval=period)
+
+    output, expected = pyotp_codes_around(
+        make, lambda: ykman("--device", str(SECOND), "oath", "accounts", "code", "-s", name).stdout
+    )
+    assert output.strip() in expected
+    # The other key was not written to.
+    assert ykman("--device", str(FIRST), "oath", "accounts", "list").stdout == ""
+
+
+@pytest.mark.parametrize("counter", [0, 5])
+def test_ykman_hotp_codes_equal_pyotp_and_the_counter_moves(plug_keys, ykman, counter):
+    rig = plug_keys(KeyConfig(serial=FIRST))
+    added = ykman("oath", "accounts", "add", "--oath-type", "HOTP", "--counter", str(counter),
+                  "Bank:alice", SECRET)
+    assert added.exit_code == 0, added.stderr
+    # A second account, so that listing codes is not a request for the only one.
+    assert ykman("oath", "accounts", "add", "Other:alice", SECRET).exit_code == 0
+    hotp = pyotp.HOTP(SECRET)
+    listed = ykman("oath", "accounts", "code").stdout
+    assert "[HOTP Account]" in listed  # CALCULATE_ALL does not move HOTP counters
+    first = ykman("oath", "accounts", "code", "-s", "Bank").stdout.strip()
+    second = ykman("oath", "accounts", "code", "-s", "Bank").stdout.strip()
+    assert (first, second) == (hotp.at(counter), hotp.at(counter + 1))
+    assert rig.keys[0].log.count > 0
+
+
+def test_ykman_touch_credential_codes_and_listing(plug_keys, ykman):
+    plug_keys(KeyConfig(serial=FIRST, touch="auto", touch_delay=0.2))
+    assert ykman("oath", "accounts", "add", "--touch", "Mail:bob", SECRET).exit_code == 0
+    assert ykman("oath", "accounts", "add", "Chat:bob", SECRET).exit_code == 0
+    listed = ykman("oath", "accounts", "code").stdout
+    assert "Mail:bob" in listed and "[Requires Touch]" in listed
+    output, expected = pyotp_codes_around(
+        lambda: pyotp.TOTP(SECRET), lambda: ykman("oath", "accounts", "code", "-s", "Mail").stdout
+    )
+    assert output.strip() in expected
+
+
+def test_ykman_reports_a_timeout_when_touch_is_denied(plug_keys, ykman):
+    plug_keys(KeyConfig(serial=FIRST, touch="deny", touch_timeout=0.5))
+    assert ykman("oath", "accounts", "add", "--touch", "Mail:bob", SECRET).exit_code == 0
+    result = ykman("oath", "accounts", "code", "-s", "Mail")
+    assert result.exit_code != 0
+    assert "Touch account timed out!" in result.stderr
+
+
+def test_ykman_uri_rename_delete(plug_keys, ykman):
+    plug_keys(KeyConfig(serial=FIRST))
+    uri = f"otpauth://totp/Example:alice@example.com?secret={SECRET}&issuer=Example&digits=8"
+    assert ykman("oath", "accounts", "uri", uri).exit_code == 0
+    assert ykman("oath", "accounts", "list").stdout.strip() == "Example:alice@example.com"
+    renamed = ykman("oath", "accounts", "rename", "-f", "alice", "Example:carol")
+    assert renamed.exit_code == 0, renamed.stderr
+    assert ykman("oath", "accounts", "list").stdout.strip() == "Example:carol"
+    output, expected = pyotp_codes_around(
+        lambda: pyotp.TOTP(SECRET, digits=8),
+        lambda: ykman("oath", "accounts", "code", "-s", "carol").stdout,
+    )
+    assert output.strip() in expected
+    assert ykman("oath", "accounts", "delete", "-f", "carol").exit_code == 0
+    assert ykman("oath", "accounts", "list").stdout == ""
+
+
+def test_ykman_rename_needs_firmware_5_3_1(plug_keys, ykman):
+    plug_keys(KeyConfig(serial=FIRST, firmware=(5, 2, 7)))
+    assert ykman("oath", "accounts", "add", "Old:alice", SECRET).exit_code == 0
+    renamed = ykman("oath", "accounts", "rename", "-f", "alice", "New:alice")
+    assert renamed.exit_code != 0
+    assert ykman("oath", "accounts", "list").stdout.strip() == "Old:alice"
+
+
+def test_ykman_password_change_use_and_reset(plug_keys, ykman):
+    plug_keys(KeyConfig(serial=FIRST))
+    assert ykman("oath", "accounts", "add", "Site:alice", SECRET).exit_code == 0
+    changed = ykman("oath", "access", "change", "-n", "hunter22")
+    assert changed.exit_code == 0, changed.stderr
+    locked = ykman("oath", "accounts", "list", stdin="")
+    assert locked.exit_code != 0
+    wrong = ykman("oath", "accounts", "list", "-p", "wrong")
+    assert wrong.exit_code != 0 and "Authentication" in wrong.stderr + wrong.stdout
+    unlocked = ykman("oath", "accounts", "list", "-p", "hunter22")
+    assert unlocked.stdout.strip() == "Site:alice"
+    output, expected = pyotp_codes_around(
+        lambda: pyotp.TOTP(SECRET),
+        lambda: ykman("oath", "accounts", "code", "-s", "-p", "hunter22", "Site").stdout,
+    )
+    assert output.strip() in expected
+    assert ykman("oath", "reset", "-f").exit_code == 0
+    after = ykman("oath", "accounts", "list")
+    assert after.exit_code == 0 and after.stdout == ""
+
+
+@pytest.mark.parametrize(("firmware", "capacity"), [((5, 4, 3), 32), ((5, 7, 2), 64)])
+def test_ykman_reports_a_full_key(plug_keys, ykman, firmware, capacity):
+    rig = plug_keys(KeyConfig(serial=FIRST, firmware=firmware))
+    # Fill all but one slot in-process (fast), then let ykman add the last one and one more.
+    session = OathSession(SmartCardAdapter(rig.keys[0]))
+    for index in range(capacity - 1):
+        session.put_credential(_credential(f"filler{index}"))
+    assert ykman("oath", "accounts", "add", "Last:one", SECRET).exit_code == 0
+    full = ykman("oath", "accounts", "add", "Too:many", SECRET)
+    assert full.exit_code != 0
+    assert "No space left on the YubiKey for OATH accounts." in full.stderr
+    assert len(ykman("oath", "accounts", "list").stdout.splitlines()) == capacity
+
+
+def _credential(name: str, issuer: str | None = None, **fields) -> CredentialData:
+    """A credential for SECRET: plain TOTP unless `fields` say otherwise."""
+    defaults = {"oath_type": OATH_TYPE.TOTP, "hash_algorithm": HASH_ALGORITHM.SHA1,
+                "secret": parse_b32_key(SECRET)}
+    return CredentialData(name=name, issuer=issuer, **{**defaults, **fields})
+
+
+def test_oath_session_in_process_and_through_pcscd_agree(plug_keys):
+    rig = plug_keys(KeyConfig(serial=FIRST))
+    in_process_key = rig.keys[0].__class__(KeyConfig(serial=SECOND))
+    answers = []
+    for connection in (SmartCardAdapter(in_process_key), pcsc_connection(FIRST)):
+        with connection:
+            answers.append(_exercise(OathSession(connection)))
+    assert answers[0] == answers[1]
+    assert answers[0]["codes"]["Site:totp"] == pyotp.TOTP(SECRET).at(1_000_000_000)
+
+
+def _exercise(session: OathSession) -> dict:
+    session.put_credential(_credential("totp", "Site"))
+    session.put_credential(_credential("hotp", "Site", oath_type=OATH_TYPE.HOTP,
+                                       hash_algorithm=HASH_ALGORITHM.SHA256, digits=8, counter=5))
+    session.put_credential(_credential("long", "Site", hash_algorithm=HASH_ALGORITHM.SHA512,
+                                       digits=7, period=60), touch_required=True)
+    codes = session.calculate_all(1_000_000_000)
+    listed = sorted((c.id, c.oath_type, c.touch_required) for c in session.list_credentials())
+    named = {c.name: c for c in codes}
+    hotp = session.calculate_code(named["hotp"], 1_000_000_000).value
+    long = session.calculate_code(named["long"], 1_000_000_000).value
+    return {
+        "listed": listed,
+        "codes": {c.id.decode(): code.value if code else None for c, code in codes.items()},
+        "hotp": hotp,
+        "long": long,
+    }
+
+
+def _replug(rig, serial: int) -> None:
+    """Pulls the key out and plugs it back in, waiting until pcscd has powered it up again."""
+    key, bridge = rig.key(serial), rig.bridge(serial)
+    bridge.pull_out()
+    key.faults.plug_in()
+    bridge.plug_in()
+    bridge.wait_ready()
+
+
+def _enrol(serial: int) -> None:
+    """Find the key through pcscd, open OATH, write one credential: what an enrol does."""
+    with pcsc_connection(serial) as connection:
+        OathSession(connection).put_credential(_credential("probe", "Count"))
+
+
+@pytest.mark.parametrize("fault", ["pull_after", "pull_during"])
+def test_a_key_pulled_at_each_apdu_of_a_put_fails_the_connection(plug_keys, fault):
+    rig = plug_keys(KeyConfig(serial=FIRST))
+    key = rig.keys[0]
+    before = key.log.count
+    _enrol(FIRST)
+    apdus = key.log.count - before
+    assert apdus >= 3  # management select + read config, OATH select, PUT
+    for n in range(1, apdus + 1):
+        with pcsc_connection(FIRST) as connection:
+            OathSession(connection).reset()
+        # pull_after=N: N APDUs answered, the next fails; pull_during=N: the Nth is carried out
+        # and its answer lost.
+        setattr(key.faults, fault, key.log.count + (n - 1 if fault == "pull_after" else n))
+        with pytest.raises(CardConnectionException):
+            _enrol(FIRST)
+        _replug(rig, FIRST)
+        with pcsc_connection(FIRST) as connection:
+            stored = [c.id for c in OathSession(connection).list_credentials()]
+        written = fault == "pull_during" and n == apdus
+        assert stored == ([b"Count:probe"] if written else []), (fault, n)

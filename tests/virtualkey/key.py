@@ -1,0 +1,60 @@
+"""A virtual YubiKey 5: management, OATH and FIDO2 applets on one card, one user-presence policy,
+one APDU log and one set of faults. Nothing here imports hwotp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .card import Card
+from .ctap.authenticator import Authenticator
+from .faults import Faults
+from .fido import FidoApplet
+from .log import ApduLog
+from .management import FORM_FACTOR_USB_A_KEYCHAIN, ManagementApplet
+from .oath import OathApplet
+from .presence import Presence
+
+DEFAULT_FIRMWARE = (5, 7, 2)
+
+
+@dataclass(frozen=True)
+class KeyConfig:
+    serial: int = 12345678
+    firmware: tuple[int, int, int] = DEFAULT_FIRMWARE
+    form_factor: int = FORM_FACTOR_USB_A_KEYCHAIN
+    touch: str = "auto"  # presence policy: auto, deny or signal
+    touch_delay: float = 0.0
+    touch_timeout: float = 1.0
+
+
+class VirtualKey:
+    def __init__(self, config: KeyConfig | None = None, control_dir: Path | None = None) -> None:
+        self.config = config = config or KeyConfig()
+        touch_file = control_dir / f"{config.serial}.touch" if control_dir else None
+        log_file = control_dir / f"{config.serial}.apdu.jsonl" if control_dir else None
+        self.presence = Presence(config.touch, config.touch_delay, config.touch_timeout, touch_file)
+        self.faults = Faults()
+        self.log = ApduLog(log_file)
+        self.management = ManagementApplet(config.serial, config.firmware, config.form_factor)
+        self.oath = OathApplet(config.firmware, self.presence)
+        self.authenticator = Authenticator(config.firmware, self.presence)
+        self.fido = FidoApplet(self.authenticator)
+        self.card = Card([self.management, self.oath, self.fido], faults=self.faults, log=self.log)
+
+    @property
+    def serial(self) -> int:
+        return self.config.serial
+
+    @property
+    def atr(self) -> bytes:
+        return self.card.atr
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return self.card.transmit(apdu)
+
+    def reset(self) -> None:
+        self.card.reset()
+
+    def touch(self) -> None:
+        self.presence.touch()

@@ -1,0 +1,157 @@
+"""A private pcscd for the virtual keys, which never disturbs a pcscd already on the machine.
+
+pcscd runs in its own mount namespace (`unshare -m`) with a tmpfs over /run/pcscd, so its socket
+and pid file are invisible to everything else; its reader configuration names vpcd readers like
+real YubiKeys. Clients reach it through pcsc-lite's PCSCLITE_CSOCK_NAME variable, pointed at
+the socket through /proc/PID/root: ykman and hwotp then find the keys by their normal discovery.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .vpcd_driver import single_slot_copy
+
+READER_NAME = "Yubico YubiKey OTP+FIDO+CCID"
+VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+MAX_KEYS = 2  # vpcd 0.8: one reader per pcscd, two slots (ports P and P+1); see vpcd_driver.py
+START_TIMEOUT = 10.0
+
+
+class PcscdError(RuntimeError):
+    pass
+
+
+def missing_requirements() -> list[str]:
+    """What this machine lacks to run a private pcscd (empty when everything is there)."""
+    missing = [tool for tool in ("pcscd", "unshare") if shutil.which(tool) is None]
+    if not VPCD_DRIVER.exists():
+        missing.append(f"{VPCD_DRIVER} (Debian package vsmartcard-vpcd)")
+    return missing
+
+
+class PrivatePcscd:
+    """A pcscd whose one vpcd reader has a slot per key; `ports[i]` is key i's vpcd port."""
+
+    def __init__(self, workdir: Path, keys: int = 1, reader_name: str = READER_NAME) -> None:
+        if not 1 <= keys <= MAX_KEYS:
+            raise PcscdError(f"vpcd can show 1 to {MAX_KEYS} keys through one pcscd, not {keys}")
+        self.workdir = workdir
+        self.reader_name = reader_name
+        base = _free_port_pair()
+        self.ports = [base + slot for slot in range(keys)]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket_path(self) -> Path:
+        if self.process is None:
+            raise PcscdError("pcscd is not running")
+        return Path(f"/proc/{self.process.pid}/root/run/pcscd/pcscd.comm")
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point pcsc-lite clients at this pcscd."""
+        return {"PCSCLITE_CSOCK_NAME": str(self.socket_path)}
+
+    def start(self) -> None:
+        if missing := missing_requirements():
+            raise PcscdError("cannot start a private pcscd: missing " + ", ".join(missing))
+        config = self.workdir / "reader.conf.d"
+        config.mkdir(parents=True, exist_ok=True)
+        driver = VPCD_DRIVER
+        if len(self.ports) == 1:
+            driver = single_slot_copy(VPCD_DRIVER, self.workdir / "libifdvpcd-1slot.so")
+        reader = _reader_config(self.reader_name, self.ports[0], driver)
+        (config / "virtualkey").write_text(reader)
+        Path("/run/pcscd").mkdir(parents=True, exist_ok=True)  # the mount point, if missing
+        self.process = subprocess.Popen(
+            _namespace_command(config),
+            stdout=(self.workdir / "pcscd.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._wait_for_socket()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> PrivatePcscd:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wait_for_socket(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise PcscdError(f"pcscd exited at start; see {self.workdir / 'pcscd.log'}")
+            if self.socket_path.exists() and _connectable(self.socket_path):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise PcscdError("pcscd did not open its socket in time")
+
+
+def _namespace_command(config: Path) -> list[str]:
+    """unshare -m (plus -r when not root) gives pcscd a private /run/pcscd.
+    VIRTUALKEY_PCSCD_FLAGS (for example -d) adds pcscd options when debugging."""
+    script = (
+        "mount -t tmpfs -o mode=0755 tmpfs /run/pcscd && "
+        'exec pcscd -f ${VIRTUALKEY_PCSCD_FLAGS:-} -c "$0"'
+    )
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        unshare.append("--map-root-user")
+    return [*unshare, "sh", "-c", script, str(config)]
+
+
+def _reader_config(name: str, port: int, driver: Path) -> str:
+    return (
+        f'FRIENDLYNAME "{name}"\n'
+        f"DEVICENAME   /dev/null:{port}\n"
+        f"LIBPATH      {driver}\n"
+        f"CHANNELID    {port}\n"
+    )
+
+
+def _free_port_pair() -> int:
+    """A port P with P and P+1 free (vpcd listens on one port per slot)."""
+    candidate = 20000 + random.randrange(20000)
+    while not (_port_free(candidate) and _port_free(candidate + 1)):
+        candidate += 2
+    return candidate
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def _connectable(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True

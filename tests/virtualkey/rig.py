@@ -1,0 +1,54 @@
+"""Virtual keys plugged into a private pcscd: what `with-keys` and the pcscd tests run on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .key import KeyConfig, VirtualKey
+from .pcscd import PrivatePcscd
+from .vpcd import VpcdBridge
+
+
+class KeyRig:
+    def __init__(
+        self, workdir: Path, configs: list[KeyConfig], control_dir: Path | None = None
+    ) -> None:
+        serials = [config.serial for config in configs]
+        if len(set(serials)) != len(serials):
+            raise ValueError("every virtual key needs its own serial")
+        self.keys = [VirtualKey(config, control_dir) for config in configs]
+        self.pcscd = PrivatePcscd(workdir, len(configs))
+        pairs = zip(self.keys, self.pcscd.ports, strict=True)
+        self.bridges = [VpcdBridge(key, port) for key, port in pairs]
+
+    def start(self) -> None:
+        self.pcscd.start()
+        try:
+            for bridge in self.bridges:
+                bridge.plug_in()
+            for bridge in self.bridges:
+                bridge.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for bridge in self.bridges:
+            bridge.pull_out()
+        self.pcscd.stop()
+
+    def env(self) -> dict[str, str]:
+        return self.pcscd.env()
+
+    def key(self, serial: int) -> VirtualKey:
+        return next(key for key in self.keys if key.serial == serial)
+
+    def bridge(self, serial: int) -> VpcdBridge:
+        return next(bridge for bridge in self.bridges if bridge.key.serial == serial)
+
+    def __enter__(self) -> KeyRig:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
