@@ -63,18 +63,18 @@ def hwotp(vault_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def plug_keys(tmp_path: Path) -> Iterator:
-    """plug_keys(KeyConfig(...), ...) plugs one or two fresh virtual keys into a new private
-    pcscd and returns the KeyRig; everything is torn down after the test."""
+    """plug_keys(KeyConfig(...) or VirtualKey, ...) plugs one or two virtual keys into a new
+    private pcscd and returns the KeyRig; everything is torn down after the test."""
     from virtualkey.rig import KeyRig
 
     rigs: list[KeyRig] = []
 
-    def plug(*configs) -> KeyRig:
+    def plug(*keys) -> KeyRig:
         for rig in rigs:
             rig.stop()
         workdir = tmp_path / f"pcscd-{len(rigs)}"
         workdir.mkdir()
-        rig = KeyRig(workdir, list(configs), control_dir=workdir)
+        rig = KeyRig(workdir, list(keys), control_dir=workdir)
         rigs.append(rig)
         rig.start()
         _point_link(PCSC_LINK, rig.pcscd.socket_path)

@@ -3,8 +3,13 @@ python-fido2 over pyscard over a private pcscd, against keys plugged in through 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -115,15 +120,18 @@ def test_ykman_hotp_codes_equal_pyotp_and_the_counter_moves(plug_keys, ykman, co
 
 
 def test_ykman_touch_credential_codes_and_listing(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST, touch="auto", touch_delay=0.2))
-    assert ykman("oath", "accounts", "add", "--touch", "Mail:bob", SECRET).exit_code == 0
-    assert ykman("oath", "accounts", "add", "Chat:bob", SECRET).exit_code == 0
-    listed = ykman("oath", "accounts", "code").stdout
+    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND, touch="auto", touch_delay=0.2))
+    on_second = partial(ykman, "--device", str(SECOND))  # two keys: use the second only
+    assert on_second("oath", "accounts", "add", "--touch", "Mail:bob", SECRET).exit_code == 0
+    assert on_second("oath", "accounts", "add", "Chat:bob", SECRET).exit_code == 0
+    listed = on_second("oath", "accounts", "code").stdout
     assert "Mail:bob" in listed and "[Requires Touch]" in listed
     output, expected = pyotp_codes_around(
-        lambda: pyotp.TOTP(SECRET), lambda: ykman("oath", "accounts", "code", "-s", "Mail").stdout
+        lambda: pyotp.TOTP(SECRET),
+        lambda: on_second("oath", "accounts", "code", "-s", "Mail").stdout,
     )
     assert output.strip() in expected
+    assert ykman("--device", str(FIRST), "oath", "accounts", "list").stdout == ""
 
 
 def test_ykman_reports_a_timeout_when_touch_is_denied(plug_keys, ykman):
@@ -135,20 +143,22 @@ def test_ykman_reports_a_timeout_when_touch_is_denied(plug_keys, ykman):
 
 
 def test_ykman_uri_rename_delete(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST))
+    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND))
+    on_second = partial(ykman, "--device", str(SECOND))  # two keys: use the second only
     uri = f"otpauth://totp/Example:alice@example.com?secret={SECRET}&issuer=Example&digits=8"
-    assert ykman("oath", "accounts", "uri", uri).exit_code == 0
-    assert ykman("oath", "accounts", "list").stdout.strip() == "Example:alice@example.com"
-    renamed = ykman("oath", "accounts", "rename", "-f", "alice", "Example:carol")
+    assert on_second("oath", "accounts", "uri", uri).exit_code == 0
+    assert on_second("oath", "accounts", "list").stdout.strip() == "Example:alice@example.com"
+    renamed = on_second("oath", "accounts", "rename", "-f", "alice", "Example:carol")
     assert renamed.exit_code == 0, renamed.stderr
-    assert ykman("oath", "accounts", "list").stdout.strip() == "Example:carol"
+    assert on_second("oath", "accounts", "list").stdout.strip() == "Example:carol"
     output, expected = pyotp_codes_around(
         lambda: pyotp.TOTP(SECRET, digits=8),
-        lambda: ykman("oath", "accounts", "code", "-s", "carol").stdout,
+        lambda: on_second("oath", "accounts", "code", "-s", "carol").stdout,
     )
     assert output.strip() in expected
-    assert ykman("oath", "accounts", "delete", "-f", "carol").exit_code == 0
-    assert ykman("oath", "accounts", "list").stdout == ""
+    assert on_second("oath", "accounts", "delete", "-f", "carol").exit_code == 0
+    assert on_second("oath", "accounts", "list").stdout == ""
+    assert ykman("--device", str(FIRST), "oath", "accounts", "list").stdout == ""
 
 
 def test_ykman_rename_needs_firmware_5_3_1(plug_keys, ykman):
@@ -160,24 +170,26 @@ def test_ykman_rename_needs_firmware_5_3_1(plug_keys, ykman):
 
 
 def test_ykman_password_change_use_and_reset(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST))
-    assert ykman("oath", "accounts", "add", "Site:alice", SECRET).exit_code == 0
-    changed = ykman("oath", "access", "change", "-n", "hunter22")
+    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND))
+    on_second = partial(ykman, "--device", str(SECOND))  # two keys: use the second only
+    assert on_second("oath", "accounts", "add", "Site:alice", SECRET).exit_code == 0
+    changed = on_second("oath", "access", "change", "-n", "hunter22")
     assert changed.exit_code == 0, changed.stderr
-    locked = ykman("oath", "accounts", "list", stdin="")
+    locked = on_second("oath", "accounts", "list", stdin="")
     assert locked.exit_code != 0
-    wrong = ykman("oath", "accounts", "list", "-p", "wrong")
+    wrong = on_second("oath", "accounts", "list", "-p", "wrong")
     assert wrong.exit_code != 0 and "Authentication" in wrong.stderr + wrong.stdout
-    unlocked = ykman("oath", "accounts", "list", "-p", "hunter22")
+    unlocked = on_second("oath", "accounts", "list", "-p", "hunter22")
     assert unlocked.stdout.strip() == "Site:alice"
     output, expected = pyotp_codes_around(
         lambda: pyotp.TOTP(SECRET),
-        lambda: ykman("oath", "accounts", "code", "-s", "-p", "hunter22", "Site").stdout,
+        lambda: on_second("oath", "accounts", "code", "-s", "-p", "hunter22", "Site").stdout,
     )
     assert output.strip() in expected
-    assert ykman("oath", "reset", "-f").exit_code == 0
-    after = ykman("oath", "accounts", "list")
+    assert on_second("oath", "reset", "-f").exit_code == 0
+    after = on_second("oath", "accounts", "list")
     assert after.exit_code == 0 and after.stdout == ""
+    assert ykman("--device", str(FIRST), "oath", "accounts", "list").stdout == ""
 
 
 @pytest.mark.parametrize(("firmware", "capacity"), [((5, 4, 3), 32), ((5, 7, 2), 64)])
@@ -267,3 +279,63 @@ def test_a_key_pulled_at_each_apdu_of_a_put_fails_the_connection(plug_keys, faul
             stored = [c.id for c in OathSession(connection).list_credentials()]
         written = fault == "pull_during" and n == apdus
         assert stored == ([b"Count:probe"] if written else []), (fault, n)
+
+
+WITH_KEYS = Path(__file__).parent / "virtualkey" / "with-keys"
+
+
+def with_keys(stand_in_tools: Path, *args: str, timeout: float = 60):
+    env = {key: value for key, value in os.environ.items() if key != "PCSCLITE_CSOCK_NAME"}
+    env["PATH"] = f"{stand_in_tools}:{Path(sys.executable).parent}:{env['PATH']}"
+    return subprocess.run([str(WITH_KEYS), *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in arguments:
+            found.append(arguments)
+    return found
+
+
+def test_with_keys_runs_a_command_against_two_keys_and_leaves_nothing(stand_in_tools):
+    system_socket = Path("/run/pcscd/pcscd.comm")
+    before = system_socket.exists() and system_socket.stat().st_ino
+    result = with_keys(stand_in_tools, "--keys", "2", "--serial", "424242", "--",
+                       "sh", "-c", 'ykman list; echo "serials $VIRTUALKEY_SERIALS"; exit 3')
+    assert result.returncode == 3, result.stderr
+    assert "Serial: 424242" in result.stdout and "Serial: 10000001" in result.stdout
+    assert "serials 424242 10000001" in result.stdout
+    assert _processes_mentioning("with-keys-") == []
+    # The machine's own pcscd socket (if any) is as it was: the keys' pcscd is private.
+    assert (system_socket.exists() and system_socket.stat().st_ino) == before
+
+
+def test_with_keys_touch_by_signal_file(stand_in_tools):
+    script = (
+        'ykman oath accounts add --touch Mail:bob "$SECRET" >/dev/null || exit 9\n'
+        'ykman oath accounts code -s Mail 2>/dev/null && exit 8\n'  # no touch: it must time out
+        '(sleep 0.5; : > "$VIRTUALKEY_CONTROL/10000001.touch") &\n'
+        'ykman oath accounts code -s Mail'
+    )
+    os.environ["SECRET"] = SECRET
+    try:
+        before = time.time()
+        result = with_keys(stand_in_tools, "--touch", "signal", "--touch-timeout", "2", "--",
+                           "sh", "-c", script)
+        after = time.time()
+    finally:
+        del os.environ["SECRET"]
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in {pyotp.TOTP(SECRET).at(before), pyotp.TOTP(SECRET).at(after)}
+
+
+def test_with_keys_refuses_what_vpcd_cannot_show(stand_in_tools):
+    result = with_keys(stand_in_tools, "--keys", "3", "--", "true")
+    assert result.returncode == 125
+    assert "1 to 2 keys" in result.stderr

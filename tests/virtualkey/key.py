@@ -29,7 +29,13 @@ class KeyConfig:
 
 
 class VirtualKey:
-    def __init__(self, config: KeyConfig | None = None, control_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: KeyConfig | None = None,
+        control_dir: Path | None = None,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        """`authenticator`: one a test built itself (its own presence policy), else a new one."""
         self.config = config = config or KeyConfig()
         touch_file = control_dir / f"{config.serial}.touch" if control_dir else None
         log_file = control_dir / f"{config.serial}.apdu.jsonl" if control_dir else None
@@ -38,7 +44,7 @@ class VirtualKey:
         self.log = ApduLog(log_file)
         self.management = ManagementApplet(config.serial, config.firmware, config.form_factor)
         self.oath = OathApplet(config.firmware, self.presence)
-        self.authenticator = Authenticator(config.firmware, self.presence)
+        self.authenticator = authenticator or Authenticator(config.firmware, self.presence)
         self.fido = FidoApplet(self.authenticator)
         self.card = Card([self.management, self.oath, self.fido], faults=self.faults, log=self.log)
 
@@ -54,7 +60,13 @@ class VirtualKey:
         return self.card.transmit(apdu)
 
     def reset(self) -> None:
+        """A reconnect: applets deselected (OATH locks again); the key stays powered."""
         self.card.reset()
+
+    def power_cycle(self) -> None:
+        """Pulled out and plugged in: a reconnect, and FIDO2 forgets tokens and power-up state."""
+        self.card.reset()
+        self.authenticator.power_cycle()
 
     def touch(self) -> None:
         self.presence.touch()

@@ -8,6 +8,7 @@ the socket through /proc/PID/root: ykman and hwotp then find the keys by their n
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
 import shutil
@@ -23,6 +24,7 @@ READER_NAME = "Yubico YubiKey OTP+FIDO+CCID"
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 MAX_KEYS = 2  # vpcd 0.8: one reader per pcscd, two slots (ports P and P+1); see vpcd_driver.py
 START_TIMEOUT = 10.0
+PR_SET_PDEATHSIG = 1
 
 
 class PcscdError(RuntimeError):
@@ -76,6 +78,7 @@ class PrivatePcscd:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._wait_for_socket()
 
@@ -107,6 +110,12 @@ class PrivatePcscd:
             time.sleep(0.05)
         self.stop()
         raise PcscdError("pcscd did not open its socket in time")
+
+
+def _die_with_parent() -> None:
+    """Even if whoever started pcscd is killed outright, pcscd goes too (PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _namespace_command(config: Path) -> list[str]:

@@ -11,13 +11,19 @@ from .vpcd import VpcdBridge
 
 class KeyRig:
     def __init__(
-        self, workdir: Path, configs: list[KeyConfig], control_dir: Path | None = None
+        self,
+        workdir: Path,
+        keys: list[KeyConfig | VirtualKey],
+        control_dir: Path | None = None,
     ) -> None:
-        serials = [config.serial for config in configs]
+        """`keys`: configurations of new keys, or keys a test built itself."""
+        self.keys = [
+            key if isinstance(key, VirtualKey) else VirtualKey(key, control_dir) for key in keys
+        ]
+        serials = [key.serial for key in self.keys]
         if len(set(serials)) != len(serials):
             raise ValueError("every virtual key needs its own serial")
-        self.keys = [VirtualKey(config, control_dir) for config in configs]
-        self.pcscd = PrivatePcscd(workdir, len(configs))
+        self.pcscd = PrivatePcscd(workdir, len(self.keys))
         pairs = zip(self.keys, self.pcscd.ports, strict=True)
         self.bridges = [VpcdBridge(key, port) for key, port in pairs]
 

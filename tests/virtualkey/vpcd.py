@@ -39,6 +39,7 @@ class VpcdBridge:
         """Connects to vpcd (retrying while pcscd starts) and serves the key in a thread."""
         self.ready.clear()
         time.sleep(max(0.0, self._pulled_at + REMOVAL_NOTICE - time.monotonic()))
+        self.key.power_cycle()
         self._socket = _connect(self.host, self.port, timeout)
         self._thread = threading.Thread(target=self._serve, name=f"vpcd-{self.key.serial}",
                                         daemon=True)

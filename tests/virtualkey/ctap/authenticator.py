@@ -1,0 +1,198 @@
+"""The CTAP 2.1 authenticator of the virtual YubiKey: one request in, one answer out.
+
+A request is the CTAP command byte and its CBOR parameters; the answer is a status byte and,
+on success, canonical CBOR. Transports (CTAPHID, the NFC-style FIDO applet, the in-process
+adapter) pass their keepalive and cancel hooks along with each request.
+
+Choices where a real YubiKey's behaviour is not known or not wanted in tests:
+
+- ``deny_status``: what a missing touch answers. USER_ACTION_TIMEOUT (0x2F) by default, as the
+  spec says for a touch that never comes; set OPERATION_DENIED (0x27) to model an explicit "no".
+- ``reset_window``: authenticatorReset is only allowed this many seconds after power-up
+  (NOT_ALLOWED after). ykman says 5 s for a YubiKey (the spec suggests 10); None lifts it.
+- Resident capacity: 25 below firmware 5.7, 100 from 5.7 (override with ``capacity``).
+- The AAGUID is made up, not a Yubico one: attestation is self attestation, which a real
+  YubiKey never uses, and no relying party should mistake this key for a real one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..presence import Presence
+from . import cbor
+from .assertion import PendingAssertions, get_assertion, get_next_assertion
+from .credentials import ES256, CredentialStore
+from .credman import Enumeration, credential_management
+from .pin import ClientPin
+from .registration import make_credential
+from .request import Interaction, ignore_keepalive, never_cancelled
+from .status import (
+    CBOR_UNEXPECTED_TYPE,
+    INVALID_CBOR,
+    INVALID_COMMAND,
+    INVALID_LENGTH,
+    NOT_ALLOWED,
+    PIN_INVALID,
+    PIN_NOT_SET,
+    REQUEST_TOO_LARGE,
+    USER_ACTION_TIMEOUT,
+    CtapFailure,
+)
+
+MAKE_CREDENTIAL, GET_ASSERTION, GET_INFO, CLIENT_PIN, RESET, GET_NEXT_ASSERTION = (
+    0x01, 0x02, 0x04, 0x06, 0x07, 0x08,
+)
+CREDENTIAL_MANAGEMENT, SELECTION, CREDENTIAL_MANAGEMENT_PREVIEW = 0x0A, 0x0B, 0x41
+
+AAGUID = b"virtual-yubikey5"  # 16 bytes, recognisable in a dump
+MAX_MESSAGE_SIZE = 1200
+MAX_CREDENTIALS_IN_LIST = 8
+MAX_CREDENTIAL_ID_LENGTH = 128
+RESET_WINDOW = 5.0
+
+
+def resident_capacity(firmware: tuple[int, int, int]) -> int:
+    return 100 if firmware >= (5, 7, 0) else 25
+
+
+class Authenticator:
+    def __init__(
+        self,
+        firmware: tuple[int, int, int],
+        presence: Presence,
+        capacity: int | None = None,
+        aaguid: bytes = AAGUID,
+    ) -> None:
+        self.firmware = firmware
+        self.presence = presence
+        self.aaguid = aaguid
+        self.deny_status = USER_ACTION_TIMEOUT
+        self.reset_window: float | None = RESET_WINDOW
+        self.store = CredentialStore(capacity or resident_capacity(firmware))
+        self.pin = ClientPin()
+        self.counter = 0
+        self._lock = threading.Lock()
+        self.power_cycle()
+
+    def power_cycle(self) -> None:
+        """Unplug and plug in: PIN tokens and the three-in-a-row block are gone, the reset
+        window opens again; credentials, PIN and retries stay."""
+        self.powered_at = time.monotonic()
+        self.pin.power_cycle()
+        self.pending_assertions: PendingAssertions | None = None
+        self.enumeration: Enumeration | None = None
+
+    def call(
+        self,
+        request: bytes,
+        keepalive: Callable[[int], None] = ignore_keepalive,
+        cancelled: Callable[[], bool] = never_cancelled,
+    ) -> bytes:
+        """One CTAP request (command byte + CBOR) in, status byte (+ CBOR) out."""
+        with self._lock:
+            try:
+                answer = self._dispatch(bytes(request), Interaction(keepalive, cancelled))
+            except CtapFailure as failure:
+                return bytes([failure.status])
+            except cbor.CborError:
+                return bytes([INVALID_CBOR])
+            return b"\x00" + (cbor.encode(answer) if answer else b"")
+
+    def _dispatch(self, request: bytes, interaction: Interaction) -> dict[Any, Any]:
+        if not request:
+            raise CtapFailure(INVALID_LENGTH, "empty request")
+        if len(request) > MAX_MESSAGE_SIZE:
+            raise CtapFailure(REQUEST_TOO_LARGE)
+        command, params = request[0], _parameters(request[1:])
+        # "next" commands continue only the command right before them
+        if command != GET_NEXT_ASSERTION:
+            self.pending_assertions = None
+        if command not in (CREDENTIAL_MANAGEMENT, CREDENTIAL_MANAGEMENT_PREVIEW):
+            self.enumeration = None
+        if command == GET_INFO:
+            return self.info()
+        if command == MAKE_CREDENTIAL:
+            return make_credential(self, params, interaction)
+        if command == GET_ASSERTION:
+            return get_assertion(self, params, interaction)
+        if command == GET_NEXT_ASSERTION:
+            return get_next_assertion(self)
+        if command == CLIENT_PIN:
+            return self.pin.handle(params)
+        if command in (CREDENTIAL_MANAGEMENT, CREDENTIAL_MANAGEMENT_PREVIEW):
+            return credential_management(self, params)
+        if command == RESET:
+            return self.reset(interaction)
+        if command == SELECTION:
+            self.wait_for_presence(interaction)
+            return {}
+        raise CtapFailure(INVALID_COMMAND, f"CTAP command 0x{command:02X}")
+
+    def info(self) -> dict[int, Any]:
+        major, minor, patch = self.firmware
+        options = {
+            "rk": True, "up": True, "plat": False, "clientPin": self.pin.is_set,
+            "credMgmt": True, "credentialMgmtPreview": True, "pinUvAuthToken": True,
+            "makeCredUvNotRqd": True,
+        }
+        return {
+            0x01: ["FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1"],
+            0x02: ["credProtect", "hmac-secret"],
+            0x03: self.aaguid,
+            0x04: options,
+            0x05: MAX_MESSAGE_SIZE,
+            0x06: [2, 1],
+            0x07: MAX_CREDENTIALS_IN_LIST,
+            0x08: MAX_CREDENTIAL_ID_LENGTH,
+            0x09: ["nfc", "usb"],
+            0x0A: [{"alg": ES256, "type": "public-key"}],
+            0x0D: 4,
+            0x0E: major << 16 | minor << 8 | patch,
+            0x14: self.store.remaining,
+        }
+
+    def reset(self, interaction: Interaction) -> dict[int, Any]:
+        """Forget credentials and PIN; needs a touch, and only soon after power-up."""
+        window = self.reset_window
+        if window is not None and time.monotonic() - self.powered_at > window:
+            raise CtapFailure(NOT_ALLOWED, "reset only right after power-up")
+        self.wait_for_presence(interaction)
+        self.store.reset()
+        self.pin.reset()
+        self.counter = 0
+        return {}
+
+    def wait_for_presence(self, interaction: Interaction) -> None:
+        interaction.wait_for_presence(self.presence, self.deny_status)
+
+    def user_verified(
+        self, auth_param: bytes | None, protocol: Any, client_data_hash: bytes,
+        permission: int, rp_id: str, interaction: Interaction,
+    ) -> bool:
+        """Checks the pinUvAuthParam of makeCredential or getAssertion; True if present."""
+        if auth_param == b"":
+            # "Is this the key you mean?" from CTAP 2.0 platforms: touch, then the PIN state.
+            self.wait_for_presence(interaction)
+            raise CtapFailure(PIN_INVALID if self.pin.is_set else PIN_NOT_SET)
+        if auth_param is None:
+            return False
+        self.pin.verify_token(protocol, auth_param, client_data_hash, permission, rp_id)
+        return True
+
+    def next_counter(self) -> int:
+        """The signature counter: one for the whole key, as on a YubiKey."""
+        self.counter += 1
+        return self.counter
+
+
+def _parameters(body: bytes) -> Mapping[Any, Any]:
+    if not body:
+        return {}
+    params = cbor.decode(body)
+    if not isinstance(params, Mapping):
+        raise CtapFailure(CBOR_UNEXPECTED_TYPE, "CTAP parameters are a map")
+    return params
