@@ -78,7 +78,7 @@ class PrivatePcscd:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         self._wait_for_socket()
 
@@ -112,7 +112,7 @@ class PrivatePcscd:
         raise PcscdError("pcscd did not open its socket in time")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Even if whoever started pcscd is killed outright, pcscd goes too (PR_SET_PDEATHSIG)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

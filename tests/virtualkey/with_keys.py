@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from .key import DEFAULT_FIRMWARE, KeyConfig
-from .pcscd import MAX_KEYS, PcscdError
+from .pcscd import MAX_KEYS, PcscdError, die_with_parent
 from .presence import POLICIES
 from .rig import KeyRig
 
@@ -87,7 +87,7 @@ def _run(command: list[str], rig: KeyRig, control: Path) -> int:
         "VIRTUALKEY_SERIALS": " ".join(str(key.serial) for key in rig.keys),
     }
     try:
-        child = subprocess.Popen(command, env=env)
+        child = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
     except OSError as error:
         print(f"with-keys: cannot run {command[0]}: {error.strerror}", file=sys.stderr)
         return 127
