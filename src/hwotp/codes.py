@@ -34,6 +34,10 @@ def select_one(located: Sequence[Located], query: str) -> Located:
     hits = matching(located, query)
     if not hits:
         raise NotFoundError(f"no credential matches {query!r}; `hwotp list` shows them all")
+    if len({item.entry.name for item in hits}) == 1:
+        # Copies of one credential (backup keys, the vault's escrow copy): the first store
+        # asked wins, keys before the vault.
+        return hits[0]
     if len(hits) > 1:
         names = ", ".join(item.entry.name for item in hits)
         raise NotFoundError(f"{len(hits)} credentials match {query!r}: {names}; be more specific")

@@ -21,6 +21,10 @@ class ExitCode(IntEnum):
     EXISTS = 9  # a credential with that name is already stored
     NOT_VERIFIED = 10  # the store computed a different code than the secret; it was removed
     OUTPUT = 11  # the output could not be written (a closed pipe, a full disk)
+    KEY_UNAVAILABLE = 12  # no YubiKey, pcscd not running, or the key stopped answering
+    TOUCH_TIMEOUT = 13  # the key was not touched in time
+    KEY_FULL = 14  # the key has no free OATH slot
+    NOT_SUPPORTED = 15  # the key's firmware cannot do what was asked
 
 
 EXIT_CODE_MEANINGS = {
@@ -29,13 +33,18 @@ EXIT_CODE_MEANINGS = {
     ExitCode.USAGE: "wrong options or arguments",
     ExitCode.BAD_INPUT: "the URI, setup key, QR code or image cannot be used",
     ExitCode.NOT_FOUND: "no credential matches, or several do where one is needed",
-    ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase",
+    ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase or YubiKey OATH password",
     ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
     ExitCode.STORAGE: "the vault cannot be read, written or locked",
     ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
     ExitCode.EXISTS: "a credential with that name is already stored (see --force)",
     ExitCode.NOT_VERIFIED: "the stored copy gave a different code, so it was removed again",
     ExitCode.OUTPUT: "the output could not be written; changes made before that are kept",
+    ExitCode.KEY_UNAVAILABLE: "no YubiKey could be used: none found, pcscd not running, "
+    "or the key stopped answering (pulled out)",
+    ExitCode.TOUCH_TIMEOUT: "the YubiKey was not touched in time",
+    ExitCode.KEY_FULL: "the YubiKey has no room for another credential (see --fallback vault)",
+    ExitCode.NOT_SUPPORTED: "the YubiKey's firmware cannot do this",
 }
 
 
@@ -73,3 +82,27 @@ class ExistsError(HwotpError):
 
 class OutputError(HwotpError):
     exit_code = ExitCode.OUTPUT
+
+
+class KeyUnavailableError(HwotpError):
+    exit_code = ExitCode.KEY_UNAVAILABLE
+
+
+class NoKeyError(KeyUnavailableError):
+    """No YubiKey at all (as opposed to one that stopped answering)."""
+
+
+class PcscUnavailableError(KeyUnavailableError):
+    pass
+
+
+class TouchTimeoutError(HwotpError):
+    exit_code = ExitCode.TOUCH_TIMEOUT
+
+
+class KeyFullError(HwotpError):
+    exit_code = ExitCode.KEY_FULL
+
+
+class NotSupportedError(HwotpError):
+    exit_code = ExitCode.NOT_SUPPORTED

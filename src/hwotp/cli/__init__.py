@@ -123,8 +123,8 @@ def _usage_message(error: click.UsageError) -> str:
 )
 @click.pass_context
 def cli(ctx: click.Context, vault_path: Path | None) -> None:
-    """Keep one-time-password secrets on this machine: decode MFA QR codes locally, store the
-    secret in an encrypted vault, and print codes.
+    """Keep one-time-password secrets on this machine: decode MFA QR codes locally, write the
+    secret into a YubiKey (touch required) or an encrypted vault, and print codes.
 
     The vault passphrase is asked at the terminal, or read from HWOTP_PASSPHRASE, or from one
     line of standard input when that is not a terminal.
@@ -136,6 +136,7 @@ def cli(ctx: click.Context, vault_path: Path | None) -> None:
     if vault_path == Path("") or (vault_path is None and os.environ.get("HWOTP_VAULT") == ""):
         raise click.UsageError("the vault path is empty: name a file with --vault or HWOTP_VAULT")
     ctx.obj = App(vault_path)
+    ctx.call_on_close(ctx.obj.close)  # release the keys' PC/SC connections
 
 
 def main() -> None:

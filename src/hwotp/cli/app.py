@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from hwotp.cli.output import note
 from hwotp.errors import InputError
 
 if TYPE_CHECKING:
+    from hwotp.devices import YubiKey
     from hwotp.stores import Store
     from hwotp.stores.vault import VaultStore
+    from hwotp.stores.yubikey import YubiKeyStore
 
 
 def clock() -> float:
@@ -26,6 +30,12 @@ def clock() -> float:
 @dataclass
 class App:
     vault_override: Path | None = None
+    # Which keys (`--device`, `--reader`), whether the vault joins in, the OATH password.
+    serials: tuple[int, ...] = ()
+    reader: str | None = None
+    no_vault: bool = False
+    oath_password: str | None = None
+    _keys: list[YubiKey] | None = None
 
     @property
     def vault_path(self) -> Path:
@@ -41,7 +51,54 @@ class App:
         return VaultStore(self.vault_path, self.ask_passphrase)
 
     def stores(self) -> list[Store]:
-        return [self.vault_store()]
+        """Every chosen key, then the vault (unless --no-vault). No key is one note, not an
+        error, unless keys were asked for by serial or the vault is off."""
+        from hwotp.errors import KeyUnavailableError
+
+        try:
+            stores: list[Store] = list(self.key_stores())
+        except KeyUnavailableError as error:
+            if self.serials or self.no_vault:
+                raise
+            note(f"{error}; using the vault only.")
+            stores = []
+        if not self.no_vault:
+            stores.append(self.vault_store())
+        return stores
+
+    def keys(self) -> list[YubiKey]:
+        """The YubiKeys of this command: all found, or those named by --device."""
+        if self._keys is None:
+            from hwotp.devices import choose, find_keys
+
+            self._keys = choose(find_keys(self.reader), self.serials)
+        return self._keys
+
+    def key_stores(self, touch: bool = True) -> list[YubiKeyStore]:
+        from hwotp.stores.yubikey import YubiKeyStore
+
+        return [
+            YubiKeyStore(key, self.ask_oath_password, touch, touch_prompt=note)
+            for key in self.keys()
+        ]
+
+    def ask_oath_password(self, key_label: str, failed: bool) -> str:
+        """--password, else HWOTP_OATH_PASSWORD, else the terminal (again after a wrong one),
+        else one line of standard input."""
+        from hwotp.errors import WrongPassphraseError
+
+        given = self.oath_password or os.environ.get("HWOTP_OATH_PASSWORD")
+        if failed and (given is not None or not is_terminal()):
+            raise WrongPassphraseError(f"wrong OATH password for {key_label}")
+        if failed:
+            note("Wrong password; try again.")
+        if given is not None:
+            return given
+        return read_hidden(f"OATH password for {key_label}")
+
+    def close(self) -> None:
+        for key in self._keys or []:
+            key.close()
 
     def now(self) -> float:
         return clock()
@@ -90,3 +147,29 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
 def is_terminal() -> bool:
     """Whether a person can be asked: standard input is an open terminal."""
     return sys.stdin is not None and sys.stdin.isatty()
+
+
+def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--device, --reader, --no-vault, --password: which keys a command uses, and how."""
+
+    def setter(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+        def store(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+            if value not in (None, (), False):
+                setattr(ctx.ensure_object(App), field, value)
+
+        return store
+
+    options = [
+        click.option("--device", "serials", type=int, multiple=True, expose_value=False,
+                     callback=setter("serials"), metavar="SERIAL",
+                     help="Use the YubiKey with this serial (repeat for several)."),
+        click.option("--reader", expose_value=False, callback=setter("reader"),
+                     help="Use the PC/SC reader whose name contains this."),
+        click.option("--no-vault", is_flag=True, expose_value=False,
+                     callback=setter("no_vault"), help="Leave the software vault out."),
+        click.option("--password", expose_value=False, callback=setter("oath_password"),
+                     help="The YubiKey's OATH password (or HWOTP_OATH_PASSWORD)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -5,10 +5,21 @@ from __future__ import annotations
 import click
 
 from hwotp.cli import cli
+from hwotp.cli import doctor as _doctor  # noqa: F401 - registers doctor
 from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
-from hwotp.cli.app import App, is_terminal
-from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note
-from hwotp.credential import Kind, display_name
+from hwotp.cli import keys as _keys  # noqa: F401 - registers `keys` and `key`
+from hwotp.cli.app import App, is_terminal, key_options
+from hwotp.cli.clipboard import copy_to_clipboard
+from hwotp.cli.output import (
+    code_fields,
+    code_text,
+    computed_fields,
+    describe,
+    emit_json,
+    entry_fields,
+    note,
+)
+from hwotp.credential import display_name
 from hwotp.errors import CancelledError, NotFoundError
 
 json_option = click.option(
@@ -16,14 +27,21 @@ json_option = click.option(
 )
 
 
+HIDDEN_ISSUER = "_hidden"  # ykman's convention for credentials kept out of listings
+
+
 @cli.command(name="list")
+@key_options
+@click.option("--all", "show_hidden", is_flag=True, help="Also show _hidden credentials.")
 @json_option
 @click.pass_obj
-def list_(app: App, as_json: bool) -> None:
-    """Show every stored credential (never its secret)."""
+def list_(app: App, show_hidden: bool, as_json: bool) -> None:
+    """Show every credential on each YubiKey and in the vault (never a secret)."""
     from hwotp.codes import locate_all
 
     located = locate_all(app.stores())
+    if not show_hidden:
+        located = [item for item in located if item.entry.issuer != HIDDEN_ISSUER]
     if as_json:
         emit_json([entry_fields(item.entry) for item in located])
         return
@@ -32,40 +50,63 @@ def list_(app: App, as_json: bool) -> None:
             f"No credentials yet (vault: {app.vault_path}). Add one with `hwotp enroll --qr FILE`."
         )
     for item in located:
-        click.echo(f"{item.entry.name}  [{describe(item.entry)}]  in the {item.entry.location}")
+        touch = ", touch" if item.entry.touch else ""
+        click.echo(
+            f"{item.entry.name}  [{describe(item.entry)}{touch}]  in the {item.entry.location}"
+        )
 
 
 @cli.command()
 @click.argument("query", required=False)
+@key_options
+@click.option("--copy", is_flag=True, help="Put the code on the clipboard (one code only).")
 @json_option
 @click.pass_obj
-def code(app: App, query: str | None, as_json: bool) -> None:
+def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
     """Print the current code of the credential matching QUERY (part of issuer:account).
 
-    Without QUERY, print every time-based code; HOTP codes are only computed when asked by name,
-    because asking moves their counter.
+    Without QUERY, print every time-based code that needs no touch; HOTP, touch and (on a
+    YubiKey) non-30 s credentials are computed only when asked for by name, because asking
+    moves an HOTP counter or waits for a finger.
     """
+    if query is None:
+        if copy:
+            raise click.UsageError("--copy needs a QUERY naming one credential")
+        _all_codes(app, as_json)
+        return
     from hwotp.codes import locate_all, select_one
 
-    located = locate_all(app.stores())
-    if query is not None:
-        chosen = [select_one(located, query)]
-    else:
-        chosen = [item for item in located if item.entry.kind is Kind.TOTP]
-    now = app.now()
-    results = [(item, item.store.calculate(item.entry, now)) for item in chosen]
+    item = select_one(locate_all(app.stores()), query)
+    result = item.store.calculate(item.entry, app.now())
     now = app.now()  # seconds left as of printing, not as of asking
+    if copy:
+        note(copy_to_clipboard(result.value))
     if as_json:
-        emit_json([{**entry_fields(item.entry), **code_fields(c, now)} for item, c in results])
+        emit_json([{**entry_fields(item.entry), **code_fields(result, now)}])
         return
-    if not results:
-        note("No time-based credentials stored yet.")
-    for item, result in results:
-        click.echo(f"{item.entry.name}: {code_text(result, now)}")
+    click.echo(f"{item.entry.name}: {code_text(result, now)}")
+
+
+def _all_codes(app: App, as_json: bool) -> None:
+    now = app.now()
+    computed = [item for store in app.stores() for item in store.codes(now)]
+    computed = [item for item in computed if not item.name.startswith(HIDDEN_ISSUER + ":")]
+    now = app.now()
+    if as_json:
+        emit_json([computed_fields(item, now) for item in computed])
+        return
+    if not computed:
+        note("No credentials stored yet.")
+    for item in computed:
+        if item.code is None:
+            note(f"{item.name}: ask by name ({item.waits_because}; in the {item.location})")
+        else:
+            click.echo(f"{item.name}: {code_text(item.code, now)}")
 
 
 @cli.command()
 @click.argument("query")
+@key_options
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def delete(app: App, query: str, force: bool) -> None:
@@ -84,6 +125,7 @@ def delete(app: App, query: str, force: bool) -> None:
 @cli.command()
 @click.argument("query")
 @click.argument("new_name")
+@key_options
 @click.pass_obj
 def rename(app: App, query: str, new_name: str) -> None:
     """Rename the credential matching QUERY to NEW_NAME ("issuer:account", or just "account" to

@@ -10,8 +10,9 @@ import click
 from click.core import ParameterSource
 
 from hwotp.cli import cli
-from hwotp.cli.app import App, read_hidden
+from hwotp.cli.app import App, key_options, read_hidden
 from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note, warn
+from hwotp.cli.targets import Placement
 from hwotp.credential import Code, Credential
 from hwotp.inputs import Found
 
@@ -63,8 +64,19 @@ def _choices(
 @click.option(
     "--pick", multiple=True, callback=_choices, help="Enrol only these (numbers as listed)."
 )
+@click.option("--name", "new_name", help="Store it as ISSUER:ACCOUNT (one credential only).")
 @click.option("--dry-run", is_flag=True, help="Decode and show the code, store nothing.")
 @click.option("--force", is_flag=True, help="Replace a stored credential of the same name.")
+@key_options
+@click.option("--no-touch", is_flag=True, help="On a YubiKey: give codes without a touch.")
+@click.option("--all-keys", is_flag=True, help="Write it to every YubiKey present (backups).")
+@click.option("--also-vault", is_flag=True, help="Keep an encrypted copy in the vault too.")
+@click.option("--in-vault", is_flag=True, help="Store in the vault only, even with keys present.")
+@click.option(
+    "--fallback",
+    type=click.Choice(["vault"]),
+    help="Where to store it when the YubiKey is full (else asked at a terminal).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
 @click.pass_obj
 def enroll(
@@ -73,14 +85,22 @@ def enroll(
     uri: str | None,
     secret: str | None,
     pick: tuple[int, ...],
+    new_name: str | None,
     dry_run: bool,
     force: bool,
     as_json: bool,
+    no_touch: bool,
+    all_keys: bool,
+    also_vault: bool,
+    in_vault: bool,
+    fallback: str | None,
     **setup_key: Any,
 ) -> None:
     """Store a new credential from a QR image, a URI or a setup key, and print its first code.
 
-    The QR code is decoded on this machine; nothing is sent anywhere.
+    The QR code is decoded on this machine; nothing is sent anywhere. With a YubiKey present
+    the secret is written into it (touch required unless --no-touch), where it cannot be read
+    back; without one it goes into the encrypted vault.
     """
     from hwotp import inputs
 
@@ -89,10 +109,15 @@ def enroll(
     if pick:
         found = inputs.pick(found, pick)
         note(f"Picked {', '.join(map(str, dict.fromkeys(pick)))}.")
+    if new_name is not None:
+        found = _renamed(found, new_name)
     if dry_run:
         _finish_dry_run(found, app.now(), as_json)
-    else:
-        _store(app, found, force, as_json)
+        return
+    if in_vault and (all_keys or also_vault or app.serials):
+        raise click.UsageError("--in-vault stores in the vault only; leave out the key options")
+    placement = Placement(not no_touch, all_keys, also_vault, in_vault, fallback)
+    _store(app, found, force, as_json, placement)
 
 
 def _read_found(
@@ -160,39 +185,55 @@ def _finish_dry_run(found: Found, now: float, as_json: bool) -> None:
 
     codes = [(c, compute(c, now)) for c in found.credentials]
     if as_json:
-        emit_json(_result(codes, None, found.warnings, now))
+        emit_json(_result(codes, [], found.warnings, now))
         return
     note("Dry run: nothing was stored.")
     for credential, code in codes:
         click.echo(f"{credential.name}: {code_text(code, now)}")
 
 
-def _store(app: App, found: Found, force: bool, as_json: bool) -> None:
-    from hwotp.enroll import enroll as enroll_all
+def _renamed(found: Found, new_name: str) -> Found:
+    from dataclasses import replace
 
-    store = app.vault_store()
-    enrolled = enroll_all(found.credentials, store, app.now, replace=force)
-    codes = [(e.credential, e.code) for e in enrolled]
+    if len(found.credentials) != 1:
+        raise click.UsageError("--name renames one credential; pick it with --pick")
+    issuer, colon, account = new_name.partition(":")
+    if not colon:
+        issuer, account = "", new_name
+    credential = replace(found.credentials[0], issuer=issuer, account=account)
+    return replace(found, credentials=(credential,))
+
+
+def _store(app: App, found: Found, force: bool, as_json: bool, placement: Placement) -> None:
+    from hwotp.cli.targets import store_everywhere
+
+    stored = store_everywhere(app, found.credentials, placement, replace=force)
     now = app.now()
     if as_json:
-        emit_json(_result(codes, str(store.path), found.warnings, now))
+        emit_json(_result(stored.codes, stored.locations, found.warnings, now))
         return
-    for credential, code in codes:
-        note(f"Stored {credential.name} in the vault at {store.path}.")
+    for location in stored.locations:
+        where = f"vault at {app.vault_path}" if location == "vault" else location
+        note(f"Stored {_names(found)} in the {where}.")
+    for credential, code in stored.codes:
         click.echo(f"{credential.name}: {code_text(code, now)}")
     note("Type this code into the site to finish its setup.")
+
+
+def _names(found: Found) -> str:
+    return ", ".join(credential.name for credential in found.credentials)
 
 
 CodedCredentials = list[tuple[Credential, Code]]
 
 
 def _result(
-    codes: CodedCredentials, vault: str | None, warnings: tuple[str, ...], now: float
+    codes: CodedCredentials, locations: list[str], warnings: tuple[str, ...], now: float
 ) -> dict[str, object]:
-    location = "vault" if vault else "nowhere (dry run)"
+    location = locations[0] if locations else "nowhere (dry run)"
     return {
-        "stored": vault is not None,
-        "vault": vault,
+        "stored": bool(locations),
+        "stored_in": locations,
         "warnings": list(warnings),
         "credentials": [
             {**entry_fields(credential.entry(location)), **code_fields(code, now)}

@@ -8,6 +8,7 @@ import json
 import click
 
 from hwotp.credential import Code, Credential, Entry, Kind
+from hwotp.stores.base import Computed
 
 
 def describe(item: Credential | Entry) -> str:
@@ -41,6 +42,13 @@ def code_fields(code: Code, now: float) -> dict[str, object]:
         "valid_until": code.valid_until,
         "seconds_left": code.seconds_left(now),
     }
+
+
+def computed_fields(item: Computed, now: float) -> dict[str, object]:
+    fields: dict[str, object] = {"name": item.name, "location": item.location}
+    if item.code is None:
+        return {**fields, "code": None, "ask_by_name": item.waits_because}
+    return {**fields, **code_fields(item.code, now)}
 
 
 def emit_json(data: object) -> None:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from hwotp.credential import Code, Credential, Entry
+
+
+@dataclass(frozen=True)
+class Computed:
+    """One credential in a bulk `codes()`: its code, or why it is computed only when asked for
+    by name (HOTP moves a counter; touch needs a finger; a key computes in bulk for 30 s)."""
+
+    name: str
+    location: str
+    code: Code | None
+    waits_because: str = ""
 
 
 class Store(Protocol):
@@ -20,6 +32,10 @@ class Store(Protocol):
 
     def calculate(self, entry: Entry, now: float) -> Code:
         """The current code for `entry` (moves an HOTP counter)."""
+        ...
+
+    def codes(self, now: float) -> list[Computed]:
+        """Every code that can be computed without asking (no HOTP, no touch), cheaply."""
         ...
 
     def delete(self, entry: Entry) -> None: ...

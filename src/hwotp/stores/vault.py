@@ -10,6 +10,7 @@ from pathlib import Path
 from hwotp.credential import Code, Credential, Entry, Kind
 from hwotp.errors import ExistsError, NotFoundError
 from hwotp.otp import compute
+from hwotp.stores.base import Computed
 from hwotp.vault import Vault, VaultExistsError
 
 # Called with True when the vault is about to be created (ask twice), False to unlock it.
@@ -67,6 +68,14 @@ class VaultStore:
             credential = credentials[index]
             credentials[index] = copy_with(credential, counter=credential.counter + 1)
             return compute(credential, now)
+
+    def codes(self, now: float) -> list[Computed]:
+        return [
+            Computed(c.name, self.location, compute(c, now))
+            if c.kind is Kind.TOTP
+            else Computed(c.name, self.location, None, "HOTP")
+            for c in self._read()
+        ]
 
     def delete(self, entry: Entry) -> None:
         with self._edit() as credentials:

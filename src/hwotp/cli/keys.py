@@ -1,0 +1,100 @@
+"""`hwotp keys` and `hwotp key ...`: the YubiKeys themselves."""
+
+from __future__ import annotations
+
+import click
+
+from hwotp.cli import cli
+from hwotp.cli.app import App, is_terminal, key_options, read_hidden
+from hwotp.cli.output import emit_json, note
+from hwotp.errors import CancelledError
+
+
+@cli.command()
+@key_options
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
+@click.pass_obj
+def keys(app: App, as_json: bool) -> None:
+    """List the YubiKeys present: serial, firmware, form factor, OATH slots used."""
+    rows = []
+    for store in app.key_stores():
+        info = store.key.info()
+        rows.append({
+            "serial": info.serial,
+            "firmware": ".".join(map(str, info.firmware)),
+            "form_factor": info.form_factor,
+            "reader": info.reader,
+            "oath_used": len(store.entries()),
+            "oath_capacity": info.oath_capacity,
+        })
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"YubiKey {row['serial']}  firmware {row['firmware']}  {row['form_factor']}  "
+            f"OATH {row['oath_used']} of {row['oath_capacity']} used"
+        )
+
+
+@cli.group(name="key")
+def key_group() -> None:
+    """Manage a YubiKey's OATH applet: its password, or a reset."""
+
+
+def _one_key(app: App):
+    stores = app.key_stores()
+    if len(stores) > 1:
+        names = ", ".join(store.location for store in stores)
+        raise click.UsageError(f"{len(stores)} YubiKeys are present ({names}): pick one with "
+                               "--device SERIAL")
+    return stores[0]
+
+
+@key_group.command(name="password")
+@click.argument("action", type=click.Choice(["set", "change", "clear"]))
+@key_options
+@click.pass_obj
+def password(app: App, action: str) -> None:
+    """Set, change or clear the OATH password of a YubiKey.
+
+    The current password (change, clear) is asked as for any command (--password,
+    HWOTP_OATH_PASSWORD); the new one at the terminal twice, or HWOTP_NEW_OATH_PASSWORD.
+    """
+    store = _one_key(app)
+    session = store.key.oath(app.ask_oath_password)
+    if action == "set" and session.has_key:
+        raise click.UsageError(f"the {store.location} has a password already; use change")
+    if action != "set" and not session.has_key:
+        raise click.UsageError(f"the {store.location} has no password; use set")
+    with store.key.errors():
+        if action == "clear":
+            session.unset_key()
+        else:
+            new = read_hidden("New OATH password", variable="HWOTP_NEW_OATH_PASSWORD", twice=True)
+            session.set_key(session.derive_key(new))
+    done = {"set": "Set", "change": "Changed", "clear": "Cleared"}[action]
+    note(f"{done} the OATH password of the {store.location}.")
+
+
+@key_group.command(name="reset")
+@key_options
+@click.option("--force", is_flag=True, help="Do not ask; for scripts.")
+@click.pass_obj
+def reset(app: App, force: bool) -> None:
+    """Wipe the OATH applet of a YubiKey: every credential and the password. Cannot be undone."""
+    store = _one_key(app)
+    serial = str(store.key.info().serial)
+    if not force:
+        if not is_terminal():
+            raise CancelledError("nothing reset: there is no terminal to confirm; pass --force")
+        count = len(store.key.oath(app.ask_oath_password).list_credentials())
+        note(f"This deletes all {count} OATH credentials on the {store.location}.")
+        typed = click.prompt(f"Type the serial {serial} to confirm", default="", err=True,
+                             show_default=False)
+        if typed.strip() != serial:
+            raise CancelledError("nothing reset")
+    with store.key.errors():
+        # A reset works while locked: no password needed.
+        store.key.selected().reset()
+    note(f"Reset the OATH applet of the {store.location}.")

@@ -1,0 +1,136 @@
+"""Where `enroll` puts credentials: the chosen YubiKeys, the vault, or both, and what to do
+when a key is full. Every target is checked before the first write, and a failure part-way
+says exactly which targets hold the credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import click
+
+from hwotp.cli.app import App, is_terminal
+from hwotp.cli.output import note
+from hwotp.credential import Code, Credential
+from hwotp.errors import CancelledError, HwotpError, KeyFullError, KeyUnavailableError
+from hwotp.stores import Store
+
+
+@dataclass(frozen=True)
+class Placement:
+    touch: bool = True
+    all_keys: bool = False
+    also_vault: bool = False
+    in_vault: bool = False
+    fallback: str | None = None  # "vault": where to go when a key is full
+
+
+@dataclass
+class Stored:
+    locations: list[str] = field(default_factory=list)
+    codes: list[tuple[Credential, Code]] = field(default_factory=list)
+
+
+def store_everywhere(
+    app: App, credentials: Sequence[Credential], placement: Placement, *, replace: bool
+) -> Stored:
+    from hwotp.enroll import check_free
+
+    stores = choose_targets(app, placement)
+    for store in stores:
+        _check_fits(store, credentials, placement)
+        check_free(credentials, store, replace=replace)
+    stored = Stored()
+    for store in stores:
+        try:
+            _enroll_into(app, store, credentials, placement, replace, stored)
+        except HwotpError as error:
+            raise type(error)(f"{error}{_held_by(stored, credentials)}") from None
+    return stored
+
+
+def choose_targets(app: App, placement: Placement) -> list[Store]:
+    if placement.in_vault:
+        return [app.vault_store()]
+    try:
+        keys: list[Store] = list(app.key_stores(touch=placement.touch))
+    except KeyUnavailableError as error:
+        if app.serials or app.no_vault or placement.all_keys:
+            raise
+        note(f"{error}; storing in the encrypted vault instead.")
+        return [app.vault_store()]
+    if len(keys) > 1 and not (placement.all_keys or app.serials):
+        keys = [_ask_which(keys)]
+    if placement.also_vault and not app.no_vault:
+        keys.append(app.vault_store())
+    return keys
+
+
+def _ask_which(keys: list[Store]) -> Store:
+    names = ", ".join(store.location for store in keys)
+    if not is_terminal():
+        raise click.UsageError(
+            f"{len(keys)} YubiKeys are present ({names}): choose with --device SERIAL, or "
+            "--all-keys to write to every one"
+        )
+    for number, store in enumerate(keys, start=1):
+        note(f"  {number}. {store.location}")
+    choice = click.prompt(
+        "Which YubiKey", type=click.IntRange(1, len(keys)), err=True, default=1
+    )
+    return keys[choice - 1]
+
+
+def _check_fits(store: Store, credentials: Sequence[Credential], placement: Placement) -> None:
+    from hwotp.stores.yubikey import YubiKeyStore, check_fits
+
+    if isinstance(store, YubiKeyStore):
+        for credential in credentials:
+            check_fits(credential, store.key.info().firmware, placement.touch)
+
+
+def _enroll_into(
+    app: App,
+    store: Store,
+    credentials: Sequence[Credential],
+    placement: Placement,
+    replace: bool,
+    stored: Stored,
+) -> None:
+    from hwotp.enroll import enroll
+
+    try:
+        enrolled = enroll(credentials, store, app.now, replace=replace)
+    except KeyFullError as full:
+        vault = _fallback_vault(app, full, placement, stored)
+        if vault is None:
+            raise
+        enrolled = enroll(credentials, vault, app.now, replace=replace)
+        store = vault
+    stored.locations.append(store.location)
+    if not stored.codes:
+        stored.codes = [(item.credential, item.code) for item in enrolled]
+
+
+def _fallback_vault(
+    app: App, full: KeyFullError, placement: Placement, stored: Stored
+) -> Store | None:
+    """The vault, when the user chose it (--fallback vault, or yes at the prompt) and it is
+    not a target already."""
+    if app.no_vault or "vault" in stored.locations or placement.also_vault:
+        return None
+    if placement.fallback != "vault":
+        if not is_terminal():
+            return None
+        note(f"{full}.")
+        if not click.confirm("Store it in the encrypted vault instead?", default=True, err=True):
+            raise CancelledError("nothing stored: the YubiKey is full")
+    note(f"{full}; storing in the encrypted vault instead.")
+    return app.vault_store()
+
+
+def _held_by(stored: Stored, credentials: Sequence[Credential]) -> str:
+    if not stored.locations:
+        return ""
+    names = ", ".join(credential.name for credential in credentials)
+    return f" ({names} is stored in the {' and the '.join(stored.locations)} only)"

@@ -1,0 +1,68 @@
+"""Which key is which, remembered: OATH device id -> serial, firmware and form factor.
+
+Nothing secret: a serial is printed on the key. It saves `hwotp code` the two APDUs (and the
+re-select) that reading the management applet costs. A key reset gets a new device id, so a
+stale entry is never used for another key. A cache that cannot be read or written is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hwotp.devices import KeyInfo
+
+FILE_NAME = "keys.json"
+
+
+def cache_path() -> Path:
+    folder = os.environ.get("HWOTP_CACHE_DIR")
+    if folder:
+        return Path(folder) / FILE_NAME
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("hwotp")) / FILE_NAME
+
+
+def lookup(device_id: str, reader: str) -> KeyInfo | None:
+    from hwotp.devices import KeyInfo
+
+    entry = _read().get(device_id)
+    try:
+        return KeyInfo(
+            serial=int(entry["serial"]),
+            firmware=tuple(int(part) for part in entry["firmware"]),  # type: ignore[arg-type]
+            form_factor=str(entry["form_factor"]),
+            reader=reader,
+        )
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def remember(device_id: str, info: KeyInfo) -> None:
+    if info.serial is None:
+        return
+    known = _read()
+    known[device_id] = {
+        "serial": info.serial,
+        "firmware": list(info.firmware),
+        "form_factor": info.form_factor,
+    }
+    path = cache_path()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{FILE_NAME}.{os.getpid()}")
+        staging.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        staging.replace(path)
+
+
+def _read() -> dict:
+    try:
+        data = json.loads(cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
