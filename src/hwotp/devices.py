@@ -31,6 +31,8 @@ START_PCSCD = "start it with `sudo systemctl enable --now pcscd.socket` (Debian:
 
 # Asked when a key's OATH applet has a password: (key label, previous attempt failed) -> password.
 PasswordSource = Callable[[str, bool], str]
+# Told (OATH device id, access key) once a password worked: `--remember` keeps it.
+UnlockHook = Callable[[str, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,13 @@ class KeyInfo:
         return 64 if self.firmware >= (5, 7, 0) else 32
 
 
-def find_keys(reader: str | None = None) -> list[YubiKey]:
+def find_keys(reader: str | None = None, on_unlock: UnlockHook | None = None) -> list[YubiKey]:
     """Every YubiKey pcscd shows (or every reader whose name contains `reader`)."""
     with pcsc_errors():
         from ykman.pcsc import list_devices
 
-        return [YubiKey(device) for device in list_devices(reader or YUBIKEY_READER)]
+        devices = list_devices(reader or YUBIKEY_READER)
+    return [YubiKey(device, on_unlock) for device in devices]
 
 
 def choose(keys: list[YubiKey], serials: tuple[int, ...]) -> list[YubiKey]:
@@ -89,8 +92,9 @@ _NO_READERS = -2146435026  # SCARD_E_NO_READERS_AVAILABLE as pyscard reports it
 
 
 class YubiKey:
-    def __init__(self, device: Any) -> None:
+    def __init__(self, device: Any, on_unlock: UnlockHook | None = None) -> None:
         self.device = device
+        self.on_unlock = on_unlock  # told (device id, access key) after a password worked
         self.reader = device.reader.name
         self._connection: Any = None
         self._info: KeyInfo | None = None
@@ -185,9 +189,17 @@ class YubiKey:
     def _unlock(self, session: OathSession, passwords: PasswordSource | None) -> None:
         from yubikit.core.smartcard import ApduError
 
-        if self._access_key is not None:
-            session.validate(self._access_key)
-            return
+        from hwotp import remember
+
+        known = self._access_key or remember.recall(session.device_id)
+        if known is not None:
+            try:
+                session.validate(known)
+            except ApduError:
+                remember.forget(session.device_id)  # the password changed since
+            else:
+                self._access_key = known
+                return
         if passwords is None:
             raise WrongPassphraseError(f"{self.label} has an OATH password; give it")
         failed = False
@@ -199,5 +211,7 @@ class YubiKey:
                 failed = True
                 continue
             self._access_key = key
+            if self.on_unlock is not None:
+                self.on_unlock(session.device_id, key)
             return
         raise WrongPassphraseError(f"wrong OATH password for {self.label}")

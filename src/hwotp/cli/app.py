@@ -35,6 +35,7 @@ class App:
     reader: str | None = None
     no_vault: bool = False
     oath_password: str | None = None
+    remember: bool = False
     _keys: list[YubiKey] | None = None
 
     @property
@@ -71,7 +72,8 @@ class App:
         if self._keys is None:
             from hwotp.devices import choose, find_keys
 
-            self._keys = choose(find_keys(self.reader), self.serials)
+            hook = self._remember_access_key if self.remember else None
+            self._keys = choose(find_keys(self.reader, hook), self.serials)
         return self._keys
 
     def key_stores(self, touch: bool = True) -> list[YubiKeyStore]:
@@ -95,6 +97,14 @@ class App:
         if given is not None:
             return given
         return read_hidden(f"OATH password for {key_label}")
+
+    def _remember_access_key(self, device_id: str, access_key: bytes) -> None:
+        from hwotp import remember
+
+        if remember.remember(device_id, access_key):
+            note("Remembered the OATH password's key in the OS keyring.")
+        else:
+            note("No usable OS keyring: the OATH password was not remembered.")
 
     def close(self) -> None:
         for key in self._keys or []:
@@ -169,6 +179,8 @@ def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      callback=setter("no_vault"), help="Leave the software vault out."),
         click.option("--password", expose_value=False, callback=setter("oath_password"),
                      help="The YubiKey's OATH password (or HWOTP_OATH_PASSWORD)."),
+        click.option("--remember", is_flag=True, expose_value=False, callback=setter("remember"),
+                     help="Keep the OATH password's key in the OS keyring."),
     ]
     for option in reversed(options):
         command = option(command)

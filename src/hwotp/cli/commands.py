@@ -182,3 +182,31 @@ def change_passphrase(app: App) -> None:
     vault = store.unlocked()
     vault.change_passphrase(app.ask_new_passphrase())
     note(f"Changed the passphrase of {store.path}.")
+
+
+@vault_group.command(name="push")
+@click.argument("queries", nargs=-1)
+@key_options
+@click.option("--no-touch", is_flag=True, help="Give codes without a touch on the key.")
+@click.option("--force", is_flag=True, help="Replace credentials of the same name on the key.")
+@click.pass_obj
+def push(app: App, queries: tuple[str, ...], no_touch: bool, force: bool) -> None:
+    """Write vault credentials (all, or those matching QUERIES) onto a YubiKey: a new or
+    replacement key gets the escrowed secrets. Each is verified on the key; the vault keeps
+    its copy."""
+    from hwotp.cli.targets import Placement, store_everywhere
+
+    if not app.serials:
+        raise click.UsageError("name the key to write to with --device SERIAL")
+    vault = app.vault_store()
+    chosen = [
+        credential
+        for credential in vault.escrowed()
+        if not queries or any(credential.entry("vault").matches(query) for query in queries)
+    ]
+    if not chosen:
+        raise NotFoundError("no vault credential to push" + (" matches" if queries else ""))
+    placement = Placement(touch=not no_touch, all_keys=True)
+    stored = store_everywhere(app, chosen, placement, replace=force)
+    names = ", ".join(credential.name for credential in chosen)
+    note(f"Pushed {names} onto the {' and the '.join(stored.locations)}.")

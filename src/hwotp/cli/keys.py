@@ -67,12 +67,15 @@ def password(app: App, action: str) -> None:
         raise click.UsageError(f"the {store.location} has a password already; use change")
     if action != "set" and not session.has_key:
         raise click.UsageError(f"the {store.location} has no password; use set")
+    from hwotp import remember
+
     with store.key.errors():
         if action == "clear":
             session.unset_key()
         else:
             new = read_hidden("New OATH password", variable="HWOTP_NEW_OATH_PASSWORD", twice=True)
             session.set_key(session.derive_key(new))
+    remember.forget(session.device_id)  # a remembered key for the old password is useless now
     done = {"set": "Set", "change": "Changed", "clear": "Cleared"}[action]
     note(f"{done} the OATH password of the {store.location}.")
 

@@ -70,6 +70,8 @@ class VaultStore:
             return compute(credential, now)
 
     def codes(self, now: float) -> list[Computed]:
+        if not self.exists():  # no vault yet: nothing to compute, as entries() has nothing
+            return []
         return [
             Computed(c.name, self.location, compute(c, now))
             if c.kind is Kind.TOTP
@@ -89,6 +91,10 @@ class VaultStore:
             if clash is not None and clash != index:
                 raise ExistsError("another credential in the vault already has that name")
             credentials[index] = renamed
+
+    def escrowed(self) -> list[Credential]:
+        """The credentials with their secrets, for `hwotp vault push` to write onto a key."""
+        return self._read() if self.exists() else []
 
     def unlocked(self) -> Vault:
         """The vault itself, for what only a vault has (its key slots)."""
