@@ -96,7 +96,7 @@ class App:
             note("Wrong password; try again.")
         if given is not None:
             return given
-        return read_hidden(f"OATH password for {key_label}")
+        return read_hidden(f"OATH password for {key_label}", variable="HWOTP_OATH_PASSWORD")
 
     def _remember_access_key(self, device_id: str, access_key: bytes) -> None:
         from hwotp import remember

@@ -90,6 +90,9 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
 def _all_codes(app: App, as_json: bool) -> None:
     now = app.now()
     computed = [item for store in app.stores() for item in store.codes(now)]
+    # Copies of one credential (backup keys, the vault's escrow) are shown once: the first.
+    first = {item.name: item for item in reversed(computed)}
+    computed = [item for item in computed if first[item.name] is item]
     computed = [item for item in computed if not item.name.startswith(HIDDEN_ISSUER + ":")]
     now = app.now()
     if as_json:
@@ -110,16 +113,25 @@ def _all_codes(app: App, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def delete(app: App, query: str, force: bool) -> None:
-    """Delete the credential matching QUERY. Its secret is gone for good."""
-    from hwotp.codes import locate_all, select_one
+    """Delete the credential matching QUERY. Its secret is gone for good (from that place:
+    a copy on another key or in the vault stays, and is named)."""
+    from hwotp.codes import locate_all, matching, select_one
 
-    item = select_one(locate_all(app.stores()), query)
+    located = locate_all(app.stores())
+    item = select_one(located, query)
     if not force:
         _confirm_delete(
             f"Delete {item.entry.name} from the {item.entry.location}? It cannot be undone."
         )
     item.store.delete(item.entry)
     note(f"Deleted {item.entry.name} from the {item.entry.location}.")
+    copies = [
+        other.entry.location
+        for other in matching(located, query)
+        if other is not item and other.entry.name == item.entry.name
+    ]
+    if copies:
+        note(f"A copy stays in the {' and the '.join(copies)}.")
 
 
 @cli.command()
