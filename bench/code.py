@@ -1,6 +1,6 @@
 """`hwotp code` against `ykman oath accounts code`: 20 credentials on a virtual key, as processes.
 
-    .venv/bin/python bench/code.py [--runs N] [--credentials N] [--rig-as-is]
+    .venv/bin/python bench/code.py [--runs N] [--credentials N]
 
 One virtual YubiKey 5 (tests/virtualkey) is plugged into a private pcscd held by this process and
 filled in-process with plain TOTP credentials (SHA-1, 6 digits, 30 s, no touch: the bulk path
@@ -21,11 +21,8 @@ one 30 s window, every code hwotp printed must equal ykman's for the same name: 
 printed and the exit status is 1. Otherwise the exit status is 0 whatever the figures: this is
 a measurement.
 
-The rig: vpcd writes a frame's length and its APDU in two sends, so Nagle's algorithm holds the
-APDU until the bridge acknowledges the length, which Linux delays by 40 ms: every APDU through
-the rig as it is costs ~44 ms, where a YubiKey over USB answers in a few. This bench therefore
-makes the bridge acknowledge at once (TCP_QUICKACK before every read, ~0.3 ms an APDU), so the
-wall times measure the tools rather than the rig; `--rig-as-is` keeps the 44 ms.
+The rig answers an APDU through pcscd in well under a millisecond (the bridge acknowledges
+vpcd's frames at once; see tests/virtualkey/vpcd.py), so the wall times measure the tools.
 """
 
 from __future__ import annotations
@@ -34,7 +31,6 @@ import argparse
 import hashlib
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,7 +45,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession  # noqa: E402
 
-from virtualkey import vpcd  # noqa: E402 - lives with the tests
 from virtualkey.key import KeyConfig  # noqa: E402
 from virtualkey.log import ApduRecord  # noqa: E402
 from virtualkey.rig import KeyRig  # noqa: E402
@@ -104,17 +99,6 @@ class Tally:
     def deciles(self) -> tuple[float, float]:
         cuts = statistics.quantiles(self.ms, n=10, method="inclusive")
         return cuts[0], cuts[-1]
-
-
-def quick_ack_bridge() -> None:
-    """The bridge acknowledges every frame at once (see the module's docstring)."""
-    read = vpcd._read_exactly
-
-    def read_acknowledging(connection: socket.socket, size: int) -> bytes | None:
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-        return read(connection, size)
-
-    vpcd._read_exactly = read_acknowledging
 
 
 def fill(rig: KeyRig, count: int) -> None:
@@ -248,7 +232,7 @@ def apdu_spacing(tally: Tally) -> float:
     return statistics.median(gaps) if gaps else float("nan")
 
 
-def report(cold: Run, tallies: dict[str, Tally], compared: int, rig_as_is: bool) -> None:
+def report(cold: Run, tallies: dict[str, Tally], compared: int) -> None:
     hwotp, ykman = tallies["hwotp"], tallies["ykman"]
     rounds = len(hwotp.runs)
     print(f"{'tool':<8}{'median ms':>11}{'p10 ms':>9}{'p90 ms':>9}   APDUs of one run")
@@ -264,9 +248,8 @@ def report(cold: Run, tallies: dict[str, Tally], compared: int, rig_as_is: bool)
         f"{'(cold)':<8}{cold.seconds * 1000:>11.1f}{'':>18}   {by_instruction(cold.apdus)}"
         "  (hwotp, first run: key cache empty)"
     )
-    rig = "as is, 40 ms delayed ACK" if rig_as_is else "quick ACK"
     print(
-        f"\nrig ({rig}): one APDU round trip through pcscd ~{apdu_spacing(hwotp):.1f} ms "
+        f"\nrig: one APDU round trip through pcscd ~{apdu_spacing(hwotp):.1f} ms "
         "(median gap in SEND_REMAINING chains)"
     )
     print(f"codes compared in {compared} of {rounds} rounds (the others crossed a 30 s boundary):"
@@ -292,10 +275,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs of each tool (15)")
     parser.add_argument("--credentials", type=int, default=20, help="on the key (20)")
-    parser.add_argument(
-        "--rig-as-is", action="store_true",
-        help="keep the rig's ~44 ms an APDU (vpcd's two sends and the bridge's delayed ACK)",
-    )
     args = parser.parse_args()
     if args.runs < 2:
         parser.error("--runs needs at least 2")
@@ -303,8 +282,6 @@ def main() -> int:
         if not tool.exists():
             print(f"{tool} is missing: install the project into this venv", file=sys.stderr)
             return 1
-    if not args.rig_as_is:
-        quick_ack_bridge()
     with tempfile.TemporaryDirectory(prefix="hwotp-code-bench-") as folder:
         work = Path(folder)
         rig = KeyRig(work, [KeyConfig(serial=SERIAL)])
@@ -331,7 +308,7 @@ def main() -> int:
         if any(len(run.codes) != args.credentials for run in tally.runs):
             print(f"!!! {tally.name} did not print {args.credentials} codes every run !!!")
             return 1
-    report(cold, tallies, compared, args.rig_as_is)
+    report(cold, tallies, compared)
     return 0
 
 

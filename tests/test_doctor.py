@@ -268,7 +268,7 @@ def test_json_shape() -> None:
 
 def test_without_pcscd_doctor_says_so_and_how_to_fix_it(hwotp, healthy_host) -> None:
     result = hwotp("doctor")
-    assert result.exit_code == 1, result.everything
+    assert result.exit_code == 16, result.everything
     lines = result.stdout.splitlines()
     pcscd = lines.index(next(line for line in lines if line.startswith("PROBLEM  pcscd:")))
     assert "not reachable" in lines[pcscd]
@@ -306,7 +306,7 @@ def test_after_the_keys_and_pcscd_are_gone_doctor_says_so(hwotp, plug_keys, heal
     assert "serial 12345678" in hwotp("doctor").stdout
     rig.stop()
     result = hwotp("doctor")
-    assert result.exit_code == 1
+    assert result.exit_code == 16
     assert "PROBLEM  pcscd: not reachable" in result.stdout
     assert "serial 12345678" not in result.stdout
     assert "Traceback" not in result.everything
@@ -335,7 +335,7 @@ def test_two_keys_as_a_process(plug_keys) -> None:
     assert any("serial 11111111, firmware 5.7.2" in line for line in keys)
     assert any("serial 22222222, firmware 5.4.3" in line for line in keys)
     assert "OK       readers: 2:" in result.stdout
-    assert result.returncode == (1 if "PROBLEM" in result.stdout else 0)
+    assert result.returncode == (16 if "PROBLEM" in result.stdout else 0)
     assert "Traceback" not in result.stderr
 
 
@@ -356,7 +356,7 @@ def test_a_key_held_exclusively_is_a_problem_with_a_fix(plug_keys) -> None:
     assert key["status"] == "problem", key
     assert "cannot be opened" in key["detail"]
     assert "gpgconf --kill scdaemon" in key["fix"]
-    assert result.returncode == 1
+    assert result.returncode == 16
     # and once it is let go, the key reads again
     [key] = by_name(json.loads(hwotp_doctor("--json").stdout)["checks"])["key"]
     assert key["status"] == "ok"
@@ -374,7 +374,7 @@ def test_keyring_backend_as_keyring_chooses_it(backend: str, status: str) -> Non
     result = hwotp_doctor("--json", PYTHON_KEYRING_BACKEND=backend)
     [check] = by_name(json.loads(result.stdout)["checks"])["keyring"]
     assert check["status"] == status, check
-    assert result.returncode == 1  # pcscd is not running: always a problem here
+    assert result.returncode == 16  # pcscd is not running: always a problem here
 
 
 def test_help_loads_none_of_the_doctors_modules() -> None:

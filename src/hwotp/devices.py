@@ -1,10 +1,11 @@
-"""YubiKeys over PC/SC through yubikey-manager: find them, tell them apart, open their OATH applet.
+"""YubiKeys over PC/SC: find them, tell them apart, open their OATH applet through yubikit.
 
-One `YubiKey` is one key for the length of a command: one exclusive connection, the device info
-read at most once, the OATH applet selected (and unlocked) at most once. Reading the serial
-needs the management applet, which costs two APDUs and locks OATH again, so the serial of a key
-seen before comes from a small cache keyed by the OATH device id (`keycache.py`), and `hwotp
-code` asks a known key for nothing but its codes.
+One `YubiKey` is one key for the length of a command: one exclusive connection (shared when
+another program holds the key; nothing is killed to get it), the device info read at most once,
+the OATH applet selected (and unlocked) at most once. Reading the serial needs the management
+applet, which costs two APDUs and locks OATH again, so the serial of a key seen before comes
+from a small cache keyed by the OATH device id (`keycache.py`), and `hwotp code` asks a known,
+unlocked key for nothing but its codes, without yubikit (`oathwire.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from hwotp.errors import (
 
 if TYPE_CHECKING:
     from yubikit.oath import OathSession
+
+    from hwotp.oathwire import Listed
 
 YUBIKEY_READER = "yubico yubikey"  # ykman's rule: such a reader is a USB YubiKey
 START_PCSCD = "start it with `sudo systemctl enable --now pcscd.socket` (Debian: apt install pcscd)"
@@ -48,12 +51,14 @@ class KeyInfo:
 
 
 def find_keys(reader: str | None = None, on_unlock: UnlockHook | None = None) -> list[YubiKey]:
-    """Every YubiKey pcscd shows (or every reader whose name contains `reader`)."""
+    """Every YubiKey pcscd shows (or every reader whose name contains `reader`), as ykman
+    finds them: by reader name."""
+    wanted = (reader or YUBIKEY_READER).lower()
     with pcsc_errors():
-        from ykman.pcsc import list_devices
+        from smartcard.System import readers
 
-        devices = list_devices(reader or YUBIKEY_READER)
-    return [YubiKey(device, on_unlock) for device in devices]
+        found = [item for item in readers() if wanted in item.name.lower()]
+    return [YubiKey(item, on_unlock) for item in found]
 
 
 def choose(keys: list[YubiKey], serials: tuple[int, ...]) -> list[YubiKey]:
@@ -92,10 +97,11 @@ _NO_READERS = -2146435026  # SCARD_E_NO_READERS_AVAILABLE as pyscard reports it
 
 
 class YubiKey:
-    def __init__(self, device: Any, on_unlock: UnlockHook | None = None) -> None:
-        self.device = device
+    def __init__(self, reader: Any, on_unlock: UnlockHook | None = None) -> None:
+        self.pcsc_reader = reader
         self.on_unlock = on_unlock  # told (device id, access key) after a password worked
-        self.reader = device.reader.name
+        self.reader = reader.name
+        self._pyscard: Any = None
         self._connection: Any = None
         self._info: KeyInfo | None = None
         self._session: OathSession | None = None
@@ -116,36 +122,73 @@ class YubiKey:
         """The OATH applet, selected once and unlocked with a password when it has one."""
         session = self.selected()
         if session.locked:
+            # The password prompt names the key; reading an unknown key's serial selects the
+            # management applet, which would deselect OATH under a half-done VALIDATE.
+            self.info()
+            session = self.selected()
             with self.errors():
                 self._unlock(session, passwords)
         return session
 
-    def connection(self) -> Any:
-        if self._connection is None:
-            from yubikit.core.smartcard import SmartCardConnection
+    def quick_codes(self, timestamp: int) -> list[Listed] | None:
+        """CALCULATE_ALL without yubikit, for a key seen before and not locked; None when the
+        yubikit path must answer instead."""
+        from hwotp import keycache, oathwire
 
-            with self.errors():
-                self._connection = self.device.open_connection(SmartCardConnection)
+        if self._session is not None:
+            return None
+        with self.errors():
+            try:
+                selected = oathwire.select(self.pyscard())
+                known = keycache.lookup(selected.device_id, self.reader)
+                if selected.locked or known is None:
+                    return None
+                self._info = self._info or known
+                return oathwire.calculate_all(self.pyscard(), timestamp)
+            except oathwire.WireError:
+                return None
+
+    def connection(self) -> Any:
+        """The key as yubikit's SmartCardConnection."""
+        if self._connection is None:
+            from hwotp.pcsc_connection import PyscardConnection
+
+            self._connection = PyscardConnection(self.pyscard())
         return self._connection
 
+    def pyscard(self) -> Any:
+        """The key's pyscard connection: exclusive, or shared when another program holds it."""
+        if self._pyscard is None:
+            from smartcard.Exceptions import CardConnectionException
+            from smartcard.ExclusiveConnectCardConnection import ExclusiveConnectCardConnection
+
+            with self.errors():
+                try:
+                    connection = ExclusiveConnectCardConnection(self.pcsc_reader.createConnection())
+                    connection.connect()
+                except CardConnectionException:
+                    connection = self.pcsc_reader.createConnection()
+                    connection.connect()
+            self._pyscard = connection
+        return self._pyscard
+
     def close(self) -> None:
-        connection, self._connection, self._session = self._connection, None, None
+        connection, self._pyscard = self._pyscard, None
+        self._connection = self._session = None
         if connection is not None:
             with contextlib.suppress(Exception):  # a pulled key cannot be closed; nothing lost
-                connection.close()
+                connection.disconnect()
+                connection.release()
 
     @contextmanager
     def errors(self) -> Iterator[None]:
         """A key pulled out or held by another program is one sentence naming the key."""
-        from smartcard.Exceptions import SmartcardException
-        from yubikit.core import CommandError
-
         try:
             yield
         except HwotpError:
             raise
-        except (SmartcardException, CommandError, OSError) as error:
-            if type(error).__name__ == "ApduError":
+        except Exception as error:
+            if not _lost_key(error):
                 raise
             self._session = None
             name = self._info and self._info.serial
@@ -169,12 +212,14 @@ class YubiKey:
         return self._session
 
     def _read_info(self) -> KeyInfo:
+        from ykman.pcsc import ScardYubiKeyDevice
         from yubikit.support import read_info
 
         from hwotp import keycache
 
         with self.errors():
-            device_info = read_info(self.connection(), self.device.pid)
+            pid = ScardYubiKeyDevice(self.pcsc_reader).pid  # from the reader name, as ykman
+            device_info = read_info(self.connection(), pid)
         self._session = None  # selecting the management applet deselected OATH
         version = device_info.version
         info = KeyInfo(
@@ -215,3 +260,15 @@ class YubiKey:
                 self.on_unlock(session.device_id, key)
             return
         raise WrongPassphraseError(f"wrong OATH password for {self.label}")
+
+
+def _lost_key(error: Exception) -> bool:
+    """PC/SC or transport trouble, as opposed to an answer from the key (ApduError), which the
+    caller interprets. Imported only on failure: the bulk path never loads yubikit."""
+    from smartcard.Exceptions import SmartcardException
+    from yubikit.core import CommandError
+    from yubikit.core.smartcard import ApduError
+
+    if isinstance(error, ApduError):
+        return False
+    return isinstance(error, SmartcardException | CommandError | OSError)

@@ -112,7 +112,7 @@ def smart_card_checks() -> list[Check]:
         ]
     checks = [Check("pcscd", True, "reachable"), readers_check(readers)]
     if any(looks_like_yubikey(reader) for reader in readers):
-        checks += [key_check(reading) for reading in read_keys()]
+        checks += guarded("key", lambda: [key_check(reading) for reading in read_keys()])
     return checks
 
 

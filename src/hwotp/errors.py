@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     TOUCH_TIMEOUT = 13  # the key was not touched in time
     KEY_FULL = 14  # the key has no free OATH slot
     NOT_SUPPORTED = 15  # the key's firmware cannot do what was asked
+    CHECKS_FAILED = 16  # `hwotp doctor` found a problem
 
 
 EXIT_CODE_MEANINGS = {
@@ -45,6 +46,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.TOUCH_TIMEOUT: "the YubiKey was not touched in time",
     ExitCode.KEY_FULL: "the YubiKey has no room for another credential (see --fallback vault)",
     ExitCode.NOT_SUPPORTED: "the YubiKey's firmware cannot do this",
+    ExitCode.CHECKS_FAILED: "hwotp doctor found a problem (each comes with its fix)",
 }
 
 

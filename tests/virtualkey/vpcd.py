@@ -109,6 +109,9 @@ def _read_frame(connection: socket.socket) -> bytes | None:
 
 def _read_exactly(connection: socket.socket, size: int) -> bytes | None:
     connection.settimeout(None)
+    # vpcd sends a frame's length and its APDU in two writes; without an immediate ACK, Nagle
+    # on its side and delayed ACK on ours add 40 ms to every APDU (measured: 44 ms -> 0.3 ms).
+    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
     chunks = b""
     while len(chunks) < size:
         chunk = connection.recv(size - len(chunks))

@@ -128,6 +128,7 @@ class App:
 def read_hidden(label: str, variable: str | None = None, twice: bool = False) -> str:
     """A secret input from `variable`, else the terminal without echo, else one line of
     standard input (scripts); an empty answer is an error."""
+    what = _in_a_sentence(label)
     value = os.environ.get(variable) if variable else None
     if value is None and is_terminal():
         value = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
@@ -135,23 +136,29 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
         try:
             line = sys.stdin.readline() if sys.stdin else ""
         except UnicodeDecodeError:
-            raise InputError(f"the {label.lower()} is not valid text (UTF-8)") from None
+            raise InputError(f"the {what} is not valid text (UTF-8)") from None
         if not line:
             where = f"set {variable}, " if variable else ""
             raise InputError(
-                f"no {label.lower()}: type it at a terminal, {where}"
+                f"no {what}: type it at a terminal, {where}"
                 "or give it as one line on standard input"
             )
         value = line
     # A line end is never part of a passphrase: `echo pw` and typing pw must open the same vault.
     value = value.rstrip("\r\n")
     if not value:
-        raise InputError(f"the {label.lower()} must not be empty")
+        raise InputError(f"the {what} must not be empty")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InputError(f"the {label.lower()} is not valid text (UTF-8)") from None
+        raise InputError(f"the {what} is not valid text (UTF-8)") from None
     return value
+
+
+def _in_a_sentence(label: str) -> str:
+    """`Vault passphrase` -> `vault passphrase`, but `OATH password for YubiKey 1234` as is."""
+    first, space, rest = label.partition(" ")
+    return (first if first.isupper() else first.lower()) + space + rest
 
 
 def is_terminal() -> bool:

@@ -9,7 +9,6 @@ from hwotp.cli import doctor as _doctor  # noqa: F401 - registers doctor
 from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
 from hwotp.cli import keys as _keys  # noqa: F401 - registers `keys` and `key`
 from hwotp.cli.app import App, is_terminal, key_options
-from hwotp.cli.clipboard import copy_to_clipboard
 from hwotp.cli.output import (
     code_fields,
     code_text,
@@ -80,6 +79,8 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
     result = item.store.calculate(item.entry, app.now())
     now = app.now()  # seconds left as of printing, not as of asking
     if copy:
+        from hwotp.cli.clipboard import copy_to_clipboard
+
         note(copy_to_clipboard(result.value))
     if as_json:
         emit_json([{**entry_fields(item.entry), **code_fields(result, now)}])

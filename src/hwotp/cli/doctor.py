@@ -8,12 +8,10 @@ import click
 
 from hwotp.cli import cli
 from hwotp.cli.output import emit_json, note
+from hwotp.errors import ExitCode
 
 if TYPE_CHECKING:
     from hwotp.doctor import Check
-
-# Until errors.ExitCode has a code of its own for "the doctor found problems".
-PROBLEMS_FOUND = 1
 
 
 @cli.command()
@@ -23,7 +21,8 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check pcscd, readers and keys, the udev rules, the clock, libzbar and the keyring, and
     print a fix for each problem.
 
-    Exits with 0 when nothing is wrong (an UNKNOWN is not a problem), 1 when a problem was found.
+    Exits with 0 when nothing is wrong (an UNKNOWN is not a problem), 16 when a problem was
+    found.
     """
     from hwotp.doctor import run_checks
 
@@ -36,7 +35,7 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
             click.echo(line)
         note(summary(problems))
     if problems:
-        ctx.exit(PROBLEMS_FOUND)
+        ctx.exit(ExitCode.CHECKS_FAILED)
 
 
 def doctor_lines(checks: list[Check]) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from hwotp.credential import Algorithm, Code, Credential, Entry, Kind
 from hwotp.devices import PasswordSource, YubiKey
@@ -22,6 +21,7 @@ from hwotp.errors import (
     NotSupportedError,
     TouchTimeoutError,
 )
+from hwotp.oathwire import Listed, parse_calculate_all
 from hwotp.stores.base import Computed
 
 MAX_ID_BYTES = 64
@@ -31,7 +31,7 @@ RENAME_FIRMWARE = (5, 3, 1)
 DEFAULT_PERIOD = 30
 
 INS_LIST, INS_CALCULATE_ALL = 0xA1, 0xA4
-TAG_NAME, TAG_NAME_LIST, TAG_CHALLENGE = 0x71, 0x72, 0x74
+TAG_NAME_LIST, TAG_CHALLENGE = 0x72, 0x74
 TAG_TRUNCATED, TAG_HOTP, TAG_TOUCH = 0x76, 0x77, 0x7C
 SW_SECURITY_CONDITION = 0x6982
 SW_NO_SPACE = 0x6A84
@@ -67,19 +67,6 @@ def check_fits(credential: Credential, firmware: tuple[int, int, int], touch: bo
         )
 
 
-@dataclass(frozen=True)
-class _Listed:
-    """One CALCULATE_ALL answer: the credential's id, what kind of answer, and its payload."""
-
-    id: bytes
-    tag: int
-    payload: bytes
-
-    @property
-    def digits(self) -> int:
-        return self.payload[0]
-
-
 class YubiKeyStore:
     def __init__(
         self,
@@ -110,8 +97,10 @@ class YubiKeyStore:
     def codes(self, now: float) -> list[Computed]:
         """Codes of every plain 30 s TOTP credential from one CALCULATE_ALL; the others are
         named with the reason they wait to be asked for."""
-        with self._session() as session:
-            listed = self._calculate_all(session, int(now))
+        listed = self.key.quick_codes(int(now))
+        if listed is None:
+            with self._session() as session:
+                listed = self._calculate_all(session, int(now))
         location = self.location
         return [_computed(item, location, int(now)) for item in listed]
 
@@ -189,6 +178,11 @@ class YubiKeyStore:
         new_id = credential_id(issuer, account, entry.kind, entry.period)
         if len(new_id) > MAX_ID_BYTES:
             raise InputError(f"the new name takes {len(new_id)} bytes; a YubiKey allows 64")
+        if new_id == self._id(entry):
+            return  # the name it has already (as the vault treats it)
+        if new_id in {self._id(other) for other in self.entries()}:
+            # The key would answer 6A80 (wrong data): say what is wrong instead.
+            raise ExistsError(f"another credential on the {self.location} already has that name")
         with self._session() as session, self._missing(entry):
             session.rename_credential(self._id(entry), account, issuer or None)
 
@@ -222,20 +216,16 @@ class YubiKeyStore:
         return kinds
 
     @staticmethod
-    def _calculate_all(session, timestamp: int) -> list[_Listed]:
+    def _calculate_all(session, timestamp: int) -> list[Listed]:
         from yubikit.core import Tlv
 
         challenge = struct.pack(">q", timestamp // DEFAULT_PERIOD)
         answer = session.protocol.send_apdu(
             0, INS_CALCULATE_ALL, 0, 1, Tlv(TAG_CHALLENGE, challenge)
         )
-        items = Tlv.parse_list(answer)
-        return [
-            _Listed(Tlv.unpack(TAG_NAME, name), result.tag, result.value)
-            for name, result in zip(items[::2], items[1::2], strict=True)
-        ]
+        return parse_calculate_all(answer)
 
-    def _entry(self, item: _Listed, kind: Kind | None, algorithm: Algorithm | None) -> Entry:
+    def _entry(self, item: Listed, kind: Kind | None, algorithm: Algorithm | None) -> Entry:
         kind = kind or (Kind.HOTP if item.tag == TAG_HOTP else Kind.TOTP)
         issuer, account, period = _parse_id(item.id, kind)
         return Entry(
@@ -264,7 +254,7 @@ def _parse_id(raw: bytes, kind: Kind) -> tuple[str, str, int]:
     return issuer, account, period
 
 
-def _computed(item: _Listed, location: str, timestamp: int) -> Computed:
+def _computed(item: Listed, location: str, timestamp: int) -> Computed:
     kind = Kind.HOTP if item.tag == TAG_HOTP else Kind.TOTP
     issuer, account, period = _parse_id(item.id, kind)
     name = f"{issuer}:{account}" if issuer else account
