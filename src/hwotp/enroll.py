@@ -6,8 +6,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hwotp.credential import Code, Credential
-from hwotp.errors import ExistsError, ExitCode, HwotpError, InputError
+from hwotp.credential import Code, Credential, Entry
+from hwotp.errors import (
+    ExistsError,
+    ExitCode,
+    HwotpError,
+    InputError,
+    KeyUnavailableError,
+    TouchTimeoutError,
+)
 from hwotp.otp import compute
 from hwotp.stores import Store
 
@@ -69,7 +76,10 @@ def _enroll_one(
     credential: Credential, store: Store, clock: Callable[[], float], replace: bool
 ) -> Enrolled:
     store.add(credential, replace=replace)
-    stored = next((e for e in store.entries() if e.name == credential.name), None)
+    try:
+        stored = next((e for e in store.entries() if e.name == credential.name), None)
+    except KeyUnavailableError as error:
+        raise _lost_after_writing(error, credential) from None
     if stored is None:
         raise VerificationError(
             f"{credential.name} is missing from the {store.location} after writing"
@@ -77,7 +87,7 @@ def _enroll_one(
     # Asking the store (not the secret) proves the write; for HOTP it also moves the counter
     # past the code the site is about to accept.
     now = clock()
-    actual = store.calculate(stored, now)
+    actual = _prove(credential, stored, store, now)
     if actual.value != compute(credential, now).value:
         store.delete(stored)
         raise VerificationError(
@@ -85,3 +95,25 @@ def _enroll_one(
             "it was removed again"
         )
     return Enrolled(credential, store.location, actual)
+
+
+def _prove(credential: Credential, stored: Entry, store: Store, now: float) -> Code:
+    """The store's code for what was just written. A write that cannot be proven is not left
+    behind where it can (a missed touch), and is named where it cannot (a pulled key)."""
+    try:
+        return store.calculate(stored, now)
+    except TouchTimeoutError as error:
+        store.delete(stored)
+        raise TouchTimeoutError(
+            f"{error}, so {credential.name} was removed again; run the command again and "
+            "touch the key when it blinks"
+        ) from None
+    except KeyUnavailableError as error:
+        raise _lost_after_writing(error, credential) from None
+
+
+def _lost_after_writing(error: KeyUnavailableError, credential: Credential) -> HwotpError:
+    return KeyUnavailableError(
+        f"{error} after {credential.name} was written to it, before its code could be "
+        "checked; `hwotp list` shows whether it is there"
+    )

@@ -17,6 +17,7 @@ from hwotp.errors import (
     ExistsError,
     InputError,
     KeyFullError,
+    KeyUnavailableError,
     NotFoundError,
     NotSupportedError,
     TouchTimeoutError,
@@ -121,13 +122,19 @@ class YubiKeyStore:
             counter=credential.counter,
             issuer=credential.issuer or None,
         )
-        with self._session() as session:
-            try:
-                session.put_credential(data, touch_required=self.touch)
-            except ApduError as error:
-                if error.sw == SW_NO_SPACE:
-                    raise KeyFullError(self.full_message()) from None
-                raise
+        try:
+            with self._session() as session:
+                try:
+                    session.put_credential(data, touch_required=self.touch)
+                except ApduError as error:
+                    if error.sw == SW_NO_SPACE:
+                        raise KeyFullError(self.full_message()) from None
+                    raise
+        except KeyUnavailableError as error:
+            raise KeyUnavailableError(
+                f"{error} while {credential.name} was being written; `hwotp list` shows "
+                "whether it got onto it"
+            ) from None
 
     def full_message(self) -> str:
         used = len(self.entries())
