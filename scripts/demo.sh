@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, then does the main job once: enrols the sample MFA screenshot in
-# examples/ into a throwaway vault and prints its code, checked against pyotp.
+# examples/ into a throwaway vault (never onto a YubiKey, even with one plugged in) and prints
+# its code, checked against pyotp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,8 +11,8 @@ trap 'rm -rf "$workdir"' EXIT
 export HWOTP_VAULT="$workdir/demo-vault.hwotp"
 export HWOTP_PASSPHRASE="demo passphrase, throwaway vault"  # a real vault asks at the terminal
 
-echo "demo: hwotp enroll --qr examples/mfa-setup-page.png"
-.venv/bin/hwotp enroll --qr examples/mfa-setup-page.png
+echo "demo: hwotp enroll --qr examples/mfa-setup-page.png --in-vault"
+.venv/bin/hwotp enroll --qr examples/mfa-setup-page.png --in-vault
 echo "demo: hwotp list"
 .venv/bin/hwotp list
 echo "demo: hwotp code example"

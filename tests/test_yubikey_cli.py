@@ -305,13 +305,14 @@ def test_sha512_on_firmware_4_2_is_refused_with_the_reason(plug_keys, hwotp, vau
     assert [names_on(key) for key in rig.keys] == [set(), {b"GitHub:alice"}]
 
 
-def test_a_full_key_says_how_many_and_the_limit(plug_keys, hwotp, vault_path):
-    rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
-    fill(rig.keys[0], 32)
+@pytest.mark.parametrize(("firmware", "limit"), [((5, 4, 3), 32), ((5, 7, 2), 64)])
+def test_a_full_key_says_how_many_and_the_limit(plug_keys, hwotp, vault_path, firmware, limit):
+    rig = plug_keys(KeyConfig(serial=ONE, firmware=firmware))
+    fill(rig.keys[0], limit)
     message = failed(hwotp("enroll", "--uri", GITHUB), ExitCode.KEY_FULL)
     assert f"YubiKey {ONE} is full" in message
-    assert "holds 32 credentials" in message and "limit is 32" in message
-    assert len(rig.keys[0].oath.credentials) == 32 and not vault_path.exists()
+    assert f"holds {limit} credentials" in message and f"limit is {limit}" in message
+    assert len(rig.keys[0].oath.credentials) == limit and not vault_path.exists()
     # --fallback vault: into the vault, and it says so.
     fallen = ok(hwotp("enroll", "--uri", GITHUB, "--fallback", "vault"))
     assert "storing in the encrypted vault instead" in fallen.stderr
