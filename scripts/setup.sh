@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libzbar0: pyzbar, the fallback QR decoder. zbar-tools: zbarimg, the peer in bench/qr.py.
-# pcscd, libpcsclite-dev, swig: PC/SC for yubikey-manager (pyscard builds against them when no
-# wheel fits). vsmartcard-vpcd: the reader driver the virtual YubiKeys of the tests plug into.
-# util-linux: unshare, which gives the tests' pcscd a private /run/pcscd.
-SYSTEM_PACKAGES=(python3 python3-venv python3-pip libzbar0 zbar-tools
+# pcscd: PC/SC for yubikey-manager. pyscard has no wheel for Debian 12's Python on PyPI, so pip
+# builds it: gcc, libc6-dev, python3-dev, swig and libpcsclite-dev. vsmartcard-vpcd: the reader
+# driver the virtual YubiKeys of the tests plug into. util-linux: unshare, which gives the
+# tests' pcscd a private /run/pcscd.
+SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc libc6-dev libzbar0 zbar-tools
                  pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux)
 
 missing=()

@@ -106,30 +106,12 @@ class YubiKeyStore:
         return [_computed(item, location, int(now)) for item in listed]
 
     def add(self, credential: Credential, *, replace: bool = False) -> None:
-        from yubikit.core.smartcard import ApduError
-        from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData
-
         check_fits(credential, self.key.info().firmware, self.touch)
         if not replace and any(entry.name == credential.name for entry in self.entries()):
             raise ExistsError(f"{credential.name} already on the {self.location}; use --force")
-        data = CredentialData(
-            name=credential.account,
-            oath_type=OATH_TYPE[credential.kind.name],
-            hash_algorithm=HASH_ALGORITHM[credential.algorithm.name],
-            secret=credential.secret,
-            digits=credential.digits,
-            period=credential.period,
-            counter=credential.counter,
-            issuer=credential.issuer or None,
-        )
         try:
             with self._session() as session:
-                try:
-                    session.put_credential(data, touch_required=self.touch)
-                except ApduError as error:
-                    if error.sw == SW_NO_SPACE:
-                        raise KeyFullError(self.full_message()) from None
-                    raise
+                self._put(session, credential)
         except KeyUnavailableError as error:
             raise KeyUnavailableError(
                 f"{error} while {credential.name} was being written; `hwotp list` shows "
@@ -137,10 +119,8 @@ class YubiKeyStore:
             ) from None
 
     def full_message(self) -> str:
-        used = len(self.entries())
-        return f"the {self.location} is full: it holds {used} credentials, its limit is " + str(
-            self.capacity
-        )
+        used, limit = len(self.entries()), self.capacity
+        return f"the {self.location} is full: it holds {used} credentials, its limit is {limit}"
 
     def calculate(self, entry: Entry, now: float) -> Code:
         from yubikit.core.smartcard import ApduError
@@ -212,6 +192,16 @@ class YubiKeyStore:
     def _id(self, entry: Entry) -> bytes:
         return credential_id(entry.issuer, entry.account, entry.kind, entry.period)
 
+    def _put(self, session, credential: Credential) -> None:
+        from yubikit.core.smartcard import ApduError
+
+        try:
+            session.put_credential(_credential_data(credential), touch_required=self.touch)
+        except ApduError as error:
+            if error.sw == SW_NO_SPACE:
+                raise KeyFullError(self.full_message()) from None
+            raise
+
     @staticmethod
     def _list(session) -> dict[bytes, tuple[Kind | None, Algorithm | None]]:
         from yubikit.core import Tlv
@@ -245,6 +235,21 @@ class YubiKeyStore:
             period=period,
             touch=item.tag == TAG_TOUCH,
         )
+
+
+def _credential_data(credential: Credential):
+    from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData
+
+    return CredentialData(
+        name=credential.account,
+        oath_type=OATH_TYPE[credential.kind.name],
+        hash_algorithm=HASH_ALGORITHM[credential.algorithm.name],
+        secret=credential.secret,
+        digits=credential.digits,
+        period=credential.period,
+        counter=credential.counter,
+        issuer=credential.issuer or None,
+    )
 
 
 def _parse_id(raw: bytes, kind: Kind) -> tuple[str, str, int]:
