@@ -104,7 +104,9 @@ class PrivatePcscd:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise PcscdError(f"pcscd exited at start; see {self.workdir / 'pcscd.log'}")
+                log = self.workdir / "pcscd.log"
+                last = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+                raise PcscdError(f"pcscd exited at start ({last}); see {log}")
             if self.socket_path.exists() and _connectable(self.socket_path):
                 return
             time.sleep(0.05)
