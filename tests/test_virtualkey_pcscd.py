@@ -250,6 +250,27 @@ def _replug(rig, serial: int) -> None:
     key.faults.plug_in()
     bridge.plug_in()
     bridge.wait_ready()
+    _wait_until_connectable()
+
+
+def _wait_until_connectable(timeout: float = 5.0) -> None:
+    """pcscd has powered the key up; wait until a client can also connect to it."""
+    from smartcard.Exceptions import SmartcardException
+    from smartcard.System import readers
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection = readers()[0].createConnection()
+            connection.connect()
+        except (SmartcardException, IndexError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+        else:
+            connection.disconnect()
+            connection.release()
+            return
 
 
 def _enrol(serial: int) -> None:

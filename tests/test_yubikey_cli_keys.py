@@ -5,6 +5,8 @@ conventions: test_yubikey_cli.py."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pyotp
 
@@ -189,6 +191,40 @@ def test_a_key_pulled_at_every_apdu_of_an_enrol(plug_keys, hwotp, vault_path):
         if on_key:
             session(key).delete_credential(b"GitHub:alice")
     assert not vault_path.exists()
+
+
+def test_a_key_plugged_in_a_moment_late_is_waited_for(plug_keys, hwotp):
+    rig = plug_keys(KeyConfig(serial=ONE))
+    bridge = rig.bridge(ONE)
+    bridge.pull_out()  # the reader stays, empty: as a key being plugged in
+    _wait_until_pcscd_sees_no_card()
+    plugging = threading.Thread(target=bridge.plug_in)
+    plugging.start()  # in again after a second (the bridge keeps a pulled key out that long)
+    try:
+        listed = ok(hwotp("list", "--no-vault", "--json"))
+    finally:
+        plugging.join()
+    assert json.loads(listed.stdout) == []
+
+
+def _wait_until_pcscd_sees_no_card(timeout: float = 5.0) -> None:
+    """vpcd is polled about every 0.45 s: until then pcscd still shows the pulled card."""
+    from smartcard.Exceptions import NoCardException
+    from smartcard.System import readers
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        connection = readers()[0].createConnection()
+        try:
+            connection.connect()
+        except NoCardException:
+            return
+        else:
+            connection.disconnect()
+        finally:
+            connection.release()
+        time.sleep(0.05)
+    raise AssertionError("pcscd still shows the pulled key")
 
 
 def test_after_a_pull_the_same_enrol_works(plug_keys, hwotp):

@@ -11,6 +11,7 @@ unlocked key for nothing but its codes, without yubikit (`oathwire.py`).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from hwotp.oathwire import Listed
 
 YUBIKEY_READER = "yubico yubikey"  # ykman's rule: such a reader is a USB YubiKey
+CONNECT_ATTEMPTS, CONNECT_PAUSE = 12, 0.25  # a key just plugged in: ykman too waits up to 3 s
 START_PCSCD = "start it with `sudo systemctl enable --now pcscd.socket` (Debian: apt install pcscd)"
 
 # Asked when a key's OATH applet has a password: (key label, previous attempt failed) -> password.
@@ -159,18 +161,31 @@ class YubiKey:
     def pyscard(self) -> Any:
         """The key's pyscard connection: exclusive, or shared when another program holds it."""
         if self._pyscard is None:
-            from smartcard.Exceptions import CardConnectionException
+            from smartcard.Exceptions import NoCardException
             from smartcard.ExclusiveConnectCardConnection import ExclusiveConnectCardConnection
 
             with self.errors():
-                try:
-                    connection = ExclusiveConnectCardConnection(self.pcsc_reader.createConnection())
-                    connection.connect()
-                except CardConnectionException:
-                    connection = self.pcsc_reader.createConnection()
-                    connection.connect()
+                for attempt in range(CONNECT_ATTEMPTS):
+                    try:
+                        connection = self._connect(ExclusiveConnectCardConnection)
+                        break
+                    except NoCardException:  # a key just plugged in may need a moment
+                        if attempt == CONNECT_ATTEMPTS - 1:
+                            raise
+                        time.sleep(CONNECT_PAUSE)
             self._pyscard = connection
         return self._pyscard
+
+    def _connect(self, exclusive: type) -> Any:
+        from smartcard.Exceptions import CardConnectionException
+
+        try:
+            connection = exclusive(self.pcsc_reader.createConnection())
+            connection.connect()
+        except CardConnectionException:  # another program holds it: share
+            connection = self.pcsc_reader.createConnection()
+            connection.connect()
+        return connection
 
     def close(self) -> None:
         connection, self._pyscard = self._pyscard, None
