@@ -83,6 +83,8 @@ def plug_keys(tmp_path: Path) -> Iterator:
     yield plug
     for rig in rigs:
         rig.stop()
+    bugs = [error for rig in rigs for key in rig.keys for error in key.card.internal_errors]
+    assert not bugs, "the virtual key answered 6F00 for a bug of its own:\n" + bugs[0]
 
 
 def _point_link(link: Path, target: Path) -> None:
@@ -92,15 +94,19 @@ def _point_link(link: Path, target: Path) -> None:
     staging.replace(link)
 
 
-@pytest.fixture(scope="session")
-def stand_in_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pkill and killall that kill nothing: ykman runs them when a connection fails."""
+@pytest.fixture(scope="session", autouse=True)
+def stand_in_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """pkill and killall that kill nothing, first on PATH for the whole run: ykman (in this
+    process too, through its connection opener) runs them when a connection fails."""
     folder = tmp_path_factory.mktemp("stand-in-tools")
     for name in ("pkill", "killall"):
         tool = folder / name
         tool.write_text("#!/bin/sh\nexit 1\n")
         tool.chmod(0o755)
-    return folder
+    path = os.environ["PATH"]
+    os.environ["PATH"] = f"{folder}{os.pathsep}{path}"
+    yield folder
+    os.environ["PATH"] = path
 
 
 @pytest.fixture

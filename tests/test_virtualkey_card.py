@@ -3,6 +3,7 @@ and response chaining, the APDU log and the faults a test can ask for."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 
@@ -209,6 +210,63 @@ def test_a_new_command_drops_pending_data(card: Card) -> None:
     assert transmit(card, short(0xA1) + b"\x00")[1] >> 8 == 0x61
     assert transmit(card, short(0xA4, OATH_AID, p1=0x04))[1] == 0x9000
     assert transmit(card, "00c0000000")[1] == 0x6B00
+
+
+# OATH status words (as Yubico's ykneo-oath applet answers them)
+
+
+def calculate(card: Card, name: bytes, challenge: bytes | None) -> tuple[bytes, int]:
+    data = tlv.encode(0x71, name)
+    if challenge is not None:
+        data += tlv.encode(0x74, challenge)
+    return transmit(card, short(0xA2, data, p2=1))
+
+
+def test_calculate_of_totp_needs_a_challenge_hotp_does_not(card: Card, oath: OathApplet) -> None:
+    select(card)
+    hotp = tlv.encode(0x71, b"hotp") + tlv.encode(0x73, bytes([0x11, 6]) + SECRET)
+    assert transmit(card, short(0x01, hotp))[1] == 0x9000
+    assert transmit(card, short(0x01, put_data(b"totp")))[1] == 0x9000
+    assert calculate(card, b"totp", None) == (b"", 0x6A80)
+    assert calculate(card, b"totp", bytes(8))[1] == 0x9000
+    assert calculate(card, b"hotp", None)[1] == 0x9000
+    assert calculate(card, b"hotp", b"")[1] == 0x9000  # what yubikit sends for HOTP
+    assert oath.credentials[b"hotp"].counter == 2
+
+
+ACCESS_KEY = bytes(range(16))
+
+
+def set_code(card: Card, proof: bytes | None = None) -> int:
+    challenge = b"host-chl"
+    proof = hmac.new(ACCESS_KEY, challenge, "sha1").digest() if proof is None else proof
+    data = (tlv.encode(0x73, b"\x21" + ACCESS_KEY) + tlv.encode(0x74, challenge)
+            + tlv.encode(0x75, proof))
+    return transmit(card, short(0x03, data))[1]
+
+
+def test_set_code_with_a_wrong_proof_answers_6984(card: Card, oath: OathApplet) -> None:
+    select(card)
+    assert set_code(card, proof=bytes(20)) == 0x6984
+    assert oath.access_key is None
+    assert set_code(card) == 0x9000
+    assert oath.access_key is not None
+
+
+def test_validate_refuses_a_host_challenge_under_8_bytes(card: Card, oath: OathApplet) -> None:
+    select(card)
+    assert set_code(card) == 0x9000
+    data, sw = transmit(card, short(0xA4, OATH_AID, p1=0x04))
+    card_challenge = tlv.parse_dict(data)[0x74]
+    response = tlv.encode(0x75, hmac.new(ACCESS_KEY, card_challenge, "sha1").digest())
+    for host_challenge in (b"", b"7 bytes"):
+        validate = response + tlv.encode(0x74, host_challenge)
+        assert transmit(card, short(0xA3, validate)) == (b"", 0x6A80)
+        assert transmit(card, short(0xA1))[1] == 0x6982  # still locked
+    data, sw = transmit(card, short(0xA3, response + tlv.encode(0x74, b"8 bytes!")))
+    assert sw == 0x9000
+    assert data == tlv.encode(0x75, hmac.new(ACCESS_KEY, b"8 bytes!", "sha1").digest())
+    assert transmit(card, short(0xA1))[1] == 0x9000
 
 
 # The APDU log

@@ -11,6 +11,7 @@ CtapPcscDevice over pyscard.
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,12 +38,19 @@ from fido2.webauthn import (
     RegistrationResponse,
 )
 
+from test_virtualkey_card import transmit
 from virtualkey.card import Card
 from virtualkey.ctap import cbor as own_cbor
+from virtualkey.ctap import protocols as own_protocols
+from virtualkey.ctap.assertion import PendingAssertions
 from virtualkey.ctap.authenticator import Authenticator
+from virtualkey.ctap.credentials import Credential
+from virtualkey.ctap.hmac_secret import SaltRequest
+from virtualkey.ctap.pin import PinToken
 from virtualkey.fido import FidoApplet
 from virtualkey.hid import VirtualHidConnection, open_hid_device, virtual_descriptor
 from virtualkey.key import KeyConfig, VirtualKey
+from virtualkey.oath import AccessKey, OathCredential
 from virtualkey.presence import Presence
 from virtualkey.transports import CtapAdapter
 
@@ -74,7 +82,9 @@ class ThroughPcscd:
 
     def __call__(self, authenticator: Authenticator) -> CtapDevice:
         if self.rig is None:
-            key = VirtualKey(KeyConfig(serial=5550001), authenticator=authenticator)
+            # FIDO2 over PC/SC is an NFC thing: a YubiKey over USB refuses it on CCID.
+            config = KeyConfig(serial=5550001, transport="nfc")
+            key = VirtualKey(config, authenticator=authenticator)
             self.rig = self.plug_keys(key)
         devices = list(CtapPcscDevice.list_devices())
         assert len(devices) == 1
@@ -323,8 +333,9 @@ def test_hmac_secret_with_pin_protocol_one_and_two_agree():
         outputs.append(protocol.decrypt(shared, answer.auth_data.extensions["hmac-secret"]))
     assert outputs[0] == outputs[1]
     bad = {**extension, 3: bytes(32)}
-    with pytest.raises(CtapError):
+    with pytest.raises(CtapError) as error:
         ctap2.get_assertion(RP_ID, b"\0" * 32, [descriptor], {"hmac-secret": bad})
+    assert error.value.code == ERR.INVALID_PARAMETER  # saltAuth does not verify
 
 
 # PIN
@@ -640,6 +651,51 @@ def test_ctaphid_keepalives_and_busy_channel_while_waiting_for_a_touch():
     assert answer == (first, 0x10, bytes([ERR.KEEPALIVE_CANCEL]))
 
 
+class SlowQueue(queue.Queue):
+    """The worker thread queues its reports slowly, so that any report the host thread queues
+    meanwhile would land between them."""
+
+    def put(self, item: bytes, block: bool = True, timeout: float | None = None) -> None:
+        if threading.current_thread().name == "virtual-ctaphid-request":
+            time.sleep(0.002)
+        super().put(item, block, timeout)
+
+
+class LongAnswer:
+    """An authenticator that thinks for a while, then answers 1025 bytes (18 reports)."""
+
+    firmware = (5, 7, 2)
+    answer = b"\0" + bytes(range(256)) * 4
+
+    def call(self, request: bytes, keepalive: Any, cancelled: Any) -> bytes:
+        time.sleep(0.03)
+        return self.answer
+
+
+def test_ctaphid_an_answer_stays_whole_while_another_channel_gets_busy():
+    host = HidHost(LongAnswer())  # type: ignore[arg-type]
+    first, second = host.allocate(), host.allocate()
+    host.connection._to_host = SlowQueue()
+    before = set(threading.enumerate())
+    host.send(first, 0x10, b"\x04")
+    (worker,) = set(threading.enumerate()) - before
+    deadline = time.monotonic() + 5.0
+    while worker.is_alive() and time.monotonic() < deadline:
+        host.send(second, 0x01, b"ping")  # CHANNEL_BUSY while the request runs
+        time.sleep(0.001)
+    packets = []
+    while not host.connection._to_host.empty():
+        packets.append(host.connection.read_packet())
+    channels = [int.from_bytes(packet[:4], "big") for packet in packets]
+    answer_at = [index for index, channel in enumerate(channels) if channel == first]
+    assert answer_at == list(range(answer_at[0], answer_at[0] + 18))
+    head, *rest = (packets[index] for index in answer_at)
+    assert head[4:7] == bytes([0x90]) + (1025).to_bytes(2, "big")
+    assert (head[7:] + b"".join(packet[5:] for packet in rest))[:1025] == LongAnswer.answer
+    busy = (second.to_bytes(4, "big") + bytes([0xBF, 0, 1, ERR.CHANNEL_BUSY])).ljust(64, b"\0")
+    assert busy in packets
+
+
 def test_ctaphid_device_helper_works_with_python_fido2():
     device = open_hid_device(Authenticator((5, 7, 2), Presence()))
     assert device.ping(b"hello" * 40) == b"hello" * 40
@@ -651,13 +707,8 @@ def test_ctaphid_device_helper_works_with_python_fido2():
 # The FIDO applet through raw APDUs
 
 
-def apdu(card: Card, raw: bytes) -> tuple[bytes, int]:
-    response = card.transmit(raw)
-    return response[:-2], int.from_bytes(response[-2:], "big")
-
-
 def select_fido(card: Card) -> bytes:
-    data, sw = apdu(card, bytes.fromhex("00a4040008a0000006472f0001"))
+    data, sw = transmit(card, "00a4040008a0000006472f0001")
     assert sw == 0x9000
     return data
 
@@ -665,10 +716,10 @@ def select_fido(card: Card) -> bytes:
 def test_applet_select_and_get_info_through_61xx():
     card = Card([FidoApplet(Authenticator((5, 7, 2), Presence()))])
     assert select_fido(card) == b"FIDO_2_0"
-    data, sw = apdu(card, bytes.fromhex("80108000010440"))  # Le 64: the rest behind 61xx
+    data, sw = transmit(card, "80108000010440")  # Le 64: the rest behind 61xx
     assert sw >> 8 == 0x61
     while sw >> 8 == 0x61:
-        more, sw = apdu(card, bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
+        more, sw = transmit(card, bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
         data += more
     assert sw == 0x9000 and data[0] == 0
     info = cbor.decode(data[1:])
@@ -680,33 +731,36 @@ def test_applet_answers_9100_while_waiting_and_the_result_after_a_touch():
     presence = Presence("signal", timeout=5.0)
     card = Card([FidoApplet(Authenticator((5, 7, 2), presence))])
     select_fido(card)
-    data, sw = apdu(card, bytes.fromhex("80108000010b00"))
+    data, sw = transmit(card, "80108000010b00")
     polls = 1
     while sw == 0x9100 and polls < 5:
         assert data in (b"\x01", b"\x02")
-        data, sw = apdu(card, bytes.fromhex("80110000"))
+        data, sw = transmit(card, "80110000")
         polls += 1
     assert (data, sw) == (b"\x02", 0x9100)
     presence.touch()
-    time.sleep(0.05)
-    assert apdu(card, bytes.fromhex("80110000")) == (b"\x00", 0x9000)
-    assert apdu(card, bytes.fromhex("80110000"))[1] == 0x6985  # nothing pending now
+    # The worker polls presence every 20 ms; on a busy machine it may take longer than that.
+    deadline = time.monotonic() + 5.0
+    while (answer := transmit(card, "80110000"))[1] == 0x9100 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert answer == (b"\x00", 0x9000)
+    assert transmit(card, "80110000")[1] == 0x6985  # nothing pending now
 
 
 def test_applet_cancel_and_deselect_end_a_wait():
     presence = Presence("signal", timeout=5.0)
     card = Card([FidoApplet(Authenticator((5, 7, 2), presence))])
     select_fido(card)
-    assert apdu(card, bytes.fromhex("80108000010b00"))[1] == 0x9100
-    data, sw = apdu(card, bytes.fromhex("80111100"))
+    assert transmit(card, "80108000010b00")[1] == 0x9100
+    data, sw = transmit(card, "80111100")
     while sw == 0x9100:
-        data, sw = apdu(card, bytes.fromhex("80110000"))
+        data, sw = transmit(card, "80110000")
     assert (data, sw) == (bytes([ERR.KEEPALIVE_CANCEL]), 0x9000)
-    assert apdu(card, bytes.fromhex("80108000010b00"))[1] == 0x9100
+    assert transmit(card, "80108000010b00")[1] == 0x9100
     card.reset()  # deselects: the pending request is cancelled and forgotten
     select_fido(card)
-    assert apdu(card, bytes.fromhex("80110000"))[1] == 0x6985
-    assert apdu(card, bytes.fromhex("80010000"))[1] == 0x6D00  # no U2F
+    assert transmit(card, "80110000")[1] == 0x6985
+    assert transmit(card, "80010000")[1] == 0x6D00  # no U2F
 
 
 def test_applet_takes_chained_requests():
@@ -718,12 +772,38 @@ def test_applet_takes_chained_requests():
     assert len(request) > 255
     parts = [request[i : i + 250] for i in range(0, len(request), 250)]
     for part in parts[:-1]:
-        assert apdu(card, bytes([0x90, 0x10, 0x00, 0x00, len(part)]) + part)[1] == 0x9000
-    data, sw = apdu(card, bytes([0x80, 0x10, 0x00, 0x00, len(parts[-1])]) + parts[-1] + b"\0")
+        assert transmit(card, bytes([0x90, 0x10, 0x00, 0x00, len(part)]) + part)[1] == 0x9000
+    data, sw = transmit(card, bytes([0x80, 0x10, 0x00, 0x00, len(parts[-1])]) + parts[-1] + b"\0")
     while sw >> 8 == 0x61:
-        more, sw = apdu(card, bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
+        more, sw = transmit(card, bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
         data += more
     assert sw == 0x9000 and data[0] == 0 and cbor.decode(data[1:])[1] == "packed"
+
+
+# Secrets
+
+
+def test_no_secret_appears_in_a_repr():
+    """Key material, PIN tokens and shared secrets stay out of reprs (and so out of pytest's
+    failure output and logs)."""
+    secrets = [bytes([0xA0 + n]) * 8 + bytes(range(n, n + 24)) for n in range(5)]
+    seed, token, shared, oath_key, access_key = secrets
+    credential = Credential(b"id", b"\0" * 32, seed, rp={"id": RP_ID}, user={"id": b"u"})
+    salts = SaltRequest(own_protocols.PinProtocolV1(), shared, (SALT1,))
+    objects = [
+        credential,
+        PinToken(token, 2, 0x03, RP_ID),
+        salts,
+        PendingAssertions(b"\0" * 32, b"\1" * 32, 0x01, True, salts, [credential]),
+        OathCredential(b"oath", 0x20, 0x01, 6, oath_key),
+        AccessKey(0x01, access_key),
+    ]
+    for thing in objects:
+        text = repr(thing)
+        for secret in secrets:
+            assert secret.hex() not in text.lower()
+            assert repr(secret)[2:-1] not in text
+            assert str(list(secret)) not in text
 
 
 # CBOR and malformed requests

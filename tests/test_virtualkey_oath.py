@@ -155,7 +155,9 @@ def test_long_and_short_keys(key: VirtualKey, session: OathSession, algorithm, s
 
 
 def test_card_hashes_a_long_key_sent_raw(key: VirtualKey, session: OathSession) -> None:
-    """yubikit hashes long keys itself; another client may not, and the card does it then."""
+    """A documented choice (docs/testing.md, "Choices", OATH), not known key behaviour: yubikit
+    hashes long keys itself, so what a real key does with a raw one is unknown; this card hashes
+    it, and pads keys under 14 bytes."""
     secret = hashlib.shake_256(b"raw").digest(150)
     data = tlv.encode(0x71, b"raw") + tlv.encode(0x73, bytes([0x21, 6]) + secret)
     session.protocol.send_apdu(0, 0x01, 0, 0, data)

@@ -104,7 +104,7 @@ def test_ykman_totp_codes_equal_pyotp(plug_keys, ykman, algorithm, digits, perio
 
 @pytest.mark.parametrize("counter", [0, 5])
 def test_ykman_hotp_codes_equal_pyotp_and_the_counter_moves(plug_keys, ykman, counter):
-    rig = plug_keys(KeyConfig(serial=FIRST))
+    plug_keys(KeyConfig(serial=FIRST))
     added = ykman("oath", "accounts", "add", "--oath-type", "HOTP", "--counter", str(counter),
                   "Bank:alice", SECRET)
     assert added.exit_code == 0, added.stderr
@@ -116,7 +116,6 @@ def test_ykman_hotp_codes_equal_pyotp_and_the_counter_moves(plug_keys, ykman, co
     first = ykman("oath", "accounts", "code", "-s", "Bank").stdout.strip()
     second = ykman("oath", "accounts", "code", "-s", "Bank").stdout.strip()
     assert (first, second) == (hotp.at(counter), hotp.at(counter + 1))
-    assert rig.keys[0].log.count > 0
 
 
 def test_ykman_touch_credential_codes_and_listing(plug_keys, ykman):
@@ -217,8 +216,8 @@ def test_oath_session_in_process_and_through_pcscd_agree(plug_keys):
     rig = plug_keys(KeyConfig(serial=FIRST))
     in_process_key = rig.keys[0].__class__(KeyConfig(serial=SECOND))
     answers = []
-    for connection in (SmartCardAdapter(in_process_key), pcsc_connection(FIRST)):
-        with connection:
+    for connect in (lambda: SmartCardAdapter(in_process_key), lambda: pcsc_connection(FIRST)):
+        with connect() as connection:
             answers.append(_exercise(OathSession(connection)))
     assert answers[0] == answers[1]
     assert answers[0]["codes"]["Site:totp"] == pyotp.TOTP(SECRET).at(1_000_000_000)
@@ -305,9 +304,10 @@ def test_a_key_pulled_at_each_apdu_of_a_put_fails_the_connection(plug_keys, faul
 WITH_KEYS = Path(__file__).parent / "virtualkey" / "with-keys"
 
 
-def with_keys(stand_in_tools: Path, *args: str, timeout: float = 60):
+def with_keys(stand_in_tools: Path, *args: str, timeout: float = 60, **extra_env: str):
     env = {key: value for key, value in os.environ.items() if key != "PCSCLITE_CSOCK_NAME"}
     env["PATH"] = f"{stand_in_tools}:{Path(sys.executable).parent}:{env['PATH']}"
+    env.update(extra_env)
     return subprocess.run([str(WITH_KEYS), *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
 
@@ -324,15 +324,17 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_with_keys_runs_a_command_against_two_keys_and_leaves_nothing(stand_in_tools):
+def test_with_keys_runs_a_command_against_two_keys_and_leaves_nothing(stand_in_tools, tmp_path):
     system_socket = Path("/run/pcscd/pcscd.comm")
     before = system_socket.exists() and system_socket.stat().st_ino
+    # Its own TMPDIR, so that only this run's processes are looked for afterwards.
     result = with_keys(stand_in_tools, "--keys", "2", "--serial", "424242", "--",
-                       "sh", "-c", 'ykman list; echo "serials $VIRTUALKEY_SERIALS"; exit 3')
+                       "sh", "-c", 'ykman list; echo "serials $VIRTUALKEY_SERIALS"; exit 3',
+                       TMPDIR=str(tmp_path))
     assert result.returncode == 3, result.stderr
     assert "Serial: 424242" in result.stdout and "Serial: 10000001" in result.stdout
     assert "serials 424242 10000001" in result.stdout
-    assert _processes_mentioning("with-keys-") == []
+    assert _processes_mentioning(str(tmp_path)) == []
     # The machine's own pcscd socket (if any) is as it was: the keys' pcscd is private.
     assert (system_socket.exists() and system_socket.stat().st_ino) == before
 
@@ -341,17 +343,15 @@ def test_with_keys_touch_by_signal_file(stand_in_tools):
     script = (
         'ykman oath accounts add --touch Mail:bob "$SECRET" >/dev/null || exit 9\n'
         'ykman oath accounts code -s Mail 2>/dev/null && exit 8\n'  # no touch: it must time out
-        '(sleep 0.5; : > "$VIRTUALKEY_CONTROL/10000001.touch") &\n'
+        # A touch counts only while the key waits: keep touching until ykman is done.
+        '(for i in 1 2 3 4 5 6 7 8 9; do sleep 0.2; : > "$VIRTUALKEY_CONTROL/10000001.touch";'
+        ' done) &\n'
         'ykman oath accounts code -s Mail'
     )
-    os.environ["SECRET"] = SECRET
-    try:
-        before = time.time()
-        result = with_keys(stand_in_tools, "--touch", "signal", "--touch-timeout", "2", "--",
-                           "sh", "-c", script)
-        after = time.time()
-    finally:
-        del os.environ["SECRET"]
+    before = time.time()
+    result = with_keys(stand_in_tools, "--touch", "signal", "--touch-timeout", "2", "--",
+                       "sh", "-c", script, SECRET=SECRET)
+    after = time.time()
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() in {pyotp.TOTP(SECRET).at(before), pyotp.TOTP(SECRET).at(after)}
 

@@ -8,6 +8,7 @@ SEND_REMAINING), the APDU log, and the faults a test asks for.
 from __future__ import annotations
 
 import threading
+import traceback
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,6 +30,9 @@ from .log import ApduLog
 
 # ATR of a YubiKey 5 NFC over USB CCID; the F in the second byte's high nibble marks USB for ykman.
 YUBIKEY5_ATR = bytes.fromhex("3bfd1300008131fe158073c021c057597562694b657940")
+# On an NFC reader: the contactless ATR a PC/SC reader builds from the same historical bytes
+# (8 in the second byte's high nibble: ykman takes it for NFC).
+NFC_ATR = bytes.fromhex("3b8d80018073c021c057597562694b6579f9")
 
 SHORT_RESPONSE_MAX = 256
 EXTENDED_RESPONSE_MAX = 65536
@@ -67,6 +71,8 @@ class Card:
     _selected: Applet | None = None
     _pending: _Pending = field(default_factory=_Pending)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Tracebacks of applet bugs answered 6F00: the plug_keys fixture fails a test that had any.
+    internal_errors: list[str] = field(default_factory=list)
 
     def transmit(self, apdu: bytes) -> bytes:
         """One command APDU in, one response APDU (data + SW1 SW2) out; KeyPulled if pulled."""
@@ -98,8 +104,9 @@ class Card:
         except ApduError as error:
             self._pending.response = b""
             return command, error.data, error.sw
-        except Exception:  # a bug in an applet: answer as a card would, the log says which
+        except Exception:  # a bug in an applet: answer as a card would, and keep the traceback
             self._pending = _Pending()
+            self.internal_errors.append(traceback.format_exc())
             return command, b"", SW_UNKNOWN
 
     def _dispatch(self, command: Command) -> tuple[bytes, int]:

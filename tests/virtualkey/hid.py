@@ -26,11 +26,9 @@ from .ctap.authenticator import Authenticator
 REPORT_SIZE = 64
 BROADCAST = 0xFFFFFFFF
 TYPE_INIT = 0x80
-CMD_PING, CMD_MSG, CMD_LOCK, CMD_INIT, CMD_WINK, CMD_CBOR, CMD_CANCEL = (
-    0x01, 0x03, 0x04, 0x06, 0x08, 0x10, 0x11,
-)
+CMD_PING, CMD_MSG, CMD_INIT, CMD_WINK, CMD_CBOR, CMD_CANCEL = 0x01, 0x03, 0x06, 0x08, 0x10, 0x11
 CMD_KEEPALIVE, CMD_ERROR = 0x3B, 0x3F
-ERR_INVALID_CMD, ERR_INVALID_PAR, ERR_INVALID_LEN, ERR_INVALID_SEQ = 0x01, 0x02, 0x03, 0x04
+ERR_INVALID_CMD, ERR_INVALID_LEN, ERR_INVALID_SEQ = 0x01, 0x03, 0x04
 ERR_CHANNEL_BUSY, ERR_INVALID_CHANNEL = 0x06, 0x0B
 CTAP_OTHER = 0x7F
 CAPABILITY_WINK, CAPABILITY_CBOR, CAPABILITY_NMSG = 0x01, 0x04, 0x08
@@ -74,6 +72,9 @@ class VirtualHidConnection(CtapHidConnection):
         self._assembly: _Assembly | None = None
         self._running: _Running | None = None
         self._lock = threading.RLock()
+        # One message's packets go out together: the worker's answer and the host thread's
+        # errors (CHANNEL_BUSY) must not interleave.
+        self._send_lock = threading.Lock()
 
     # The host side (python-fido2 calls these).
 
@@ -213,12 +214,15 @@ class VirtualHidConnection(CtapHidConnection):
     def _send(self, channel: int, command: int, data: bytes) -> None:
         """Frames one message into reports: an init packet, then continuation packets."""
         head = struct.pack(">IBH", channel, TYPE_INIT | command, len(data))
-        self._to_host.put((head + data[:INIT_DATA]).ljust(REPORT_SIZE, b"\0"))
+        packets = [(head + data[:INIT_DATA]).ljust(REPORT_SIZE, b"\0")]
         rest, seq = data[INIT_DATA:], 0
         while rest:
             chunk, rest = rest[:CONT_DATA], rest[CONT_DATA:]
-            self._to_host.put((struct.pack(">IB", channel, seq) + chunk).ljust(REPORT_SIZE, b"\0"))
+            packets.append((struct.pack(">IB", channel, seq) + chunk).ljust(REPORT_SIZE, b"\0"))
             seq += 1
+        with self._send_lock:
+            for packet in packets:
+                self._to_host.put(packet)
 
 
 def virtual_descriptor() -> HidDescriptor:

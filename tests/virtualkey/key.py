@@ -1,12 +1,17 @@
 """A virtual YubiKey 5: management, OATH and FIDO2 applets on one card, one user-presence policy,
-one APDU log and one set of faults. Nothing here imports hwotp."""
+one APDU log and one set of faults. Nothing here imports hwotp.
+
+Seen over USB (the default), the card offers management and OATH only: a real YubiKey 5 answers
+FIDO2 on its HID interface and refuses the FIDO applet over CCID (6A82). Seen over NFC
+(`transport="nfc"`), the card offers FIDO2 too, as a YubiKey 5 NFC does on a reader.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from .card import Card
+from .card import NFC_ATR, YUBIKEY5_ATR, Card
 from .ctap.authenticator import Authenticator
 from .faults import Faults
 from .fido import FidoApplet
@@ -16,6 +21,7 @@ from .oath import OathApplet
 from .presence import Presence
 
 DEFAULT_FIRMWARE = (5, 7, 2)
+FIDO2_FIRMWARE = (5, 0, 0)  # a YubiKey 4 has U2F, not FIDO2
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,15 @@ class KeyConfig:
     touch: str = "auto"  # presence policy: auto, deny or signal
     touch_delay: float = 0.0
     touch_timeout: float = 1.0
+    transport: str = "usb"  # usb: a key in a USB port; nfc: a YubiKey 5 NFC on a reader
+
+    def __post_init__(self) -> None:
+        if self.transport not in ("usb", "nfc"):
+            raise ValueError("transport is usb or nfc")
+
+    @property
+    def has_fido2(self) -> bool:
+        return self.firmware >= FIDO2_FIRMWARE
 
 
 class VirtualKey:
@@ -42,11 +57,17 @@ class VirtualKey:
         self.presence = Presence(config.touch, config.touch_delay, config.touch_timeout, touch_file)
         self.faults = Faults()
         self.log = ApduLog(log_file)
-        self.management = ManagementApplet(config.serial, config.firmware, config.form_factor)
+        self.management = ManagementApplet(
+            config.serial, config.firmware, config.form_factor, fido2=config.has_fido2
+        )
         self.oath = OathApplet(config.firmware, self.presence)
         self.authenticator = authenticator or Authenticator(config.firmware, self.presence)
         self.fido = FidoApplet(self.authenticator)
-        self.card = Card([self.management, self.oath, self.fido], faults=self.faults, log=self.log)
+        applets = [self.management, self.oath]
+        if config.transport == "nfc" and config.has_fido2:
+            applets.append(self.fido)
+        atr = NFC_ATR if config.transport == "nfc" else YUBIKEY5_ATR
+        self.card = Card(applets, atr=atr, faults=self.faults, log=self.log)
 
     @property
     def serial(self) -> int:

@@ -6,16 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .apdu import SW_INS_NOT_SUPPORTED, SW_WRONG_P1P2, ApduError, Command
+from .tlv import encode
 
 INS_READ_CONFIG = 0x1D
 
 FORM_FACTOR_USB_A_KEYCHAIN = 0x01
-FORM_FACTOR_USB_C_KEYCHAIN = 0x03
 
 # Capability bits as yubikit's CAPABILITY: only what this key implements is offered.
 CAPABILITY_OATH = 0x20
 CAPABILITY_FIDO2 = 0x200
-CAPABILITIES = CAPABILITY_OATH | CAPABILITY_FIDO2
 
 TAG_USB_SUPPORTED = 0x01
 TAG_SERIAL = 0x02
@@ -30,16 +29,13 @@ TAG_NFC_SUPPORTED = 0x0D
 TAG_NFC_ENABLED = 0x0E
 
 
-def _tlv(tag: int, value: bytes) -> bytes:
-    return bytes([tag, len(value)]) + value
-
-
 @dataclass
 class ManagementApplet:
     serial: int
     firmware: tuple[int, int, int]
     form_factor: int = FORM_FACTOR_USB_A_KEYCHAIN
     nfc: bool = True
+    fido2: bool = True
 
     name = "management"
     aid = bytes.fromhex("a000000527471117")
@@ -61,18 +57,20 @@ class ManagementApplet:
         pass
 
     def device_info(self) -> bytes:
-        capabilities = CAPABILITIES.to_bytes(2, "big")
+        bits = CAPABILITY_OATH | (CAPABILITY_FIDO2 if self.fido2 else 0)
+        capabilities = bits.to_bytes(2, "big")
         fields = [
-            _tlv(TAG_USB_SUPPORTED, capabilities),
-            _tlv(TAG_SERIAL, self.serial.to_bytes(4, "big")),
-            _tlv(TAG_USB_ENABLED, capabilities),
-            _tlv(TAG_FORM_FACTOR, bytes([self.form_factor])),
-            _tlv(TAG_VERSION, bytes(self.firmware)),
-            _tlv(TAG_AUTO_EJECT_TIMEOUT, b"\0\0"),
-            _tlv(TAG_CHALRESP_TIMEOUT, b"\x0f"),
-            _tlv(TAG_DEVICE_FLAGS, b"\0"),
-            _tlv(TAG_CONFIG_LOCK, b"\0"),
+            encode(TAG_USB_SUPPORTED, capabilities),
+            encode(TAG_SERIAL, self.serial.to_bytes(4, "big")),
+            encode(TAG_USB_ENABLED, capabilities),
+            encode(TAG_FORM_FACTOR, bytes([self.form_factor])),
+            encode(TAG_VERSION, bytes(self.firmware)),
+            encode(TAG_AUTO_EJECT_TIMEOUT, b"\0\0"),
+            encode(TAG_CHALRESP_TIMEOUT, b"\x0f"),
+            encode(TAG_DEVICE_FLAGS, b"\0"),
+            encode(TAG_CONFIG_LOCK, b"\0"),
         ]
         if self.nfc:
-            fields += [_tlv(TAG_NFC_SUPPORTED, capabilities), _tlv(TAG_NFC_ENABLED, capabilities)]
+            fields.append(encode(TAG_NFC_SUPPORTED, capabilities))
+            fields.append(encode(TAG_NFC_ENABLED, capabilities))
         return b"".join(fields)

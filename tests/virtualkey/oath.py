@@ -83,8 +83,18 @@ NEEDS_ACCESS = frozenset(
 )
 
 
+class _Keyed:
+    """HMAC under the holder's key and algorithm: credentials and the access key alike."""
+
+    key: bytes
+    algorithm: int
+
+    def digest(self, message: bytes) -> bytes:
+        return hmac.new(self.key, message, ALGORITHMS[self.algorithm]).digest()
+
+
 @dataclass
-class OathCredential:
+class OathCredential(_Keyed):
     name: bytes
     oath_type: int
     algorithm: int
@@ -99,23 +109,19 @@ class OathCredential:
     def kind(self) -> int:
         return self.oath_type | self.algorithm
 
-    def digest(self, message: bytes) -> bytes:
-        return hmac.new(self.key, message, ALGORITHMS[self.algorithm]).digest()
-
 
 @dataclass
-class AccessKey:
+class AccessKey(_Keyed):
     algorithm: int
     key: bytes = field(repr=False)
-
-    def digest(self, message: bytes) -> bytes:
-        return hmac.new(self.key, message, ALGORITHMS[self.algorithm]).digest()
 
 
 def normalise_key(secret: bytes, algorithm: int) -> bytes:
     """As the card stores a key: hashed when longer than the hash block, padded to 14 bytes.
 
     Neither step changes the HMAC (RFC 2104), so codes equal those of the key as given.
+    choice: yubikit hashes and pads on the client side, so what a YubiKey 5 does with a raw
+    key outside 14..block bytes is not known (ykneo-oath refused keys over 64 bytes with 6A80).
     """
     hasher = hashlib.new(ALGORITHMS[algorithm])
     if len(secret) > hasher.block_size:
@@ -313,7 +319,12 @@ class OathApplet:
             raise ApduError(SW_WRONG_P1P2)
         fields = _fields(command.data)
         credential = self._find(_required(fields, TAG_NAME))
-        challenge = _first(fields, TAG_CHALLENGE) or b""
+        challenge = _first(fields, TAG_CHALLENGE)
+        if challenge is None:
+            # ykneo-oath answers 6A80 without the tag; HOTP (which ignores it) is let through.
+            if credential.oath_type == TYPE_TOTP:
+                raise ApduError(SW_WRONG_DATA, "TOTP needs a challenge")
+            challenge = b""
         if credential.touch and not self.presence.wait():
             raise ApduError(SW_SECURITY_CONDITION_NOT_SATISFIED, "no touch")
         digest = self._digest(credential, challenge)
@@ -384,7 +395,8 @@ class OathApplet:
         new_key = AccessKey(algorithm, key_field[1:])
         challenge = _required(fields, TAG_CHALLENGE)
         if not hmac.compare_digest(_required(fields, TAG_RESPONSE), new_key.digest(challenge)):
-            raise ApduError(SW_WRONG_DATA, "the host could not prove the new key")
+            # 6984, as ykneo-oath answers (yubikit and ykman see only an ApduError).
+            raise ApduError(SW_DATA_INVALID, "the host could not prove the new key")
         self.access_key = new_key
         # The session that set the password stays usable (yubikit does not validate after).
         self.unlocked = True
@@ -397,6 +409,9 @@ class OathApplet:
         fields = _fields(command.data)
         response = _required(fields, TAG_RESPONSE)
         host_challenge = _required(fields, TAG_CHALLENGE)
+        if len(host_challenge) < CHALLENGE_BYTES:
+            # ykneo-oath refuses it with 6A80 too (after unlocking; here the lock stays).
+            raise ApduError(SW_WRONG_DATA, "host challenge shorter than 8 bytes")
         # choice: the SELECT challenge stays valid until the next SELECT, so a client may retry
         # with another password (ykman does); a wrong answer leaves the lock as it was.
         expected = self.access_key.digest(self._challenge or b"")

@@ -3,7 +3,10 @@
 - ``auto``: a touch arrives after ``delay`` seconds.
 - ``deny``: no touch ever arrives; the wait ends after ``timeout`` seconds as not present.
 - ``signal``: wait up to ``timeout`` seconds for a touch that a test sends with ``touch()``
-  (in-process) or by creating the key's touch file (another process, see ``control.py``).
+  (in-process) or by creating the key's touch file (another process: `with-keys`).
+
+As on a real key, a touch counts only while the key waits for one: a touch before the wait
+began (an earlier stray one, or a touch file older than the wait) is ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from pathlib import Path
 
 POLICIES = ("auto", "deny", "signal")
 POLL_SECONDS = 0.02
+# File times may be rounded (coarse clocks, some file systems): a touch file made this little
+# before the wait began still counts.
+FILE_TIME_SLACK = 0.01
 
 
 @dataclass
@@ -43,8 +49,10 @@ class Presence:
         (CTAPHID keepalives hang off it); ``cancelled`` ends the wait early as not present."""
         limit = self.delay if self.policy == "auto" else self.timeout
         deadline = time.monotonic() + limit
+        self._touched.clear()
+        started = time.time()
         while True:
-            if self.policy == "signal" and self._take_touch():
+            if self.policy == "signal" and self._take_touch(started):
                 return True
             if cancelled():
                 return False
@@ -53,11 +61,15 @@ class Presence:
             waiting()
             time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
-    def _take_touch(self) -> bool:
+    def _take_touch(self, started: float) -> bool:
         if self._touched.is_set():
             self._touched.clear()
             return True
-        if self.touch_file is not None and self.touch_file.exists():
-            self.touch_file.unlink(missing_ok=True)
-            return True
-        return False
+        try:
+            made = self.touch_file.stat().st_mtime if self.touch_file else None
+        except FileNotFoundError:
+            return False
+        if made is None:
+            return False
+        self.touch_file.unlink(missing_ok=True)
+        return made >= started - FILE_TIME_SLACK

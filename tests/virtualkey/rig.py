@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .key import KeyConfig, VirtualKey
-from .pcscd import PrivatePcscd
+from .pcscd import READER_NAME, PrivatePcscd
 from .vpcd import VpcdBridge
+
+# A reader that is not named like a YubiKey: ykman and python-fido2 take a card in it for NFC.
+NFC_READER_NAME = "Virtual NFC Reader"
 
 
 class KeyRig:
@@ -23,7 +26,11 @@ class KeyRig:
         serials = [key.serial for key in self.keys]
         if len(set(serials)) != len(serials):
             raise ValueError("every virtual key needs its own serial")
-        self.pcscd = PrivatePcscd(workdir, len(self.keys))
+        transports = {key.config.transport for key in self.keys}
+        if len(transports) != 1:  # the keys share one vpcd reader, so one reader name
+            raise ValueError("the keys of one rig are all USB or all NFC")
+        name = NFC_READER_NAME if transports == {"nfc"} else READER_NAME
+        self.pcscd = PrivatePcscd(workdir, len(self.keys), reader_name=name)
         pairs = zip(self.keys, self.pcscd.ports, strict=True)
         self.bridges = [VpcdBridge(key, port) for key, port in pairs]
 

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rig = KeyRig(Path(workdir), key_configs(arguments), control)
             rig.start()
-        except (PcscdError, ValueError, TimeoutError) as error:
+        except (PcscdError, ValueError, OSError) as error:  # TimeoutError is an OSError
             print(f"with-keys: {error}", file=sys.stderr)
             return 125
         try:

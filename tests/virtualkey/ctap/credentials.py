@@ -37,7 +37,7 @@ UV_OPTIONAL, UV_OPTIONAL_WITH_LIST, UV_REQUIRED = 1, 2, 3
 class Credential:
     id: bytes
     rp_id_hash: bytes
-    seed: bytes
+    seed: bytes = field(repr=False)  # the private key and CredRandoms derive from it
     cred_protect: int = UV_OPTIONAL
     hmac_secret: bool = False
     resident: bool = False

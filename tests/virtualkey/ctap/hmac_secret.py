@@ -9,7 +9,7 @@ CredRandomWithoutUV otherwise, so the two give different outputs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .credentials import Credential
@@ -38,7 +38,7 @@ def registration_input(value: Any) -> bool:
 @dataclass(frozen=True)
 class SaltRequest:
     protocol: PinProtocolV1
-    shared: bytes
+    shared: bytes = field(repr=False)
     salts: tuple[bytes, ...]
 
     def output(self, credential: Credential, user_verified: bool) -> bytes | None:

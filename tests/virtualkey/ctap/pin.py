@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .protocols import PinProtocolV1, PinProtocolV2
@@ -54,7 +54,7 @@ NEEDS_RP_ID = PERMISSION_MC | PERMISSION_GA
 
 @dataclass
 class PinToken:
-    value: bytes
+    value: bytes = field(repr=False)
     protocol: int
     permissions: int
     rp_id: str | None = None
