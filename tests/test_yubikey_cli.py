@@ -161,17 +161,16 @@ def test_no_key_is_one_line_and_exit_12_where_a_key_is_required(plug_keys, hwotp
     assert failed(wanted, ExitCode.KEY_UNAVAILABLE) == "hwotp: no YubiKey found"
 
 
-def test_list_and_code_without_a_key_use_the_vault_with_one_note(plug_keys, hwotp):
+def test_a_reader_asked_for_that_is_not_there_is_an_error(plug_keys, hwotp):
     plug_keys(KeyConfig(serial=ONE))
     ok(hwotp("enroll", "--uri", GITHUB, "--in-vault"))
-    note = "no YubiKey found; using the vault only."
-    listed = ok(hwotp("list", "--reader", "no such reader"))
-    assert listed.stderr.splitlines() == [note]
-    assert listed.stdout.splitlines() == ["GitHub:alice  [TOTP, SHA1, 6 digits, every 30 s]  "
-                                          "in the vault"]
-    codes = ok(hwotp("code", "--reader", "no such reader"))
-    assert codes.stderr.splitlines() == [note]
-    assert codes_printed(codes.stdout) == {"GitHub:alice": totp()}
+    # Like --device, an explicit --reader is never quietly replaced by the vault.
+    for command in ("list", "code"):
+        message = failed(hwotp(command, "--reader", "no such reader"), ExitCode.KEY_UNAVAILABLE)
+        assert message == "hwotp: no YubiKey found"
+    message = failed(hwotp("enroll", "--uri", GITHUB, "--force", "--reader", "no such reader"),
+                     ExitCode.KEY_UNAVAILABLE)
+    assert message == "hwotp: no YubiKey found"
 
 
 def test_pcscd_not_running_says_so_and_how_to_start_it(tmp_path, hwotp, vault_path):

@@ -106,7 +106,9 @@ def test_rename_on_a_key_keeps_the_secret_and_the_period(plug_keys, hwotp):
     ok(hwotp("enroll", "--uri", GITHUB, "--no-touch"))
     ok(hwotp("enroll", "--uri", PERIOD_60, "--no-touch"))
     renamed = ok(hwotp("rename", "github", "Forge:carol"))
-    assert renamed.stderr.splitlines() == ["Renamed GitHub:alice to Forge:carol."]
+    assert renamed.stderr.splitlines() == [
+        f"Renamed GitHub:alice to Forge:carol in the YubiKey {ONE}."
+    ]
     ok(hwotp("rename", "slow", "dave"))  # no colon: the issuer stays
     assert names_on(rig.keys[0]) == {b"Forge:carol", b"60/Slow:dave"}
     assert codes_printed(ok(hwotp("code", "forge")).stdout) == {"Forge:carol": totp()}
@@ -173,8 +175,10 @@ def test_a_key_pulled_at_every_apdu_of_an_enrol(plug_keys, hwotp, vault_path):
         key.faults.pull_after = key.log.count + n - 1  # APDU n of the enrol never arrives
         result = hwotp("enroll", "--uri", GITHUB, "--no-touch")
         message = failed(result, ExitCode.KEY_UNAVAILABLE)
-        # Pulled at the first SELECT, the key has not told its device id (so its serial) yet.
-        who = f"YubiKey {ONE}" if n > 1 else "the YubiKey in Yubico YubiKey OTP+FIDO+CCID 00 00"
+        # An enrol reads the serial from the management applet first (SELECT, READ CONFIG):
+        # pulled before that, the key can only be named by its reader.
+        reader = "the YubiKey in Yubico YubiKey OTP+FIDO+CCID 00 00"
+        who = f"YubiKey {ONE}" if n > 2 else reader
         lost = f"hwotp: {who} stopped answering (pulled out, or used by another program)"
         if n < put_at:  # before the write: nothing to check
             assert message == lost, n

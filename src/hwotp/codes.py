@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from hwotp.credential import Entry, fold
 from hwotp.errors import NotFoundError
+from hwotp.secret import looks_like_a_secret
 from hwotp.stores import Store
+
+HIDDEN_PREFIX = "_hidden:"  # ykman's convention for credentials kept out of listings
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,15 @@ def matching(located: Sequence[Located], query: str) -> list[Located]:
 
 def select_one(located: Sequence[Located], query: str) -> Located:
     hits = matching(located, query)
+    # A pasted setup key must not be printed back: name the query only when it cannot be one.
+    shown = "the query" if looks_like_a_secret(query) else repr(query)
     if not hits:
-        raise NotFoundError(f"no credential matches {query!r}; `hwotp list` shows them all")
-    if len({item.entry.name for item in hits}) == 1:
-        # Copies of one credential (backup keys, the vault's escrow copy): the first store
-        # asked wins, keys before the vault.
-        return hits[0]
-    if len(hits) > 1:
-        names = ", ".join(item.entry.name for item in hits)
-        raise NotFoundError(f"{len(hits)} credentials match {query!r}: {names}; be more specific")
+        raise NotFoundError(f"no credential matches {shown}; `hwotp list` shows them all")
+    names = list(dict.fromkeys(item.entry.name for item in hits))
+    if len(names) > 1:
+        visible = [name for name in names if not name.startswith(HIDDEN_PREFIX)]
+        listed = ", ".join(visible) + (" and hidden ones" if len(visible) < len(names) else "")
+        raise NotFoundError(f"{len(names)} credentials match {shown}: {listed}; be more specific")
+    # One name, perhaps in several places (backup keys, the vault's escrow copy): the first
+    # store asked answers, keys before the vault.
     return hits[0]

@@ -122,6 +122,14 @@ class Code:
         return max(0, int(self.valid_until - now))
 
 
+def clean_name(issuer: str, account: str) -> tuple[str, str]:
+    """A new name checked and normalised by the same rules as a credential's (CredentialError)."""
+    issuer, account = _clean_text("issuer", issuer), _clean_text("account name", account)
+    if not account:
+        raise CredentialError("the account name is empty")
+    return issuer, account
+
+
 def _clean_text(field_name: str, text: str) -> str:
     """`text` in NFC without surrounding blanks. Names reach terminals and files: no control
     or invisible reordering characters (a label could fake a line of output or pass for

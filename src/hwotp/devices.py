@@ -5,7 +5,8 @@ another program holds the key; nothing is killed to get it), the device info rea
 the OATH applet selected (and unlocked) at most once. Reading the serial needs the management
 applet, which costs two APDUs and locks OATH again, so the serial of a key seen before comes
 from a small cache keyed by the OATH device id (`keycache.py`), and `hwotp code` asks a known,
-unlocked key for nothing but its codes, without yubikit (`oathwire.py`).
+unlocked key for nothing but its codes, without yubikit (`oathwire.py`). Everything that writes,
+deletes or chooses a key by serial reads the serial from the key itself.
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ class YubiKey:
 
     def info(self) -> KeyInfo:
         if self._info is None:
-            self._info = self._known_info() or self._read_info()
+            # Read from the key itself: a serial chosen with --device decides what is written,
+            # deleted or reset. Only the bulk `code` path trusts the cache (`quick_codes`).
+            self._info = self._read_info()
         return self._info
 
     def oath(self, passwords: PasswordSource | None = None) -> OathSession:
@@ -212,11 +215,6 @@ class YubiKey:
                 f"{what} stopped answering (pulled out, or used by another program)"
             ) from None
 
-    def _known_info(self) -> KeyInfo | None:
-        from hwotp import keycache
-
-        return keycache.lookup(self.selected().device_id, self.reader)
-
     def selected(self) -> OathSession:
         """The OATH applet selected, locked or not (its device id is readable either way)."""
         if self._session is None:
@@ -243,6 +241,7 @@ class YubiKey:
             form_factor=str(device_info.form_factor),
             reader=self.reader,
         )
+        self._info = info  # known from here on, for messages too
         keycache.remember(self.selected().device_id, info)
         return info
 

@@ -59,10 +59,14 @@ def enroll(
     """Store each credential and prove it; `clock` is read after each write, so a slow
     passphrase prompt or unlock never yields a code that has already expired."""
     check_free(credentials, store, replace=replace)
+    # What --force is about to replace: if the new one then fails its proof, the old is gone too.
+    replacing = {entry.name for entry in store.entries()} if replace else set()
     enrolled: list[Enrolled] = []
     for credential in credentials:
         try:
-            enrolled.append(_enroll_one(credential, store, clock, replace))
+            enrolled.append(
+                _enroll_one(credential, store, clock, replace, credential.name in replacing)
+            )
         except HwotpError as error:
             if not enrolled:
                 raise
@@ -73,7 +77,11 @@ def enroll(
 
 
 def _enroll_one(
-    credential: Credential, store: Store, clock: Callable[[], float], replace: bool
+    credential: Credential,
+    store: Store,
+    clock: Callable[[], float],
+    replace: bool,
+    replaced_one: bool,
 ) -> Enrolled:
     store.add(credential, replace=replace)
     try:
@@ -87,17 +95,20 @@ def _enroll_one(
     # Asking the store (not the secret) proves the write; for HOTP it also moves the counter
     # past the code the site is about to accept.
     now = clock()
-    actual = _prove(credential, stored, store, now)
+    gone_too = f" (the earlier {credential.name} it replaced is gone too)" if replaced_one else ""
+    actual = _prove(credential, stored, store, now, gone_too)
     if actual.value != compute(credential, now).value:
         store.delete(stored)
         raise VerificationError(
             f"the {store.location} computed a different code for {credential.name}; "
-            "it was removed again"
+            f"it was removed again{gone_too}"
         )
     return Enrolled(credential, store.location, actual)
 
 
-def _prove(credential: Credential, stored: Entry, store: Store, now: float) -> Code:
+def _prove(
+    credential: Credential, stored: Entry, store: Store, now: float, gone_too: str
+) -> Code:
     """The store's code for what was just written. A write that cannot be proven is not left
     behind where it can (a missed touch), and is named where it cannot (a pulled key)."""
     try:
@@ -105,8 +116,8 @@ def _prove(credential: Credential, stored: Entry, store: Store, now: float) -> C
     except TouchTimeoutError as error:
         store.delete(stored)
         raise TouchTimeoutError(
-            f"{error}, so {credential.name} was removed again; run the command again and "
-            "touch the key when it blinks"
+            f"{error}, so {credential.name} was removed again{gone_too}; run the command "
+            "again and touch the key when it blinks"
         ) from None
     except KeyUnavailableError as error:
         raise _lost_after_writing(error, credential) from None

@@ -33,13 +33,17 @@ def lookup(device_id: str, reader: str) -> KeyInfo | None:
 
     entry = _read().get(device_id)
     try:
-        return KeyInfo(
-            serial=int(entry["serial"]),
-            firmware=tuple(int(part) for part in entry["firmware"]),  # type: ignore[arg-type]
-            form_factor=str(entry["form_factor"]),
-            reader=reader,
+        serial, firmware = entry["serial"], entry["firmware"]
+        valid = (
+            isinstance(serial, int) and 0 < serial < 2**32
+            and isinstance(firmware, list) and len(firmware) == 3
+            and all(isinstance(part, int) and 0 <= part < 256 for part in firmware)
         )
-    except (TypeError, KeyError, ValueError):
+        if not valid:
+            return None  # a damaged or hand-edited cache: read the key instead
+        return KeyInfo(serial, (firmware[0], firmware[1], firmware[2]),
+                       str(entry["form_factor"]), reader)
+    except (TypeError, KeyError):
         return None
 
 
@@ -63,6 +67,6 @@ def remember(device_id: str, info: KeyInfo) -> None:
 def _read() -> dict:
     try:
         data = json.loads(cache_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, absurdly nested
         return {}
     return data if isinstance(data, dict) else {}

@@ -43,3 +43,16 @@ def decode_secret(text: str) -> bytes:
 def encode_secret(secret: bytes) -> str:
     """Unpadded uppercase base32, the form authenticator apps and YubiKey tools expect."""
     return base64.b32encode(secret).decode("ascii").rstrip("=")
+
+
+def looks_like_a_secret(text: str) -> bool:
+    """Base32 of 80 bits or more in one case with a digit, as setup keys are written; a file
+    name like Screenshot-from-today is not."""
+    compact = re.sub(r"[\s-]", "", text).rstrip("=")
+    one_case = compact.isupper() or compact.islower()
+    return (
+        len(compact) >= 16
+        and one_case
+        and _BASE32.fullmatch(compact) is not None
+        and any(digit in compact for digit in "234567")
+    )

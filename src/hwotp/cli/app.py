@@ -59,7 +59,7 @@ class App:
         try:
             stores: list[Store] = list(self.key_stores())
         except KeyUnavailableError as error:
-            if self.serials or self.no_vault:
+            if self.serials or self.reader or self.no_vault:
                 raise
             note(f"{error}; using the vault only.")
             stores = []

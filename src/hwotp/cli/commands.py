@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from hwotp.cli import cli
@@ -19,7 +21,10 @@ from hwotp.cli.output import (
     note,
 )
 from hwotp.credential import display_name
-from hwotp.errors import CancelledError, NotFoundError
+
+if TYPE_CHECKING:
+    from hwotp.codes import Located
+from hwotp.errors import CancelledError, InputError, NotFoundError
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print a machine-readable result."
@@ -116,7 +121,7 @@ def _all_codes(app: App, as_json: bool) -> None:
 def delete(app: App, query: str, force: bool) -> None:
     """Delete the credential matching QUERY. Its secret is gone for good (from that place:
     a copy on another key or in the vault stays, and is named)."""
-    from hwotp.codes import locate_all, matching, select_one
+    from hwotp.codes import locate_all, select_one
 
     located = locate_all(app.stores())
     item = select_one(located, query)
@@ -126,13 +131,18 @@ def delete(app: App, query: str, force: bool) -> None:
         )
     item.store.delete(item.entry)
     note(f"Deleted {item.entry.name} from the {item.entry.location}.")
+    _name_copies(located, item, "A copy stays in the")
+
+
+def _name_copies(located: list[Located], item: Located, saying: str) -> None:
+    """Copies of one credential elsewhere (backup keys, the vault) are not touched: say where."""
     copies = [
         other.entry.location
-        for other in matching(located, query)
+        for other in located
         if other is not item and other.entry.name == item.entry.name
     ]
     if copies:
-        note(f"A copy stays in the {' and the '.join(copies)}.")
+        note(f"{saying} {' and the '.join(copies)}.")
 
 
 @cli.command()
@@ -144,11 +154,18 @@ def rename(app: App, query: str, new_name: str) -> None:
     """Rename the credential matching QUERY to NEW_NAME ("issuer:account", or just "account" to
     keep the issuer)."""
     from hwotp.codes import locate_all, select_one
+    from hwotp.credential import CredentialError, clean_name
 
-    item = select_one(locate_all(app.stores()), query)
-    issuer, account = _split_name(new_name, keep_issuer=item.entry.issuer)
+    located = locate_all(app.stores())
+    item = select_one(located, query)
+    try:
+        issuer, account = clean_name(*_split_name(new_name, keep_issuer=item.entry.issuer))
+    except CredentialError as error:
+        raise InputError(f"{error}; nothing renamed") from None
     item.store.rename(item.entry, issuer, account)
-    note(f"Renamed {item.entry.name} to {display_name(issuer, account)}.")
+    note(f"Renamed {item.entry.name} to {display_name(issuer, account)} in the "
+         f"{item.entry.location}.")
+    _name_copies(located, item, "It keeps its old name in the")
 
 
 def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
@@ -219,7 +236,7 @@ def push(app: App, queries: tuple[str, ...], no_touch: bool, force: bool) -> Non
     ]
     if not chosen:
         raise NotFoundError("no vault credential to push" + (" matches" if queries else ""))
-    placement = Placement(touch=not no_touch, all_keys=True)
+    placement = Placement(touch=not no_touch, all_keys=True, from_vault=True)
     stored = store_everywhere(app, chosen, placement, replace=force)
     names = ", ".join(credential.name for credential in chosen)
     note(f"Pushed {names} onto the {' and the '.join(stored.locations)}.")

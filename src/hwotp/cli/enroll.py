@@ -15,6 +15,7 @@ from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_
 from hwotp.cli.targets import Placement
 from hwotp.credential import Code, Credential
 from hwotp.inputs import Found
+from hwotp.secret import looks_like_a_secret
 
 # The options that describe a setup key, and how the user spells them.
 SETUP_KEY_FLAGS = {
@@ -28,7 +29,6 @@ SETUP_KEY_FLAGS = {
 }
 
 NUMBER = re.compile(r"[0-9]+")
-BASE32 = re.compile(r"[A-Za-z2-7]+")
 LOOKS_LIKE_A_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a Path folds "://" into ":/"
 
 
@@ -116,6 +116,8 @@ def enroll(
         return
     if in_vault and (all_keys or also_vault or app.serials):
         raise click.UsageError("--in-vault stores in the vault only; leave out the key options")
+    if app.no_vault and (in_vault or also_vault or fallback):
+        raise click.UsageError("--no-vault contradicts --in-vault, --also-vault and --fallback")
     placement = Placement(not no_touch, all_keys, also_vault, in_vault, fallback)
     _store(app, found, force, as_json, placement)
 
@@ -143,23 +145,10 @@ def _refuse_secret_as_file(qr_file: Path) -> None:
     """A URI or setup key pasted after --qr would be echoed by "no such file": refuse it
     without repeating it."""
     text = str(qr_file)
-    if LOOKS_LIKE_A_URI.match(text) or (not qr_file.exists() and _looks_like_a_secret(text)):
+    if LOOKS_LIKE_A_URI.match(text) or (not qr_file.exists() and looks_like_a_secret(text)):
         raise click.UsageError(
             "--qr takes an image file; give a URI with --uri or a setup key with --secret -"
         )
-
-
-def _looks_like_a_secret(text: str) -> bool:
-    """Base32 of 80 bits or more in one case with a digit, as setup keys are written; a file
-    name like Screenshot-from-today is not."""
-    compact = re.sub(r"[\s-]", "", text).rstrip("=")
-    one_case = compact.isupper() or compact.islower()
-    return (
-        len(compact) >= 16
-        and one_case
-        and BASE32.fullmatch(compact) is not None
-        and any(digit in compact for digit in "234567")
-    )
 
 
 def _refuse_setup_key_options() -> None:
@@ -200,6 +189,8 @@ def _renamed(found: Found, new_name: str) -> Found:
     issuer, colon, account = new_name.partition(":")
     if not colon:
         issuer, account = "", new_name
+    if not account.strip():
+        raise click.UsageError("--name needs an account part, as in ISSUER:ACCOUNT")
     credential = replace(found.credentials[0], issuer=issuer, account=account)
     return replace(found, credentials=(credential,))
 

@@ -91,8 +91,11 @@ def reset(app: App, force: bool) -> None:
     if not force:
         if not is_terminal():
             raise CancelledError("nothing reset: there is no terminal to confirm; pass --force")
-        count = len(store.key.oath(app.ask_oath_password).list_credentials())
-        note(f"This deletes all {count} OATH credentials on the {store.location}.")
+        with store.key.errors():
+            session = store.key.selected()  # a reset needs no password, so nor does this
+            what = "every OATH credential" if session.locked else (
+                f"all {len(session.list_credentials())} OATH credentials")
+        note(f"This deletes {what} on the {store.location}.")
         typed = click.prompt(f"Type the serial {serial} to confirm", default="", err=True,
                              show_default=False)
         if typed.strip() != serial:

@@ -23,6 +23,7 @@ class Placement:
     also_vault: bool = False
     in_vault: bool = False
     fallback: str | None = None  # "vault": where to go when a key is full
+    from_vault: bool = False  # `vault push`: the vault is the source, never a fallback
 
 
 @dataclass
@@ -55,7 +56,7 @@ def choose_targets(app: App, placement: Placement) -> list[Store]:
     try:
         keys: list[Store] = list(app.key_stores(touch=placement.touch))
     except KeyUnavailableError as error:
-        if app.serials or app.no_vault or placement.all_keys:
+        if app.serials or app.reader or app.no_vault or placement.all_keys:
             raise
         note(f"{error}; storing in the encrypted vault instead.")
         return [app.vault_store()]
@@ -102,6 +103,9 @@ def _enroll_into(
     try:
         enrolled = enroll(credentials, store, app.now, replace=replace)
     except KeyFullError as full:
+        if placement.also_vault and placement.fallback == "vault" and not app.no_vault:
+            note(f"{full}; the vault copy asked for with --also-vault will be the only one.")
+            return
         vault = _fallback_vault(app, full, placement, stored)
         if vault is None:
             raise
@@ -117,7 +121,9 @@ def _fallback_vault(
 ) -> Store | None:
     """The vault, when the user chose it (--fallback vault, or yes at the prompt) and it is
     not a target already."""
-    if app.no_vault or "vault" in stored.locations or placement.also_vault:
+    if app.no_vault or placement.from_vault or "vault" in stored.locations:
+        return None
+    if placement.also_vault:
         return None
     if placement.fallback != "vault":
         if not is_terminal():

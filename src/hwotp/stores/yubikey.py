@@ -7,7 +7,9 @@ Touch, HOTP and non-30 s credentials get their own CALCULATE, only when asked fo
 
 from __future__ import annotations
 
+import re
 import struct
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -30,6 +32,7 @@ TOUCH_FIRMWARE = (4, 2, 6)
 SHA512_FIRMWARE = (4, 3, 1)
 RENAME_FIRMWARE = (5, 3, 1)
 DEFAULT_PERIOD = 30
+PERIOD_PREFIX = re.compile(r"\d+/")  # how yubikit recognises `[period/]` in a TOTP id
 
 INS_LIST, INS_CALCULATE_ALL = 0xA1, 0xA4
 TAG_NAME_LIST, TAG_CHALLENGE = 0x72, 0x74
@@ -55,6 +58,11 @@ def check_fits(credential: Credential, firmware: tuple[int, int, int], touch: bo
         raise InputError(
             f"the name {credential.name} takes {size} bytes on a YubiKey, which allows "
             f"{MAX_ID_BYTES}; choose a shorter one with --name ISSUER:ACCOUNT"
+        )
+    if credential.kind is Kind.TOTP and PERIOD_PREFIX.match(credential.name):
+        raise InputError(
+            f"a YubiKey would read the start of {credential.name} as a period and give wrong "
+            "codes; choose another name with --name ISSUER:ACCOUNT"
         )
     version = ".".join(map(str, firmware))
     if credential.algorithm is Algorithm.SHA512 and firmware < SHA512_FIRMWARE:
@@ -253,8 +261,10 @@ def _credential_data(credential: Credential):
 
 
 def _parse_id(raw: bytes, kind: Kind) -> tuple[str, str, int]:
-    """`[period/][issuer:]account` back into its parts (yubikit's rule: HOTP has no period)."""
-    text = raw.decode("utf-8", errors="replace")
+    """`[period/][issuer:]account` back into its parts (yubikit's rule: HOTP has no period).
+    Another tool may have written anything: control and invisible characters are escaped, so
+    a name cannot fake a line of output."""
+    text = _printable(raw.decode("utf-8", errors="replace"))
     period = DEFAULT_PERIOD
     if kind is Kind.TOTP:
         head, slash, rest = text.partition("/")
@@ -264,6 +274,16 @@ def _parse_id(raw: bytes, kind: Kind) -> tuple[str, str, int]:
     if not colon or not issuer:
         return "", text, period
     return issuer, account, period
+
+
+def _printable(text: str) -> str:
+    return "".join(
+        f"\\u{ord(char):04x}" if unicodedata.category(char) in UNSAFE_CATEGORIES else char
+        for char in text
+    )
+
+
+UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def _computed(item: Listed, location: str, timestamp: int) -> Computed:

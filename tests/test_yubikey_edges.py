@@ -1,0 +1,164 @@
+"""Edge cases of hwotp on YubiKeys found by review: names a key would misread, a cache that
+lies, copies on several keys and in the vault, contradicting options, and messages that must
+not repeat a secret."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hwotp.errors import ExitCode
+from test_yubikey_cli import (  # noqa: F401 - key_cache is an autouse fixture
+    GITHUB,
+    SECRET,
+    SECRET_B,
+    codes_printed,
+    failed,
+    fill,
+    key_cache,
+    names_on,
+    ok,
+    put,
+    puts,
+    totp,
+)
+from virtualkey.key import KeyConfig
+
+ONE, TWO = 11111111, 22222222
+
+
+def test_a_name_a_key_would_read_as_a_period_is_refused_before_writing(plug_keys, hwotp):
+    rig = plug_keys(KeyConfig(serial=ONE))
+    uri = f"otpauth://totp/alice?secret={SECRET}&issuer=10%2FAcme"
+    message = failed(hwotp("enroll", "--uri", uri, "--no-touch"), ExitCode.BAD_INPUT)
+    assert "as a period" in message and "--name" in message
+    assert puts(rig.keys[0]) == 0
+    # HOTP ids carry no period: the same name is fine there.
+    hotp = f"otpauth://hotp/alice?secret={SECRET}&issuer=10%2FAcme&counter=0"
+    ok(hwotp("enroll", "--uri", hotp, "--no-touch"))
+    assert names_on(rig.keys[0]) == {b"10/Acme:alice"}
+
+
+def test_device_trusts_the_key_not_a_lying_cache(plug_keys, hwotp, key_cache):  # noqa: F811
+    rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
+    ok(hwotp("keys"))  # both keys cached
+    cache = key_cache / "keys.json"
+    entries = json.loads(cache.read_text())
+    first, second = list(entries)
+    entries[first]["serial"], entries[second]["serial"] = (
+        entries[second]["serial"], entries[first]["serial"])
+    cache.write_text(json.dumps(entries))
+    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch", "--device", str(ONE)))
+    assert [names_on(key) for key in rig.keys] == [{b"GitHub:alice"}, set()]
+    ok(hwotp("key", "reset", "--force", "--device", str(TWO)))
+    assert [names_on(key) for key in rig.keys] == [{b"GitHub:alice"}, set()]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ['{"x": {"serial": 1e400, "firmware": [5, 7, 2], "form_factor": "f"}}',
+     "[" * 200_000,
+     '{"x": {"serial": 5, "firmware": [], "form_factor": "f"}}',
+     "not json"],
+)
+def test_a_damaged_key_cache_is_ignored(plug_keys, hwotp, key_cache, damage):  # noqa: F811
+    plug_keys(KeyConfig(serial=ONE))
+    key_cache.mkdir(parents=True, exist_ok=True)
+    (key_cache / "keys.json").write_text(damage)
+    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch"))
+    assert f"YubiKey {ONE}  firmware 5.7.2" in ok(hwotp("keys")).stdout
+    assert codes_printed(ok(hwotp("code", "--no-vault")).stdout) == {"GitHub:alice": totp()}
+
+
+def test_rename_refuses_control_characters_and_names_read_from_a_key_are_escaped(plug_keys,
+                                                                                 hwotp):
+    rig = plug_keys(KeyConfig(serial=ONE))
+    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch"))
+    message = failed(hwotp("rename", "GitHub:alice", "GitHub:evil\nFAKE: 999999"),
+                     ExitCode.BAD_INPUT)
+    assert "control character" in message and "nothing renamed" in message
+    put(rig.keys[0], "evil\nFAKE: 999999", issuer="Other")  # as another tool could write it
+    listed = ok(hwotp("list", "--no-vault")).stdout
+    assert all(not line.startswith("FAKE") for line in listed.splitlines())
+    assert "Other:evil\\u000aFAKE: 999999" in listed
+
+
+def test_rename_and_delete_name_the_copies_they_leave(plug_keys, hwotp):
+    rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
+    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch", "--all-keys", "--also-vault"))
+    renamed = ok(hwotp("rename", "GitHub:alice", "GitHub:work"))
+    assert renamed.stderr.splitlines() == [
+        f"Renamed GitHub:alice to GitHub:work in the YubiKey {ONE}.",
+        f"It keeps its old name in the YubiKey {TWO} and the vault.",
+    ]
+    deleted = ok(hwotp("delete", "GitHub:alice", "--force"))
+    assert deleted.stderr.splitlines() == [
+        f"Deleted GitHub:alice from the YubiKey {TWO}.",
+        "A copy stays in the vault.",
+    ]
+    assert [names_on(key) for key in rig.keys] == [{b"GitHub:work"}, set()]
+
+
+def test_vault_push_onto_a_full_key_does_not_fall_back_to_the_vault(plug_keys, hwotp):
+    rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
+    ok(hwotp("enroll", "--uri", GITHUB, "--in-vault"))
+    fill(rig.keys[0], 32)
+    message = failed(hwotp("vault", "push", "--device", str(ONE), "--no-touch"),
+                     ExitCode.KEY_FULL)
+    assert f"YubiKey {ONE} is full" in message
+
+
+def test_fallback_with_also_vault_on_a_full_key_keeps_the_vault_copy(plug_keys, hwotp):
+    rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
+    fill(rig.keys[0], 32)
+    result = ok(hwotp("enroll", "--uri", GITHUB, "--also-vault", "--fallback", "vault"))
+    assert "the vault copy asked for with --also-vault will be the only one" in result.stderr
+    assert codes_printed(result.stdout) == {"GitHub:alice": totp()}
+    listed = json.loads(ok(hwotp("list", "--json")).stdout)
+    assert [(item["name"], item["location"]) for item in listed
+            if item["name"] == "GitHub:alice"] == [("GitHub:alice", "vault")]
+
+
+@pytest.mark.parametrize("option", ["--also-vault", "--in-vault", "--fallback=vault"])
+def test_no_vault_contradicts_the_vault_options(plug_keys, hwotp, option):
+    rig = plug_keys(KeyConfig(serial=ONE))
+    message = failed(hwotp("enroll", "--uri", GITHUB, "--no-vault", option), ExitCode.USAGE)
+    assert "--no-vault contradicts" in message
+    assert puts(rig.keys[0]) == 0
+
+
+def test_name_needs_an_account(plug_keys, hwotp):
+    plug_keys(KeyConfig(serial=ONE))
+    message = failed(hwotp("enroll", "--uri", GITHUB, "--name", "x:"), ExitCode.USAGE)
+    assert "--name needs an account part" in message
+
+
+def test_a_pasted_secret_as_query_is_not_printed_back(plug_keys, hwotp):
+    plug_keys(KeyConfig(serial=ONE))
+    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch"))
+    result = hwotp("code", SECRET_B)
+    failed(result, ExitCode.NOT_FOUND)
+    assert SECRET_B not in result.everything
+    assert "no credential matches the query" in result.stderr
+
+
+def test_several_matches_count_names_once_and_hide_hidden_ones(plug_keys, hwotp):
+    rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
+    for key in rig.keys:
+        put(key, "thing-a", issuer="M")
+    put(rig.keys[0], "thing-b", issuer="M")
+    put(rig.keys[0], "secretthing", issuer="_hidden")
+    message = failed(hwotp("code", "thing"), ExitCode.NOT_FOUND)
+    assert message == ("hwotp: 3 credentials match 'thing': M:thing-a, M:thing-b and hidden "
+                       "ones; be more specific")
+
+
+def test_force_over_a_credential_then_a_missed_touch_says_the_old_one_is_gone(plug_keys,
+                                                                                hwotp):
+    rig = plug_keys(KeyConfig(serial=ONE, touch="deny", touch_timeout=0.2))
+    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch"))
+    other = f"otpauth://totp/GitHub:alice?secret={SECRET_B}&issuer=GitHub"
+    message = failed(hwotp("enroll", "--uri", other, "--force"), ExitCode.TOUCH_TIMEOUT)
+    assert "the earlier GitHub:alice it replaced is gone too" in message
+    assert names_on(rig.keys[0]) == set()
