@@ -180,23 +180,21 @@ class YubiKey:
         return self._pyscard
 
     def _connect(self, exclusive: type) -> Any:
+        """Exclusive, else shared when another program holds the key. A connection that did
+        not work is released at once: left to the garbage collector, it would talk to pcscd
+        whenever that runs."""
         from smartcard.Exceptions import CardConnectionException
 
         try:
-            connection = exclusive(self.pcsc_reader.createConnection())
-            connection.connect()
+            return _connected(exclusive(self.pcsc_reader.createConnection()))
         except CardConnectionException:  # another program holds it: share
-            connection = self.pcsc_reader.createConnection()
-            connection.connect()
-        return connection
+            return _connected(self.pcsc_reader.createConnection())
 
     def close(self) -> None:
         connection, self._pyscard = self._pyscard, None
         self._connection = self._session = None
         if connection is not None:
-            with contextlib.suppress(Exception):  # a pulled key cannot be closed; nothing lost
-                connection.disconnect()
-                connection.release()
+            _release(connection)
 
     @contextmanager
     def errors(self) -> Iterator[None]:
@@ -286,3 +284,21 @@ def _lost_key(error: Exception) -> bool:
     if isinstance(error, ApduError):
         return False
     return isinstance(error, SmartcardException | CommandError | OSError)
+
+
+def _connected(connection: Any) -> Any:
+    try:
+        connection.connect()
+    except BaseException:
+        _release(connection)
+        raise
+    return connection
+
+
+def _release(connection: Any) -> None:
+    """Disconnect and free the PC/SC context; a key pulled out cannot disconnect, which loses
+    nothing, but the context is freed all the same."""
+    with contextlib.suppress(Exception):
+        connection.disconnect()
+    with contextlib.suppress(Exception):
+        connection.release()
