@@ -113,7 +113,7 @@ def test_fallback_with_also_vault_on_a_full_key_keeps_the_vault_copy(plug_keys, 
     rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
     fill(rig.keys[0], 32)
     result = ok(hwotp("enroll", "--uri", GITHUB, "--also-vault", "--fallback", "vault"))
-    assert "the vault copy asked for with --also-vault will be the only one" in result.stderr
+    assert "skipping it: the vault copy asked for with --also-vault will be there" in result.stderr
     assert codes_printed(result.stdout) == {"GitHub:alice": totp()}
     listed = json.loads(ok(hwotp("list", "--json")).stdout)
     assert [(item["name"], item["location"]) for item in listed
@@ -162,3 +162,14 @@ def test_force_over_a_credential_then_a_missed_touch_says_the_old_one_is_gone(pl
     message = failed(hwotp("enroll", "--uri", other, "--force"), ExitCode.TOUCH_TIMEOUT)
     assert "the earlier GitHub:alice it replaced is gone too" in message
     assert names_on(rig.keys[0]) == set()
+
+
+def test_keys_does_not_ask_for_a_password_just_to_count(plug_keys, hwotp, ykman):
+    plug_keys(KeyConfig(serial=ONE))
+    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch"))
+    assert ykman("oath", "access", "change", "-n", "hunter22").exit_code == 0
+    listed = ok(hwotp("keys", stdin=""))
+    assert listed.stdout.strip().endswith(
+        "OATH ? of 64 used (password-protected: give it to count)")
+    counted = ok(hwotp("keys", "--json", env={"HWOTP_OATH_PASSWORD": "hunter22"}))
+    assert json.loads(counted.stdout)[0]["oath_used"] == 1

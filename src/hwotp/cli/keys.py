@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
 import click
 
 from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, key_options, read_hidden
 from hwotp.cli.output import emit_json, note
 from hwotp.errors import CancelledError
+
+if TYPE_CHECKING:
+    from hwotp.stores.yubikey import YubiKeyStore
 
 
 @cli.command()
@@ -16,25 +22,33 @@ from hwotp.errors import CancelledError
 @click.pass_obj
 def keys(app: App, as_json: bool) -> None:
     """List the YubiKeys present: serial, firmware, form factor, OATH slots used."""
-    rows = []
-    for store in app.key_stores():
-        info = store.key.info()
-        rows.append({
-            "serial": info.serial,
-            "firmware": ".".join(map(str, info.firmware)),
-            "form_factor": info.form_factor,
-            "reader": info.reader,
-            "oath_used": len(store.entries()),
-            "oath_capacity": info.oath_capacity,
-        })
+    rows = [_key_fields(app, store) for store in app.key_stores()]
     if as_json:
         emit_json(rows)
         return
     for row in rows:
+        used = "?" if row["oath_used"] is None else row["oath_used"]
+        locked = " (password-protected: give it to count)" if row["oath_used"] is None else ""
         click.echo(
             f"YubiKey {row['serial']}  firmware {row['firmware']}  {row['form_factor']}  "
-            f"OATH {row['oath_used']} of {row['oath_capacity']} used"
+            f"OATH {used} of {row['oath_capacity']} used{locked}"
         )
+
+
+def _key_fields(app: App, store: YubiKeyStore) -> dict[str, object]:
+    info = store.key.info()
+    with store.key.errors():
+        locked = store.key.selected().locked
+    # Listing a password-protected key is not worth a password prompt, unless one was given.
+    countable = not locked or app.oath_password or "HWOTP_OATH_PASSWORD" in os.environ
+    return {
+        "serial": info.serial,
+        "firmware": ".".join(map(str, info.firmware)),
+        "form_factor": info.form_factor,
+        "reader": info.reader,
+        "oath_used": len(store.entries()) if countable else None,
+        "oath_capacity": info.oath_capacity,
+    }
 
 
 @cli.group(name="key")
@@ -42,7 +56,7 @@ def key_group() -> None:
     """Manage a YubiKey's OATH applet: its password, or a reset."""
 
 
-def _one_key(app: App):
+def _one_key(app: App) -> YubiKeyStore:
     stores = app.key_stores()
     if len(stores) > 1:
         names = ", ".join(store.location for store in stores)

@@ -104,7 +104,7 @@ def _enroll_into(
         enrolled = enroll(credentials, store, app.now, replace=replace)
     except KeyFullError as full:
         if placement.also_vault and placement.fallback == "vault" and not app.no_vault:
-            note(f"{full}; the vault copy asked for with --also-vault will be the only one.")
+            note(f"{full}; skipping it: the vault copy asked for with --also-vault will be there.")
             return
         vault = _fallback_vault(app, full, placement, stored)
         if vault is None:
@@ -121,9 +121,8 @@ def _fallback_vault(
 ) -> Store | None:
     """The vault, when the user chose it (--fallback vault, or yes at the prompt) and it is
     not a target already."""
-    if app.no_vault or placement.from_vault or "vault" in stored.locations:
-        return None
-    if placement.also_vault:
+    already = placement.also_vault or "vault" in stored.locations
+    if app.no_vault or placement.from_vault or already:
         return None
     if placement.fallback != "vault":
         if not is_terminal():
