@@ -26,6 +26,7 @@ import qrimages
 from conftest import FIXED_TIME, PCSC_LINK, _point_link
 from hwotp.cli import cli
 from hwotp.errors import ExitCode
+from test_virtualkey_pcscd import pyotp_codes_around
 from virtualkey.key import KeyConfig
 from virtualkey.transports import SmartCardAdapter
 
@@ -107,13 +108,6 @@ def names_on(key) -> set[bytes]:
 
 def puts(key) -> int:
     return sum(record.ins == 0x01 for record in key.log.records)
-
-
-def pyotp_codes_around(make, run) -> tuple[str, set[str]]:
-    before = time.time()
-    output = run()
-    after = time.time()
-    return output, {make().at(before), make().at(after)}
 
 
 # --- hwotp keys; no key; no pcscd -----------------------------------------------------------

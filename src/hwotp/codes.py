@@ -6,12 +6,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hwotp.credential import Entry, fold
+from hwotp.credential import HIDDEN_ISSUER, Entry, fold
 from hwotp.errors import NotFoundError
 from hwotp.secret import looks_like_a_secret
 from hwotp.stores import Store
-
-HIDDEN_PREFIX = "_hidden:"  # ykman's convention for credentials kept out of listings
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ def select_one(located: Sequence[Located], query: str) -> Located:
         raise NotFoundError(f"no credential matches {shown}; `hwotp list` shows them all")
     names = list(dict.fromkeys(item.entry.name for item in hits))
     if len(names) > 1:
-        visible = [name for name in names if not name.startswith(HIDDEN_PREFIX)]
+        visible = [name for name in names if not name.startswith(HIDDEN_ISSUER + ":")]
         listed = ", ".join(visible) + (" and hidden ones" if len(visible) < len(names) else "")
         raise NotFoundError(f"{len(names)} credentials match {shown}: {listed}; be more specific")
     # One name, perhaps in several places (backup keys, the vault's escrow copy): the first

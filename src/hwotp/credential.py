@@ -13,6 +13,7 @@ DIGITS = range(6, 9)
 PERIODS = range(1, 301)
 SECRET_BYTES = range(1, 257)  # services issue 10 to 64; HMAC hashes anything past a block
 COUNTERS = range(2**64)  # RFC 4226 hashes the counter as 8 bytes
+HIDDEN_ISSUER = "_hidden"  # ykman's convention for credentials kept out of listings
 MAX_NAME_CHARS = 256  # a YubiKey takes 64 bytes for issuer:account; the vault is more lenient
 # Joiners shape emoji and some scripts; every other format character (bidi controls, zero
 # widths, tags, soft hyphens) reorders or hides text.

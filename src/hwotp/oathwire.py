@@ -59,11 +59,16 @@ def select(connection: Any) -> Selected:
 
 
 def calculate_all(connection: Any, timestamp: int) -> list[Listed]:
-    challenge = struct.pack(">q", timestamp // TOTP_PERIOD)
-    body = bytes([TAG_CHALLENGE, len(challenge)]) + challenge
+    body = calculate_all_body(timestamp)
     return parse_calculate_all(
         exchange(connection, bytes([0, INS_CALCULATE_ALL, 0, 1, len(body)]) + body)
     )
+
+
+def calculate_all_body(timestamp: int) -> bytes:
+    """CALCULATE_ALL's data, for both paths: the 30 s time step as the challenge."""
+    challenge = struct.pack(">q", timestamp // TOTP_PERIOD)
+    return bytes([TAG_CHALLENGE, len(challenge)]) + challenge
 
 
 def parse_calculate_all(answer: bytes) -> list[Listed]:

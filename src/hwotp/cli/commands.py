@@ -20,7 +20,7 @@ from hwotp.cli.output import (
     entry_fields,
     note,
 )
-from hwotp.credential import display_name
+from hwotp.credential import HIDDEN_ISSUER, display_name
 
 if TYPE_CHECKING:
     from hwotp.codes import Located
@@ -31,7 +31,6 @@ json_option = click.option(
 )
 
 
-HIDDEN_ISSUER = "_hidden"  # ykman's convention for credentials kept out of listings
 
 
 @cli.command(name="list")

@@ -8,7 +8,6 @@ Touch, HOTP and non-30 s credentials get their own CALCULATE, only when asked fo
 from __future__ import annotations
 
 import re
-import struct
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from hwotp.errors import (
     NotSupportedError,
     TouchTimeoutError,
 )
-from hwotp.oathwire import Listed, parse_calculate_all
+from hwotp.oathwire import Listed, calculate_all_body, parse_calculate_all
 from hwotp.stores.base import Computed
 
 MAX_ID_BYTES = 64
@@ -35,7 +34,7 @@ DEFAULT_PERIOD = 30
 PERIOD_PREFIX = re.compile(r"\d+/")  # how yubikit recognises `[period/]` in a TOTP id
 
 INS_LIST, INS_CALCULATE_ALL = 0xA1, 0xA4
-TAG_NAME_LIST, TAG_CHALLENGE = 0x72, 0x74
+TAG_NAME_LIST = 0x72
 TAG_TRUNCATED, TAG_HOTP, TAG_TOUCH = 0x76, 0x77, 0x7C
 SW_SECURITY_CONDITION = 0x6982
 SW_NO_SPACE = 0x6A84
@@ -222,11 +221,8 @@ class YubiKeyStore:
 
     @staticmethod
     def _calculate_all(session, timestamp: int) -> list[Listed]:
-        from yubikit.core import Tlv
-
-        challenge = struct.pack(">q", timestamp // DEFAULT_PERIOD)
         answer = session.protocol.send_apdu(
-            0, INS_CALCULATE_ALL, 0, 1, Tlv(TAG_CHALLENGE, challenge)
+            0, INS_CALCULATE_ALL, 0, 1, calculate_all_body(timestamp)
         )
         return parse_calculate_all(answer)
 
