@@ -15,7 +15,6 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hwotp.errors import (
@@ -25,11 +24,12 @@ from hwotp.errors import (
     PcscUnavailableError,
     WrongPassphraseError,
 )
+from hwotp.yubikey.info import KeyInfo
 
 if TYPE_CHECKING:
     from yubikit.oath import OathSession
 
-    from hwotp.oathwire import Listed
+    from hwotp.yubikey.oathwire import Listed
 
 YUBIKEY_READER = "yubico yubikey"  # ykman's rule: such a reader is a USB YubiKey
 CONNECT_ATTEMPTS, CONNECT_PAUSE = 12, 0.25  # a key just plugged in: ykman too waits up to 3 s
@@ -39,18 +39,6 @@ START_PCSCD = "start it with `sudo systemctl enable --now pcscd.socket` (Debian:
 PasswordSource = Callable[[str, bool], str]
 # Told (OATH device id, access key) once a password worked: `--remember` keeps it.
 UnlockHook = Callable[[str, bytes], None]
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    serial: int | None
-    firmware: tuple[int, int, int]
-    form_factor: str
-    reader: str
-
-    @property
-    def oath_capacity(self) -> int:
-        return 64 if self.firmware >= (5, 7, 0) else 32
 
 
 def find_keys(reader: str | None = None, on_unlock: UnlockHook | None = None) -> list[YubiKey]:
@@ -138,7 +126,7 @@ class YubiKey:
     def quick_codes(self, timestamp: int) -> list[Listed] | None:
         """CALCULATE_ALL without yubikit, for a key seen before and not locked; None when the
         yubikit path must answer instead."""
-        from hwotp import keycache, oathwire
+        from hwotp.yubikey import keycache, oathwire
 
         if self._session is not None:
             return None
@@ -156,7 +144,7 @@ class YubiKey:
     def connection(self) -> Any:
         """The key as yubikit's SmartCardConnection."""
         if self._connection is None:
-            from hwotp.pcsc_connection import PyscardConnection
+            from hwotp.yubikey.pcsc import PyscardConnection
 
             self._connection = PyscardConnection(self.pyscard())
         return self._connection
@@ -226,7 +214,7 @@ class YubiKey:
         from ykman.pcsc import ScardYubiKeyDevice
         from yubikit.support import read_info
 
-        from hwotp import keycache
+        from hwotp.yubikey import keycache
 
         with self.errors():
             pid = ScardYubiKeyDevice(self.pcsc_reader).pid  # from the reader name, as ykman
@@ -246,7 +234,7 @@ class YubiKey:
     def _unlock(self, session: OathSession, passwords: PasswordSource | None) -> None:
         from yubikit.core.smartcard import ApduError
 
-        from hwotp import remember
+        from hwotp.yubikey import remember
 
         known = self._access_key or remember.recall(session.device_id)
         if known is not None:

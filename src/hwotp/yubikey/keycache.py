@@ -11,10 +11,8 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from hwotp.devices import KeyInfo
+from hwotp.yubikey.info import KeyInfo
 
 FILE_NAME = "keys.json"
 
@@ -29,8 +27,6 @@ def cache_path() -> Path:
 
 
 def lookup(device_id: str, reader: str) -> KeyInfo | None:
-    from hwotp.devices import KeyInfo
-
     entry = _read().get(device_id)
     try:
         serial, firmware = entry["serial"], entry["firmware"]
