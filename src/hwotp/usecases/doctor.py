@@ -33,7 +33,6 @@ BUSY_FIX = (
 )
 REPLUG_FIX = "pull the key out and plug it in again"
 
-YUBIKEY_READER = "yubico yubikey"  # how ykman tells a USB YubiKey's reader from others
 
 # Where udev looks for rules, in order of precedence: a file name found earlier hides the same
 # name later (a file in /etc, even a link to /dev/null, replaces the packaged one).
@@ -117,6 +116,8 @@ def smart_card_checks() -> list[Check]:
 
 
 def looks_like_yubikey(reader: str) -> bool:
+    from hwotp.yubikey.device import YUBIKEY_READER
+
     return YUBIKEY_READER in reader.lower()
 
 
