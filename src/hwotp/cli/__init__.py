@@ -1,6 +1,7 @@
 """The command line: a thin click layer that parses, prompts, prints and maps errors to exit codes.
 
 Only click and hwotp's light modules load at start-up; each command imports what it needs.
+The top layer: may import every other one, and nothing imports it.
 """
 
 from __future__ import annotations

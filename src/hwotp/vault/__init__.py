@@ -2,6 +2,7 @@
 
 `format` turns bytes into header, slots and payload and back; `file` locks and writes
 atomically; this module ties them together. The format is specified in docs/vault-format.md.
+May import the model only: it knows nothing of keys, stores or the command line.
 """
 
 from __future__ import annotations
