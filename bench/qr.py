@@ -1,11 +1,11 @@
-"""QR decoding bench: hwotp.qr.decode_file against zbarimg on the tests/qrimages.py set.
+"""QR decoding bench: hwotp.inputs.qr.decode_file against zbarimg on the tests/qrimages.py set.
 
     .venv/bin/python bench/qr.py [--seed N] [--keep DIR]
 
 Each image is written to a temporary folder (PNG, or the JPEG bytes for JPEG cases), then read
 back from the file, as a user would hand it over:
 
-- hwotp: `hwotp.qr.decode_file(path)` in this process, timed per call after one warm-up call
+- hwotp: `hwotp.inputs.qr.decode_file(path)` in this process, timed per call after one warm-up call
   (so the one-off import of zxing-cpp is not counted);
 - zbarimg: `zbarimg --raw -q path` as shipped (all symbologies on, no binary mode; it also tries
   D-Bus), timed as a whole process, as a user would run it.
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import qrimages  # noqa: E402 - lives with the tests
-from hwotp import qr  # noqa: E402
 from hwotp.errors import InputError  # noqa: E402
+from hwotp.inputs import qr  # noqa: E402
 
 TARGET_READ = 0.99
 TARGET_SPEED = 1 / 5
@@ -49,7 +49,7 @@ T = TypeVar("T")
 PROCESS = """
 import sys
 from hwotp.errors import InputError
-from hwotp.qr import decode_file
+from hwotp.inputs.qr import decode_file
 try:
     for text in decode_file(sys.argv[1]):
         print(text)

@@ -6,7 +6,7 @@ import pytest
 
 from hwotp.credential import Credential, CredentialError, Entry, Kind
 from hwotp.errors import InputError
-from hwotp.otpauth import parse_uri
+from hwotp.formats.otpauth import parse_uri
 
 SECRET = b"12345678901234567890"
 

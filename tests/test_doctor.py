@@ -12,9 +12,9 @@ from pathlib import Path
 import keyring.backend
 import pytest
 
-from hwotp import doctor
 from hwotp.cli.doctor import doctor_fields, doctor_lines, summary
-from hwotp.doctor import Check, KeyReading
+from hwotp.usecases import doctor
+from hwotp.usecases.doctor import Check, KeyReading
 from virtualkey.key import KeyConfig
 
 TESTS = Path(__file__).parent
@@ -383,7 +383,7 @@ def test_help_loads_none_of_the_doctors_modules() -> None:
         "from hwotp.cli import main\n"
         "sys.argv = ['hwotp', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('hwotp.doctor', 'smartcard', 'keyring', 'ykman', 'ctypes')\n"
+        "heavy = ('hwotp.usecases.doctor', 'smartcard', 'keyring', 'ykman', 'ctypes')\n"
         "print('LOADED', [m for m in heavy if m in sys.modules])\n"
     )
     result = subprocess.run(

@@ -12,9 +12,9 @@ import pyotp
 import pytest
 
 from hwotp.credential import Code, Credential, Entry
-from hwotp.enroll import VerificationError, enroll
 from hwotp.errors import ExistsError, ExitCode, InputError, StorageError
 from hwotp.otp import compute
+from hwotp.usecases.enroll import VerificationError, enroll
 
 NOW = 1_700_000_000.0
 SECRET = b"12345678901234567890"

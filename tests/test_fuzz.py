@@ -8,9 +8,9 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwotp import qr
 from hwotp.errors import InputError
-from hwotp.payload import read_payload
+from hwotp.formats.payload import read_payload
+from hwotp.inputs import qr
 from hwotp.secret import decode_secret
 
 URI_ALPHABET = string.ascii_letters + string.digits + ":/?&=%+-_.~ #;,@!$'()*"

@@ -54,7 +54,8 @@ def test_help_and_version_load_no_heavy_module(flag: str) -> None:
 def test_parsers_and_stores_import_light() -> None:
     probe = (
         "import sys\n"
-        "import hwotp.otpauth, hwotp.migration, hwotp.payload, hwotp.stores.vault, hwotp.qr\n"
+        "import hwotp.formats.otpauth, hwotp.formats.migration, hwotp.formats.payload\n"
+        "import hwotp.stores.vault, hwotp.inputs.qr\n"
         f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])\n"
     )
     result = run_in_python(probe)

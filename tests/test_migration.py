@@ -20,9 +20,9 @@ from google.protobuf.message import DecodeError
 
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.errors import ExitCode, InputError
-from hwotp.migration import Migration, parse_migration, read_migration_payload
+from hwotp.formats.migration import Migration, parse_migration, read_migration_payload
+from hwotp.formats.payload import read_payload
 from hwotp.otp import compute
-from hwotp.payload import read_payload
 
 Field = descriptor_pb2.FieldDescriptorProto
 SECRET = bytes(range(0xA0, 0xB4))  # 20 bytes, 160 bits: no short-secret warning

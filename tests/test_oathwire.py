@@ -8,7 +8,7 @@ import pytest
 from smartcard.System import readers
 from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession, parse_b32_key
 
-from hwotp import oathwire
+from hwotp.yubikey import oathwire
 from virtualkey.key import KeyConfig
 from virtualkey.transports import SmartCardAdapter
 

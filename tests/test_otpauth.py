@@ -16,8 +16,8 @@ import pytest
 
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.errors import ExitCode, InputError
+from hwotp.formats.otpauth import format_uri, parse_uri, split_label
 from hwotp.otp import compute
-from hwotp.otpauth import format_uri, parse_uri, split_label
 from hwotp.secret import decode_secret, encode_secret
 
 # Base32 of b"Hello!\xde\xad\xbe\xef": the 80-bit secret of Google's wiki example.

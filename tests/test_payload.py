@@ -8,7 +8,7 @@ import pytest
 
 from hwotp.credential import Credential
 from hwotp.errors import ExitCode, InputError
-from hwotp.payload import Decoded, read_payload
+from hwotp.formats.payload import Decoded, read_payload
 
 SECRET = "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
 URI = f"otpauth://totp/ACME%20Co:john@example.com?secret={SECRET}&issuer=ACME%20Co"

@@ -1,4 +1,4 @@
-"""hwotp.qr: every kind of screenshot decodes to exactly its payloads; bad files end in one
+"""hwotp.inputs.qr: every kind of screenshot decodes to exactly its payloads; bad files end in one
 InputError sentence, never a traceback."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageOps
 
-from hwotp import qr
 from hwotp.errors import InputError
+from hwotp.inputs import qr
 from qrimages import CATEGORIES, Case, make_case, make_set, qr_image
 
 UTF8_URI = (
@@ -216,6 +216,9 @@ def test_decompression_bomb(tmp_path: Path, size: tuple[int, int]) -> None:
 
 def test_import_loads_no_image_library() -> None:
     """`hwotp --help` must not pay for Pillow, zxing-cpp or libzbar."""
-    code = "import sys, hwotp.qr; print(sorted({'PIL', 'zxingcpp', 'pyzbar'} & set(sys.modules)))"
+    code = (
+        "import sys, hwotp.inputs.qr; "
+        "print(sorted({'PIL', 'zxingcpp', 'pyzbar'} & set(sys.modules)))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -16,10 +16,10 @@ from hwotp.cli.output import note
 from hwotp.errors import InputError
 
 if TYPE_CHECKING:
-    from hwotp.devices import YubiKey
     from hwotp.stores import Store
     from hwotp.stores.vault import VaultStore
     from hwotp.stores.yubikey import YubiKeyStore
+    from hwotp.yubikey.device import YubiKey
 
 
 def clock() -> float:
@@ -70,7 +70,7 @@ class App:
     def keys(self) -> list[YubiKey]:
         """The YubiKeys of this command: all found, or those named by --device."""
         if self._keys is None:
-            from hwotp.devices import choose, find_keys
+            from hwotp.yubikey.device import choose, find_keys
 
             hook = self._remember_access_key if self.remember else None
             self._keys = choose(find_keys(self.reader, hook), self.serials)
@@ -99,7 +99,7 @@ class App:
         return read_hidden(f"OATH password for {key_label}", variable="HWOTP_OATH_PASSWORD")
 
     def _remember_access_key(self, device_id: str, access_key: bytes) -> None:
-        from hwotp import remember
+        from hwotp.yubikey import remember
 
         if remember.remember(device_id, access_key):
             note("Remembered the OATH password's key in the OS keyring.")

@@ -23,7 +23,7 @@ from hwotp.cli.output import (
 from hwotp.credential import HIDDEN_ISSUER, display_name
 
 if TYPE_CHECKING:
-    from hwotp.codes import Located
+    from hwotp.usecases.codes import Located
 from hwotp.errors import CancelledError, InputError, NotFoundError
 
 json_option = click.option(
@@ -40,7 +40,7 @@ json_option = click.option(
 @click.pass_obj
 def list_(app: App, show_hidden: bool, as_json: bool) -> None:
     """Show every credential on each YubiKey and in the vault (never a secret)."""
-    from hwotp.codes import locate_all
+    from hwotp.usecases.codes import locate_all
 
     located = locate_all(app.stores())
     if not show_hidden:
@@ -77,7 +77,7 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
             raise click.UsageError("--copy needs a QUERY naming one credential")
         _all_codes(app, as_json)
         return
-    from hwotp.codes import locate_all, select_one
+    from hwotp.usecases.codes import locate_all, select_one
 
     item = select_one(locate_all(app.stores()), query)
     result = item.store.calculate(item.entry, app.now())
@@ -120,7 +120,7 @@ def _all_codes(app: App, as_json: bool) -> None:
 def delete(app: App, query: str, force: bool) -> None:
     """Delete the credential matching QUERY. Its secret is gone for good (from that place:
     a copy on another key or in the vault stays, and is named)."""
-    from hwotp.codes import locate_all, select_one
+    from hwotp.usecases.codes import locate_all, select_one
 
     located = locate_all(app.stores())
     item = select_one(located, query)
@@ -152,8 +152,8 @@ def _name_copies(located: list[Located], item: Located, saying: str) -> None:
 def rename(app: App, query: str, new_name: str) -> None:
     """Rename the credential matching QUERY to NEW_NAME ("issuer:account", or just "account" to
     keep the issuer)."""
-    from hwotp.codes import locate_all, select_one
     from hwotp.credential import CredentialError, clean_name
+    from hwotp.usecases.codes import locate_all, select_one
 
     located = locate_all(app.stores())
     item = select_one(located, query)

@@ -11,7 +11,7 @@ from hwotp.cli.output import emit_json, note
 from hwotp.errors import ExitCode
 
 if TYPE_CHECKING:
-    from hwotp.doctor import Check
+    from hwotp.usecases.doctor import Check
 
 
 @cli.command()
@@ -24,7 +24,7 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     Exits with 0 when nothing is wrong (an UNKNOWN is not a problem), 16 when a problem was
     found.
     """
-    from hwotp.doctor import run_checks
+    from hwotp.usecases.doctor import run_checks
 
     checks = run_checks()
     problems = sum(check.ok is False for check in checks)

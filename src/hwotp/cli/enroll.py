@@ -14,8 +14,8 @@ from hwotp.cli.app import App, key_options, read_hidden
 from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note, warn
 from hwotp.cli.targets import Placement
 from hwotp.credential import Code, Credential
-from hwotp.inputs import Found
 from hwotp.secret import looks_like_a_secret
+from hwotp.usecases.sources import Found
 
 # The options that describe a setup key, and how the user spells them.
 SETUP_KEY_FLAGS = {
@@ -102,12 +102,12 @@ def enroll(
     the secret is written into it (touch required unless --no-touch), where it cannot be read
     back; without one it goes into the encrypted vault.
     """
-    from hwotp import inputs
+    from hwotp.usecases import sources
 
     found = _read_found(qr_file, uri, secret, setup_key)
     _show_found(found)  # numbered as --pick counts, before any are picked
     if pick:
-        found = inputs.pick(found, pick)
+        found = sources.pick(found, pick)
         note(f"Picked {', '.join(map(str, dict.fromkeys(pick)))}.")
     if new_name is not None:
         found = _renamed(found, new_name)
@@ -125,20 +125,20 @@ def enroll(
 def _read_found(
     qr_file: Path | None, uri: str | None, secret: str | None, setup_key: dict[str, Any]
 ) -> Found:
-    from hwotp import inputs
+    from hwotp.usecases import sources
 
     if sum(source is not None for source in (qr_file, uri, secret)) != 1:
         raise click.UsageError("give exactly one of --qr, --uri or --secret")
     if secret is None:
         _refuse_setup_key_options()
         if qr_file is None:
-            return inputs.from_uri(uri or "")
+            return sources.from_uri(uri or "")
         _refuse_secret_as_file(qr_file)
-        return inputs.from_qr(qr_file)
+        return sources.from_qr(qr_file)
     if not setup_key["account"]:
         raise click.UsageError("--secret needs --account (and usually --issuer)")
     key = read_hidden("Setup key") if secret == "-" else secret
-    return inputs.from_secret(key, **setup_key)
+    return sources.from_secret(key, **setup_key)
 
 
 def _refuse_secret_as_file(qr_file: Path) -> None:

@@ -81,7 +81,7 @@ def password(app: App, action: str) -> None:
         raise click.UsageError(f"the {store.location} has a password already; use change")
     if action != "set" and not session.has_key:
         raise click.UsageError(f"the {store.location} has no password; use set")
-    from hwotp import remember
+    from hwotp.yubikey import remember
 
     with store.key.errors():
         if action == "clear":

@@ -35,7 +35,7 @@ class Stored:
 def store_everywhere(
     app: App, credentials: Sequence[Credential], placement: Placement, *, replace: bool
 ) -> Stored:
-    from hwotp.enroll import check_free
+    from hwotp.usecases.enroll import check_free
 
     stores = choose_targets(app, placement)
     for store in stores:
@@ -98,7 +98,7 @@ def _enroll_into(
     replace: bool,
     stored: Stored,
 ) -> None:
-    from hwotp.enroll import enroll
+    from hwotp.usecases.enroll import enroll
 
     try:
         enrolled = enroll(credentials, store, app.now, replace=replace)

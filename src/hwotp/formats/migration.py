@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from hwotp.credential import Algorithm, Credential, CredentialError, Kind, display_name
 from hwotp.errors import InputError
-from hwotp.otpauth import secret_warnings, split_label
+from hwotp.formats.otpauth import secret_warnings, split_label
 
 SCHEME = "otpauth-migration://"
 DAMAGED = "the migration QR code is damaged"

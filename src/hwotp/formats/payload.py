@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from hwotp.credential import Credential
 from hwotp.errors import InputError
-from hwotp.migration import parse_migration
-from hwotp.otpauth import parse_uri
+from hwotp.formats.migration import parse_migration
+from hwotp.formats.otpauth import parse_uri
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31}):(//)?")
 # What a QR code that is not an authenticator secret most often holds, by scheme.

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from hwotp.credential import Algorithm, Code, Credential, Entry, Kind
-from hwotp.devices import PasswordSource, YubiKey
 from hwotp.errors import (
     ExistsError,
     InputError,
@@ -23,8 +22,9 @@ from hwotp.errors import (
     NotSupportedError,
     TouchTimeoutError,
 )
-from hwotp.oathwire import Listed, calculate_all_body, parse_calculate_all
 from hwotp.stores.base import Computed
+from hwotp.yubikey.device import PasswordSource, YubiKey
+from hwotp.yubikey.oathwire import Listed, calculate_all_body, parse_calculate_all
 
 MAX_ID_BYTES = 64
 TOUCH_FIRMWARE = (4, 2, 6)

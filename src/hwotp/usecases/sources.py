@@ -20,8 +20,8 @@ class Found:
 
 def from_qr(path: Path) -> Found:
     """Every authenticator credential in the QR codes of an image."""
-    from hwotp import qr
-    from hwotp.payload import read_payload
+    from hwotp.formats.payload import read_payload
+    from hwotp.inputs import qr
 
     credentials: list[Credential] = []
     warnings: list[str] = []
@@ -43,7 +43,7 @@ def from_qr(path: Path) -> Found:
 
 
 def from_uri(uri: str) -> Found:
-    from hwotp.payload import read_payload
+    from hwotp.formats.payload import read_payload
 
     decoded = read_payload(uri.strip())
     warnings = list(decoded.warnings)
@@ -62,7 +62,7 @@ def from_secret(
     period: int = 30,
     counter: int = 0,
 ) -> Found:
-    from hwotp.otpauth import secret_warnings
+    from hwotp.formats.otpauth import secret_warnings
     from hwotp.secret import decode_secret
 
     try:

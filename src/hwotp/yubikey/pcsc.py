@@ -1,7 +1,7 @@
 """A yubikit `SmartCardConnection` over a pyscard connection hwotp opened itself.
 
 ykman's own opener retries by killing gpg's scdaemon (`pkill -9`) and yubikey-agent when a key
-is busy; hwotp does not kill a user's processes, so it opens the connection itself (`devices.py`)
+is busy; hwotp does not kill a user's processes, so it opens the connection itself (`device.py`)
 and hands it to yubikit through this class, only when yubikit is needed.
 """
 
