@@ -78,7 +78,7 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
 
 
 def test_help_and_readme_document_every_exit_code() -> None:
-    from hwotp.errors import EXIT_CODE_MEANINGS
+    from hwotp.cli.failures import EXIT_CODE_MEANINGS
 
     result = subprocess.run([hwotp_script(), "--help"], capture_output=True, text=True)
     helped = dict(re.findall(r"^\s+(\d+)\s+(.+)$", result.stdout.split("Exit codes:")[1], re.M))
