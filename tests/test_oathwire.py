@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import pyotp
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from smartcard.System import readers
-from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession, parse_b32_key
+from yubikit.oath import (
+    HASH_ALGORITHM,
+    OATH_TYPE,
+    CredentialData,
+    OathSession,
+    _format_cred_id,
+    _parse_cred_id,
+    parse_b32_key,
+)
 
+from hwotp.credential import Kind
 from hwotp.yubikey import oathwire
 from virtualkey.key import KeyConfig
 from virtualkey.transports import SmartCardAdapter
@@ -53,12 +64,11 @@ def test_select_and_calculate_all_agree_with_yubikit(filled_key):
     by_name = {item.id.decode(): item for item in listed}
     assert len(by_name) == 23
     plain = by_name["Site:user07@example.com"]
-    value = (int.from_bytes(plain.payload[1:5], "big") & 0x7FFFFFFF) % 10**plain.digits
-    assert str(value).rjust(6, "0") == pyotp.TOTP(SECRET).at(MOMENT)
+    assert oathwire.truncated_code(plain) == pyotp.TOTP(SECRET).at(MOMENT)
     assert by_name["Site:hotp"].tag == 0x77 and by_name["Site:touch"].tag == 0x7C
     assert by_name["60/Site:minute"].digits == 8
     yubikit_codes = {c.id.decode(): code for c, code in session.calculate_all(MOMENT).items()}
-    assert yubikit_codes["Site:user07@example.com"].value == str(value).rjust(6, "0")
+    assert yubikit_codes["Site:user07@example.com"].value == oathwire.truncated_code(plain)
 
 
 def test_a_locked_key_is_seen_as_locked(filled_key):
@@ -86,3 +96,53 @@ def test_long_lengths_parse():
     value = bytes(range(200))
     assert oathwire.parse_tlvs(bytes([0x71, 0x81, 200]) + value) == [(0x71, value)]
     assert oathwire.parse_tlvs(bytes([0x71, 0x82, 0, 200]) + value) == [(0x71, value)]
+
+
+# --- credential ids: one pattern, read as yubikit reads them ---------------------------------
+
+ID_TEXT = st.text(st.sampled_from("ab:/0129²٣ -\n"), min_size=1, max_size=12)
+
+
+@given(ID_TEXT, st.sampled_from([OATH_TYPE.TOTP, OATH_TYPE.HOTP]))
+def test_ids_are_read_as_yubikit_reads_them(text, oath_type):
+    kind = Kind.TOTP if oath_type is OATH_TYPE.TOTP else Kind.HOTP
+    issuer, account, period = _parse_cred_id(text.encode(), oath_type)
+    read = oathwire.parse_credential_id(text.encode(), kind)
+    if kind is Kind.HOTP:
+        period = oathwire.DEFAULT_PERIOD  # yubikit says 0: HOTP has no period
+    if period == 0:  # the one deliberate difference: yubikit would divide by it
+        assert (read.period, read.name) == (oathwire.DEFAULT_PERIOD, text)
+        return
+    assert (read.issuer, read.account, read.period) == (issuer or "", account, period)
+
+
+@given(st.text(st.sampled_from("ab:/0129²٣ "), max_size=8), ID_TEXT,
+       st.sampled_from([Kind.TOTP, Kind.HOTP]), st.sampled_from([30, 60, 15]))
+def test_an_id_that_round_trips_is_read_back_as_written(issuer, account, kind, period):
+    raw = oathwire.format_credential_id(issuer, account, kind, period)
+    assert raw == _format_cred_id(issuer, account, OATH_TYPE[kind.name], period)
+    read = oathwire.parse_credential_id(raw, kind)
+    if oathwire.round_trips(issuer, account, kind, period):
+        assert read.name == (f"{issuer}:{account}" if issuer else account)
+    else:  # what a key would misread: a period in front, or a colon that moves the issuer
+        assert (read.name, read.period) != (
+            f"{issuer}:{account}" if issuer else account,
+            period if kind is Kind.TOTP else oathwire.DEFAULT_PERIOD,
+        )
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "expected"),
+    [
+        (b"\xc2\xb2/x", Kind.TOTP, ("", "²/x", 30)),  # a superscript is no digit to yubikit
+        ("\u0663/Site:x".encode(), Kind.TOTP, ("Site", "x", 3)),  # Arabic-Indic 3 is one
+        (b"60/Site:x", Kind.TOTP, ("Site", "x", 60)),
+        (b"0/x", Kind.TOTP, ("", "0/x", 30)),
+        (b"Site:", Kind.TOTP, ("", "Site:", 30)),
+        (b"Site:", Kind.HOTP, ("Site", "", 30)),
+        (b"\xff:x", Kind.TOTP, ("\ufffd", "x", 30)),  # not UTF-8: replaced, never refused
+    ],
+)
+def test_awkward_ids(raw, kind, expected):
+    read = oathwire.parse_credential_id(raw, kind)
+    assert (read.issuer, read.account, read.period) == expected
