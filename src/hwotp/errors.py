@@ -5,7 +5,7 @@ Messages never contain a secret: they name fields, files and credentials, not va
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -28,30 +28,33 @@ class ExitCode(IntEnum):
     CHECKS_FAILED = 16  # `hwotp doctor` found a problem
 
 
-EXIT_CODE_MEANINGS = {
-    ExitCode.OK: "success",
-    ExitCode.FAILURE: "unexpected failure (please report it; HWOTP_DEBUG=1 shows where)",
-    ExitCode.USAGE: "wrong options or arguments",
-    ExitCode.BAD_INPUT: "the URI, setup key, QR code or image cannot be used",
-    ExitCode.NOT_FOUND: "no credential matches, or several do where one is needed",
-    ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase or YubiKey OATH password",
-    ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
-    ExitCode.STORAGE: "the vault cannot be read, written or locked",
-    ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
-    ExitCode.EXISTS: "a credential with that name is already stored (see --force)",
-    ExitCode.NOT_VERIFIED: "the stored copy gave a different code, so it was removed again",
-    ExitCode.OUTPUT: "the output could not be written; changes made before that are kept",
-    ExitCode.KEY_UNAVAILABLE: "no YubiKey could be used: none found, pcscd not running, "
-    "or the key stopped answering (pulled out)",
-    ExitCode.TOUCH_TIMEOUT: "the YubiKey was not touched in time",
-    ExitCode.KEY_FULL: "the YubiKey has no room for another credential (see --fallback vault)",
-    ExitCode.NOT_SUPPORTED: "the YubiKey's firmware cannot do this",
-    ExitCode.CHECKS_FAILED: "hwotp doctor found a problem (each comes with its fix)",
-}
+class Remedy(StrEnum):
+    """What the user can do about an error. The command line words it with its own options:
+    no layer below it names a flag."""
+
+    REPLACE = "replace the stored one"
+    OTHER_NAME = "choose another name"
+    NO_TOUCH = "store it without touch"
+    PICK = "pick one of the entries"
 
 
 class HwotpError(Exception):
+    """`message` is one sentence without a secret; `remedy` what the user can do; `context`
+    what else the user must know (what a batch stored before failing, where copies are)."""
+
     exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, remedy: Remedy | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.remedy = remedy
+        self.context: list[str] = []
+
+    def add_context(self, text: str) -> None:
+        self.context.append(text)
+
+    def __str__(self) -> str:
+        return self.message + "".join(f" ({text})" for text in self.context)
 
 
 class InputError(HwotpError):

@@ -15,8 +15,9 @@ from typing import Any, NoReturn
 import click
 
 from hwotp import __version__
+from hwotp.cli.failures import EXIT_CODE_MEANINGS, sentence
 from hwotp.credential import CredentialError
-from hwotp.errors import EXIT_CODE_MEANINGS, ExitCode, HwotpError, OutputError
+from hwotp.errors import ExitCode, HwotpError, OutputError
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -48,7 +49,7 @@ class HwotpGroup(click.Group):
         except OutputError as error:
             fail(f"{error}; changes made before that are kept", error.exit_code)
         except HwotpError as error:
-            fail(str(error), error.exit_code)
+            fail(sentence(error), error.exit_code)
         except CredentialError as error:
             fail(str(error), ExitCode.BAD_INPUT)
         except OSError as error:

@@ -1,0 +1,41 @@
+"""How failures read on the command line: the meaning of each exit code (for --help and the
+README) and the options that remedy an error, which only this layer may name."""
+
+from __future__ import annotations
+
+from hwotp.errors import ExitCode, HwotpError, Remedy
+
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.FAILURE: "unexpected failure (please report it; HWOTP_DEBUG=1 shows where)",
+    ExitCode.USAGE: "wrong options or arguments",
+    ExitCode.BAD_INPUT: "the URI, setup key, QR code or image cannot be used",
+    ExitCode.NOT_FOUND: "no credential matches, or several do where one is needed",
+    ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase or YubiKey OATH password",
+    ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
+    ExitCode.STORAGE: "the vault cannot be read, written or locked",
+    ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
+    ExitCode.EXISTS: "a credential with that name is already stored (see --force)",
+    ExitCode.NOT_VERIFIED: "the stored copy gave a different code, so it was removed again",
+    ExitCode.OUTPUT: "the output could not be written; changes made before that are kept",
+    ExitCode.KEY_UNAVAILABLE: "no YubiKey could be used: none found, pcscd not running, "
+    "or the key stopped answering (pulled out)",
+    ExitCode.TOUCH_TIMEOUT: "the YubiKey was not touched in time",
+    ExitCode.KEY_FULL: "the YubiKey has no room for another credential (see --fallback vault)",
+    ExitCode.NOT_SUPPORTED: "the YubiKey's firmware cannot do this",
+    ExitCode.CHECKS_FAILED: "hwotp doctor found a problem (each comes with its fix)",
+}
+
+REMEDIES = {
+    Remedy.REPLACE: "use --force to replace",
+    Remedy.OTHER_NAME: "choose another name with --name ISSUER:ACCOUNT",
+    Remedy.NO_TOUCH: "use --no-touch",
+    Remedy.PICK: "choose one with --pick",
+}
+
+
+def sentence(error: HwotpError) -> str:
+    """The error's message, the option that remedies it, then its context."""
+    remedy = f"; {REMEDIES[error.remedy]}" if error.remedy else ""
+    context = "".join(f" ({text})" for text in error.context)
+    return f"{error.message}{remedy}{context}"
