@@ -74,7 +74,7 @@ class Credential:
         """`issuer:account`, or just the account when there is no issuer."""
         return display_name(self.issuer, self.account)
 
-    def entry(self, location: str, touch: bool = False) -> Entry:
+    def entry(self, location: str, touch: bool = False, handle: bytes | None = None) -> Entry:
         return Entry(
             location=location,
             issuer=self.issuer,
@@ -84,6 +84,7 @@ class Credential:
             digits=self.digits,
             period=self.period,
             touch=touch,
+            handle=handle,
         )
 
 
@@ -99,10 +100,21 @@ class Entry:
     digits: int
     period: int
     touch: bool = False
+    # How the store addresses it where that is not the name: a YubiKey's raw credential id,
+    # so a name that another tool wrote and hwotp shows escaped can still be deleted.
+    handle: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return display_name(self.issuer, self.account)
+
+    @property
+    def hidden(self) -> bool:
+        return is_hidden(self.name)
+
+    def is_copy_of(self, other: Entry) -> bool:
+        """Names identify credentials in every store: the same name elsewhere is a copy."""
+        return self.name == other.name
 
     def matches(self, query: str) -> bool:
         """Case-insensitive substring match on `issuer:account`, in any Unicode spelling."""
@@ -157,3 +169,15 @@ def fold(text: str) -> str:
 
 def display_name(issuer: str, account: str) -> str:
     return f"{issuer}:{account}" if issuer else account
+
+
+def split_name(name: str) -> tuple[str | None, str]:
+    """`issuer:account` split at the first colon, as labels and YubiKey ids are written; the
+    issuer is None when there is no colon."""
+    issuer, colon, account = name.partition(":")
+    return (issuer, account) if colon else (None, name)
+
+
+def is_hidden(name: str) -> bool:
+    """ykman's convention: credentials under the issuer `_hidden` stay out of listings."""
+    return split_name(name)[0] == HIDDEN_ISSUER

@@ -20,7 +20,7 @@ from hwotp.cli.output import (
     entry_fields,
     note,
 )
-from hwotp.credential import HIDDEN_ISSUER, display_name
+from hwotp.credential import display_name, split_name
 
 if TYPE_CHECKING:
     from hwotp.usecases.codes import Located
@@ -44,7 +44,7 @@ def list_(app: App, show_hidden: bool, as_json: bool) -> None:
 
     located = locate_all(app.stores())
     if not show_hidden:
-        located = [item for item in located if item.entry.issuer != HIDDEN_ISSUER]
+        located = [item for item in located if not item.entry.hidden]
     if as_json:
         emit_json([entry_fields(item.entry) for item in located])
         return
@@ -93,12 +93,9 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
 
 
 def _all_codes(app: App, as_json: bool) -> None:
-    now = app.now()
-    computed = [item for store in app.stores() for item in store.codes(now)]
-    # Copies of one credential (backup keys, the vault's escrow) are shown once: the first.
-    first = {item.name: item for item in reversed(computed)}
-    computed = [item for item in computed if first[item.name] is item]
-    computed = [item for item in computed if not item.name.startswith(HIDDEN_ISSUER + ":")]
+    from hwotp.usecases.codes import all_codes
+
+    computed = [item for item in all_codes(app.stores(), app.now()) if not item.hidden]
     now = app.now()
     if as_json:
         emit_json([computed_fields(item, now) for item in computed])
@@ -107,7 +104,7 @@ def _all_codes(app: App, as_json: bool) -> None:
         note("No credentials stored yet.")
     for item in computed:
         if item.code is None:
-            note(f"{item.name}: ask by name ({item.waits_because}; in the {item.location})")
+            note(f"{item.name}: ask by name ({item.not_computed_because}; in the {item.location})")
         else:
             click.echo(f"{item.name}: {code_text(item.code, now)}")
 
@@ -138,7 +135,7 @@ def _name_copies(located: list[Located], item: Located, saying: str) -> None:
     copies = [
         other.entry.location
         for other in located
-        if other is not item and other.entry.name == item.entry.name
+        if other is not item and other.entry.is_copy_of(item.entry)
     ]
     if copies:
         note(f"{saying} {' and the '.join(copies)}.")
@@ -168,10 +165,9 @@ def rename(app: App, query: str, new_name: str) -> None:
 
 
 def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
-    """Split at the first colon, as otpauth labels are; no colon keeps the issuer."""
-    issuer, colon, account = new_name.partition(":")
-    if not colon:
-        issuer, account = keep_issuer, new_name
+    """`issuer:account`, or just `account` to keep the issuer."""
+    issuer, account = split_name(new_name)
+    issuer = keep_issuer if issuer is None else issuer
     if not account.strip():
         raise click.UsageError("NEW_NAME needs an account part, as in issuer:account")
     return issuer.strip(), account.strip()

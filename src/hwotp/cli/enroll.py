@@ -13,7 +13,7 @@ from hwotp.cli import cli
 from hwotp.cli.app import App, key_options, read_hidden
 from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note, warn
 from hwotp.cli.targets import Placement
-from hwotp.credential import Code, Credential
+from hwotp.credential import Code, Credential, split_name
 from hwotp.secret import looks_like_a_secret
 from hwotp.usecases.sources import Found
 
@@ -186,9 +186,8 @@ def _renamed(found: Found, new_name: str) -> Found:
 
     if len(found.credentials) != 1:
         raise click.UsageError("--name renames one credential; pick it with --pick")
-    issuer, colon, account = new_name.partition(":")
-    if not colon:
-        issuer, account = "", new_name
+    issuer, account = split_name(new_name)
+    issuer = issuer or ""
     if not account.strip():
         raise click.UsageError("--name needs an account part, as in ISSUER:ACCOUNT")
     credential = replace(found.credentials[0], issuer=issuer, account=account)

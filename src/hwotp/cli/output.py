@@ -47,7 +47,7 @@ def code_fields(code: Code, now: float) -> dict[str, object]:
 def computed_fields(item: Computed, now: float) -> dict[str, object]:
     fields: dict[str, object] = {"name": item.name, "location": item.location}
     if item.code is None:
-        return {**fields, "code": None, "ask_by_name": item.waits_because}
+        return {**fields, "code": None, "ask_by_name": item.not_computed_because}
     return {**fields, **code_fields(item.code, now)}
 
 

@@ -18,6 +18,7 @@ from hwotp.credential import (
     Credential,
     CredentialError,
     Kind,
+    split_name,
 )
 from hwotp.errors import InputError
 from hwotp.otp import is_short_secret
@@ -88,10 +89,8 @@ def split_label(label: str, issuer_param: str | None) -> tuple[str, str, tuple[s
     The issuer field wins over a differing label prefix (Microsoft 365 sends such URIs); that is
     worth a warning, not a refusal.
     """
-    prefix, colon, account = label.partition(":")
-    if not colon:
-        prefix, account = "", label
-    prefix, account = prefix.strip(), account.strip()
+    prefix, account = split_name(label)
+    prefix, account = (prefix or "").strip(), account.strip()
     issuer = (issuer_param or "").strip()
     if issuer and prefix and prefix != issuer:
         warning = (

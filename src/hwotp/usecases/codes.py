@@ -6,10 +6,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hwotp.credential import HIDDEN_ISSUER, Entry, fold
+from hwotp.credential import Entry, fold, is_hidden
 from hwotp.errors import NotFoundError
 from hwotp.secret import looks_like_a_secret
 from hwotp.stores import Store
+from hwotp.stores.base import Computed
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,14 @@ class Located:
 
 def locate_all(stores: Iterable[Store]) -> list[Located]:
     return [Located(entry, store) for store in stores for entry in store.entries()]
+
+
+def all_codes(stores: Iterable[Store], now: float) -> list[Computed]:
+    """Every code the stores compute without asking; copies of one credential (backup keys,
+    the vault's escrow) once: the first store asked answers, keys before the vault."""
+    computed = [item for store in stores for item in store.codes(now)]
+    first = {item.name: item for item in reversed(computed)}
+    return [item for item in computed if first[item.name] is item]
 
 
 def matching(located: Sequence[Located], query: str) -> list[Located]:
@@ -39,7 +48,7 @@ def select_one(located: Sequence[Located], query: str) -> Located:
         raise NotFoundError(f"no credential matches {shown}; `hwotp list` shows them all")
     names = list(dict.fromkeys(item.entry.name for item in hits))
     if len(names) > 1:
-        visible = [name for name in names if not name.startswith(HIDDEN_ISSUER + ":")]
+        visible = [name for name in names if not is_hidden(name)]
         listed = ", ".join(visible) + (" and hidden ones" if len(visible) < len(names) else "")
         raise NotFoundError(f"{len(names)} credentials match {shown}: {listed}; be more specific")
     # One name, perhaps in several places (backup keys, the vault's escrow copy): the first
