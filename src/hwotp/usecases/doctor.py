@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-PCSCD_FIX = "sudo apt install pcscd && sudo systemctl enable --now pcscd.socket"
+from hwotp.yubikey.device import PCSCD_FIX, YUBIKEY_READER
+
 UDEV_FIX = (
     "from hwotp's source folder: sudo install -m 644 udev/70-hwotp-security-keys.rules "
     "/etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger "
@@ -116,8 +117,6 @@ def smart_card_checks() -> list[Check]:
 
 
 def looks_like_yubikey(reader: str) -> bool:
-    from hwotp.yubikey.device import YUBIKEY_READER
-
     return YUBIKEY_READER in reader.lower()
 
 

@@ -29,11 +29,12 @@ from hwotp.yubikey.info import KeyInfo
 if TYPE_CHECKING:
     from yubikit.oath import OathSession
 
-    from hwotp.yubikey.oathwire import Listed
+    from hwotp.yubikey.oathwire import CalculateAllItem
 
 YUBIKEY_READER = "yubico yubikey"  # ykman's rule: such a reader is a USB YubiKey
 CONNECT_ATTEMPTS, CONNECT_PAUSE = 12, 0.25  # a key just plugged in: ykman too waits up to 3 s
-START_PCSCD = "start it with `sudo systemctl enable --now pcscd.socket` (Debian: apt install pcscd)"
+# One wording of the fix, for the errors here and for `hwotp doctor`.
+PCSCD_FIX = "sudo apt install pcscd && sudo systemctl enable --now pcscd.socket"
 
 # Asked when a key's OATH applet has a password: (key label, previous attempt failed) -> password.
 PasswordSource = Callable[[str, bool], str]
@@ -76,12 +77,14 @@ def pcsc_errors() -> Iterator[None]:
         yield
     except EstablishContextException:
         raise PcscUnavailableError(
-            f"pcscd (the smart card service) is not running; {START_PCSCD}"
+            f"pcscd (the smart card service) is not running; start it: {PCSCD_FIX}"
         ) from None
     except ListReadersException as error:
         if error.hresult == _NO_READERS:
             raise NoKeyError("no YubiKey found") from None
-        raise PcscUnavailableError(f"pcscd could not list readers; {START_PCSCD}") from None
+        raise PcscUnavailableError(
+            f"pcscd could not list readers; start it: {PCSCD_FIX}"
+        ) from None
 
 
 _NO_READERS = -2146435026  # SCARD_E_NO_READERS_AVAILABLE as pyscard reports it
@@ -111,51 +114,51 @@ class YubiKey:
             self._info = self._read_info()
         return self._info
 
-    def oath(self, passwords: PasswordSource | None = None) -> OathSession:
+    def unlocked_session(self, passwords: PasswordSource | None = None) -> OathSession:
         """The OATH applet, selected once and unlocked with a password when it has one."""
-        session = self.selected()
+        session = self.selected_session()
         if session.locked:
             # The password prompt names the key; reading an unknown key's serial selects the
             # management applet, which would deselect OATH under a half-done VALIDATE.
             self.info()
-            session = self.selected()
-            with self.errors():
+            session = self.selected_session()
+            with self.reporting_lost_key():
                 self._unlock(session, passwords)
         return session
 
-    def quick_codes(self, timestamp: int) -> list[Listed] | None:
+    def quick_codes(self, timestamp: int) -> list[CalculateAllItem] | None:
         """CALCULATE_ALL without yubikit, for a key seen before and not locked; None when the
         yubikit path must answer instead."""
         from hwotp.yubikey import keycache, oathwire
 
         if self._session is not None:
             return None
-        with self.errors():
+        with self.reporting_lost_key():
             try:
-                selected = oathwire.select(self.pyscard())
+                selected = oathwire.select(self.pcsc_connection())
                 known = keycache.lookup(selected.device_id, self.reader)
                 if selected.locked or known is None:
                     return None
                 self._info = self._info or known
-                return oathwire.calculate_all(self.pyscard(), timestamp)
+                return oathwire.calculate_all(self.pcsc_connection(), timestamp)
             except oathwire.WireError:
                 return None
 
-    def connection(self) -> Any:
+    def smart_card_connection(self) -> Any:
         """The key as yubikit's SmartCardConnection."""
         if self._connection is None:
             from hwotp.yubikey.pcsc import PyscardConnection
 
-            self._connection = PyscardConnection(self.pyscard())
+            self._connection = PyscardConnection(self.pcsc_connection())
         return self._connection
 
-    def pyscard(self) -> Any:
+    def pcsc_connection(self) -> Any:
         """The key's pyscard connection: exclusive, or shared when another program holds it."""
         if self._pyscard is None:
             from smartcard.Exceptions import NoCardException
             from smartcard.ExclusiveConnectCardConnection import ExclusiveConnectCardConnection
 
-            with self.errors():
+            with self.reporting_lost_key():
                 for attempt in range(CONNECT_ATTEMPTS):
                     try:
                         connection = self._connect(ExclusiveConnectCardConnection)
@@ -178,6 +181,39 @@ class YubiKey:
         except CardConnectionException:  # another program holds it: share
             return _connected(self.pcsc_reader.createConnection())
 
+    def password_locked(self) -> bool:
+        """Whether the OATH applet waits for its password (asks for none)."""
+        with self.reporting_lost_key():
+            return self.selected_session().locked
+
+    def has_password(self, passwords: PasswordSource | None) -> bool:
+        return self.unlocked_session(passwords).has_key
+
+    def set_password(self, password: str | None, passwords: PasswordSource | None) -> None:
+        """Set or change the OATH password (None clears it), unlocking with `passwords`; a
+        remembered access key for the old password is forgotten."""
+        from hwotp.yubikey import remember
+
+        session = self.unlocked_session(passwords)
+        with self.reporting_lost_key():
+            if password is None:
+                session.unset_key()
+            else:
+                session.set_key(session.derive_key(password))
+        remember.forget(session.device_id)
+
+    def count_credentials(self) -> int:
+        """How many credentials the applet holds; it must not be password-locked."""
+        from hwotp.yubikey import oathwire
+
+        with self.reporting_lost_key():
+            return len(oathwire.list_credentials(self.selected_session()))
+
+    def reset_oath(self) -> None:
+        """Wipe the OATH applet: every credential and the password. Needs no password."""
+        with self.reporting_lost_key():
+            self.selected_session().reset()
+
     def close(self) -> None:
         connection, self._pyscard = self._pyscard, None
         self._connection = self._session = None
@@ -185,7 +221,7 @@ class YubiKey:
             _release(connection)
 
     @contextmanager
-    def errors(self) -> Iterator[None]:
+    def reporting_lost_key(self) -> Iterator[None]:
         """A key pulled out or held by another program is one sentence naming the key."""
         try:
             yield
@@ -201,13 +237,13 @@ class YubiKey:
                 f"{what} stopped answering (pulled out, or used by another program)"
             ) from None
 
-    def selected(self) -> OathSession:
+    def selected_session(self) -> OathSession:
         """The OATH applet selected, locked or not (its device id is readable either way)."""
         if self._session is None:
             from yubikit.oath import OathSession
 
-            with self.errors():
-                self._session = OathSession(self.connection())
+            with self.reporting_lost_key():
+                self._session = OathSession(self.smart_card_connection())
         return self._session
 
     def _read_info(self) -> KeyInfo:
@@ -216,9 +252,9 @@ class YubiKey:
 
         from hwotp.yubikey import keycache
 
-        with self.errors():
+        with self.reporting_lost_key():
             pid = ScardYubiKeyDevice(self.pcsc_reader).pid  # from the reader name, as ykman
-            device_info = read_info(self.connection(), pid)
+            device_info = read_info(self.smart_card_connection(), pid)
         self._session = None  # selecting the management applet deselected OATH
         version = device_info.version
         info = KeyInfo(
@@ -228,7 +264,7 @@ class YubiKey:
             reader=self.reader,
         )
         self._info = info  # known from here on, for messages too
-        keycache.remember(self.selected().device_id, info)
+        keycache.remember(self.selected_session().device_id, info)
         return info
 
     def _unlock(self, session: OathSession, passwords: PasswordSource | None) -> None:
