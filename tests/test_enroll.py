@@ -7,6 +7,7 @@ not a mocked library), with switches for the failures a real store can have.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import pyotp
 import pytest
@@ -32,7 +33,10 @@ class ListStore:
     def entries(self) -> list[Entry]:
         return [c.entry(self.location) for c in self.credentials]
 
-    def add(self, credential: Credential, *, replace: bool = False) -> None:
+    def check_writable(self, credentials: Sequence[Credential]) -> None:
+        pass
+
+    def add(self, credential: Credential, *, replace: bool = False) -> Entry:
         self.adds += 1
         if self.adds == self.fail_on_add:
             raise StorageError("the test store is full")
@@ -40,6 +44,7 @@ class ListStore:
             credential = dataclasses.replace(credential, secret=b"another secret!!")
         self.credentials = [c for c in self.credentials if c.name != credential.name]
         self.credentials.append(credential)
+        return credential.entry(self.location)
 
     def calculate(self, entry: Entry, now: float) -> Code:
         return compute(next(c for c in self.credentials if c.name == entry.name), now)
@@ -101,9 +106,9 @@ def test_the_code_is_computed_after_the_write() -> None:
     clock = [NOW]
 
     class SlowStore(ListStore):
-        def add(self, credential: Credential, *, replace: bool = False) -> None:
+        def add(self, credential: Credential, *, replace: bool = False) -> Entry:
             clock[0] += 3600  # an hour passes while the store is written
-            super().add(credential, replace=replace)
+            return super().add(credential, replace=replace)
 
     (result,) = enroll([credential("a")], SlowStore(), lambda: clock[0])
     assert result.code.valid_until == (NOW + 3600) // 30 * 30 + 30

@@ -37,10 +37,9 @@ def keys(app: App, as_json: bool) -> None:
 
 def _key_fields(app: App, store: YubiKeyStore) -> dict[str, object]:
     info = store.key.info()
-    with store.key.errors():
-        locked = store.key.selected().locked
     # Listing a password-protected key is not worth a password prompt, unless one was given.
-    countable = not locked or app.oath_password or "HWOTP_OATH_PASSWORD" in os.environ
+    given = app.oath_password or "HWOTP_OATH_PASSWORD" in os.environ
+    countable = given or not store.key.password_locked()
     return {
         "serial": info.serial,
         "firmware": ".".join(map(str, info.firmware)),
@@ -76,20 +75,15 @@ def password(app: App, action: str) -> None:
     HWOTP_OATH_PASSWORD); the new one at the terminal twice, or HWOTP_NEW_OATH_PASSWORD.
     """
     store = _one_key(app)
-    session = store.key.oath(app.ask_oath_password)
-    if action == "set" and session.has_key:
+    has_password = store.key.has_password(app.ask_oath_password)
+    if action == "set" and has_password:
         raise click.UsageError(f"the {store.location} has a password already; use change")
-    if action != "set" and not session.has_key:
+    if action != "set" and not has_password:
         raise click.UsageError(f"the {store.location} has no password; use set")
-    from hwotp.yubikey import remember
-
-    with store.key.errors():
-        if action == "clear":
-            session.unset_key()
-        else:
-            new = read_hidden("New OATH password", variable="HWOTP_NEW_OATH_PASSWORD", twice=True)
-            session.set_key(session.derive_key(new))
-    remember.forget(session.device_id)  # a remembered key for the old password is useless now
+    new = None
+    if action != "clear":
+        new = read_hidden("New OATH password", variable="HWOTP_NEW_OATH_PASSWORD", twice=True)
+    store.key.set_password(new, app.ask_oath_password)
     done = {"set": "Set", "change": "Changed", "clear": "Cleared"}[action]
     note(f"{done} the OATH password of the {store.location}.")
 
@@ -105,16 +99,13 @@ def reset(app: App, force: bool) -> None:
     if not force:
         if not is_terminal():
             raise CancelledError("nothing reset: there is no terminal to confirm; pass --force")
-        with store.key.errors():
-            session = store.key.selected()  # a reset needs no password, so nor does this
-            what = "every OATH credential" if session.locked else (
-                f"all {len(session.list_credentials())} OATH credentials")
+        # A reset needs no password, so nor does counting what it deletes.
+        what = "every OATH credential" if store.key.password_locked() else (
+            f"all {store.key.count_credentials()} OATH credentials")
         note(f"This deletes {what} on the {store.location}.")
         typed = click.prompt(f"Type the serial {serial} to confirm", default="", err=True,
                              show_default=False)
         if typed.strip() != serial:
             raise CancelledError("nothing reset")
-    with store.key.errors():
-        # A reset works while locked: no password needed.
-        store.key.selected().reset()
+    store.key.reset_oath()
     note(f"Reset the OATH applet of the {store.location}.")

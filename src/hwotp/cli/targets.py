@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,9 @@ from hwotp.cli.output import note
 from hwotp.credential import Code, Credential
 from hwotp.errors import CancelledError, HwotpError, KeyFullError, KeyUnavailableError
 from hwotp.stores import Store
+
+if TYPE_CHECKING:
+    from hwotp.usecases.enroll import Checked
 
 
 @dataclass(frozen=True)
@@ -35,18 +39,18 @@ class Stored:
 def store_everywhere(
     app: App, credentials: Sequence[Credential], placement: Placement, *, replace: bool
 ) -> Stored:
-    from hwotp.usecases.enroll import check_free
+    from hwotp.usecases.enroll import check
 
     stores = choose_targets(app, placement)
-    for store in stores:
-        _check_fits(store, credentials, placement)
-        check_free(credentials, store, replace=replace)
+    checked = [(store, check(credentials, store, replace=replace)) for store in stores]
     stored = Stored()
-    for store in stores:
+    for store, verdict in checked:
         try:
-            _enroll_into(app, store, credentials, placement, replace, stored)
+            _enroll_into(app, store, verdict, credentials, placement, replace, stored)
         except HwotpError as error:
-            raise type(error)(f"{error}{_held_by(stored, credentials)}") from None
+            if stored.locations:
+                error.add_context(_held_by(stored, credentials))
+            raise
     return stored
 
 
@@ -82,17 +86,10 @@ def _ask_which(keys: list[Store]) -> Store:
     return keys[choice - 1]
 
 
-def _check_fits(store: Store, credentials: Sequence[Credential], placement: Placement) -> None:
-    from hwotp.stores.yubikey import YubiKeyStore, check_fits
-
-    if isinstance(store, YubiKeyStore):
-        for credential in credentials:
-            check_fits(credential, store.key.info().firmware, placement.touch)
-
-
 def _enroll_into(
     app: App,
     store: Store,
+    checked: Checked,
     credentials: Sequence[Credential],
     placement: Placement,
     replace: bool,
@@ -101,7 +98,7 @@ def _enroll_into(
     from hwotp.usecases.enroll import enroll
 
     try:
-        enrolled = enroll(credentials, store, app.now, replace=replace)
+        enrolled = enroll(credentials, store, app.now, replace=replace, checked=checked)
     except KeyFullError as full:
         if placement.also_vault and placement.fallback == "vault" and not app.no_vault:
             note(f"{full}; skipping it: the vault copy asked for with --also-vault will be there.")
@@ -135,7 +132,5 @@ def _fallback_vault(
 
 
 def _held_by(stored: Stored, credentials: Sequence[Credential]) -> str:
-    if not stored.locations:
-        return ""
     names = ", ".join(credential.name for credential in credentials)
-    return f" ({names} is stored in the {' and the '.join(stored.locations)} only)"
+    return f"{names} is stored in the {' and the '.join(stored.locations)} only"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from hwotp.credential import Code, Credential, Entry
+from hwotp.credential import Code, Credential, Entry, is_hidden
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,11 @@ class Computed:
     name: str
     location: str
     code: Code | None
-    waits_because: str = ""
+    not_computed_because: str = ""
+
+    @property
+    def hidden(self) -> bool:
+        return is_hidden(self.name)
 
 
 class Store(Protocol):
@@ -26,8 +31,13 @@ class Store(Protocol):
         """Every credential held, without secrets."""
         ...
 
-    def add(self, credential: Credential, *, replace: bool = False) -> None:
-        """Store `credential`; ExistsError if its name is taken and `replace` is false."""
+    def check_writable(self, credentials: Sequence[Credential]) -> None:
+        """Refuse, before anything is written, what this store would refuse or misread."""
+        ...
+
+    def add(self, credential: Credential, *, replace: bool = False) -> Entry:
+        """Store `credential` and return its entry. The caller has checked it
+        (`check_writable`) and its name: taken only when `replace` is true."""
         ...
 
     def calculate(self, entry: Entry, now: float) -> Code:

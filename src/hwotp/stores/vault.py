@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace as copy_with
 from pathlib import Path
 
 from hwotp.credential import Code, Credential, Entry, Kind
-from hwotp.errors import ExistsError, NotFoundError
+from hwotp.errors import ExistsError, NotFoundError, Remedy
 from hwotp.otp import compute
 from hwotp.stores.base import Computed
 from hwotp.vault import Vault, VaultExistsError
@@ -37,12 +37,15 @@ class VaultStore:
             return []
         return [c.entry(self.location) for c in self._read()]
 
-    def add(self, credential: Credential, *, replace: bool = False) -> None:
+    def check_writable(self, credentials: Sequence[Credential]) -> None:
+        """The vault holds whatever the model allows."""
+
+    def add(self, credential: Credential, *, replace: bool = False) -> Entry:
         if not self.exists():
             passphrase = self._passphrase(True)
             try:
                 self._vault = Vault.create(self.path, passphrase, [credential])
-                return
+                return credential.entry(self.location)
             except VaultExistsError:  # another hwotp created it a moment ago: add to it
                 self._vault = Vault.unlock(self.path, passphrase)
         with self._edit() as credentials:
@@ -51,10 +54,10 @@ class VaultStore:
                 credentials.append(credential)
             elif replace:
                 credentials[taken] = credential
-            else:
-                raise ExistsError(
-                    f"{credential.name} is already in the vault; use --force to replace it"
-                )
+            else:  # another process stored it since the caller's check
+                raise ExistsError(f"{credential.name} is already in the vault",
+                                  remedy=Remedy.REPLACE)
+        return credential.entry(self.location)
 
     def calculate(self, entry: Entry, now: float) -> Code:
         if entry.kind is Kind.TOTP:

@@ -1,0 +1,42 @@
+"""What an enrolment onto a key costs, counted in the virtual key's own APDU log: one listing
+(LIST + CALCULATE_ALL) for every check before the write, the PUT, and one CALCULATE as its
+proof. Before the checks had one home, the same enrolment listed the key four times."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from conftest import FIXED_TIME
+from virtualkey.key import KeyConfig
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+URI = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
+SELECT, LIST, PUT, CALCULATE, CALCULATE_ALL, SEND_REMAINING = (
+    (0xA4, 0x04), (0xA1, 0x00), (0x01, 0x00), (0xA2, 0x00), (0xA4, 0x00), (0xA5, 0x00))
+READ_CONFIG = (0x1D, 0x00)  # the management applet: a write trusts only the key's own serial
+
+
+@pytest.fixture(autouse=True)
+def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_one_enrolment_lists_the_key_once_then_writes_and_proves(plug_keys, hwotp):
+    key = plug_keys(KeyConfig(serial=11111111)).keys[0]
+    assert hwotp("keys").exit_code == 0  # the serial is known from here on, as on a used key
+    key.log.clear()
+    result = hwotp("enroll", "--uri", URI, "--no-touch", "--no-vault")
+    assert result.exit_code == 0, result.everything
+    assert pyotp.TOTP(SECRET).at(FIXED_TIME) in result.stdout
+    sent = Counter((record.ins, record.p1) for record in key.log.records)
+    assert sent[LIST] == 1 and sent[CALCULATE_ALL] == 1
+    assert sent[PUT] == 1 and sent[CALCULATE] == 1
+    assert set(sent) <= {SELECT, READ_CONFIG, LIST, PUT, CALCULATE, CALCULATE_ALL,
+                         SEND_REMAINING}
+    # Measured on the same enrolment: 13 APDUs before this change (4 LIST, 4 CALCULATE_ALL), 7
+    # after it.
+    assert sum(sent.values()) < 13
