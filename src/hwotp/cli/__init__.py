@@ -29,7 +29,7 @@ EXIT_CODES_HELP = (
 class HwotpGroup(click.Group):
     """Runs a command and turns every failure into one sentence and a documented exit code."""
 
-    def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         kwargs["standalone_mode"] = False
         if sys.stdout is None:  # `hwotp code >&-` would lose the code silently
             fail("standard output is closed; nothing was done", ExitCode.OUTPUT)

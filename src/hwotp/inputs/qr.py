@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import struct
+import typing
 import warnings
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
@@ -148,7 +149,7 @@ def _to_gray(image: Image.Image) -> Image.Image:
 
 def _stretch(image: Image.Image) -> Image.Image:
     """Scale 16- and 32-bit pixels to 0-255; Pillow's own conversion clips at 255."""
-    low, high = image.getextrema()
+    low, high = typing.cast("tuple[float, float]", image.getextrema())  # one band
     scale = 255 / (high - low) if high > low else 0
     return image.point(lambda v: (v - low) * scale).convert("L")
 
@@ -182,7 +183,7 @@ def _zxing(gray: Image.Image, binarizer: str = "LocalAverage") -> list[_Symbol]:
     found = []
     for code in zxingcpp.read_barcodes(
         gray,
-        formats=zxingcpp.BarcodeFormat.QRCode,
+        formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
         try_rotate=True,
         try_downscale=True,
         try_invert=True,  # dark mode: light modules on a dark background
@@ -231,7 +232,7 @@ def _zbar(gray: Image.Image) -> list[_Symbol]:
 
 def _zbar_scan(gray: Image.Image) -> list[_Symbol]:
     """One zbar scan of an 8-bit greyscale image, QR codes only, raw bytes."""
-    from ctypes import c_void_p, cast
+    from ctypes import c_char_p, c_void_p, cast
 
     from pyzbar import wrapper as zb
 
@@ -242,7 +243,7 @@ def _zbar_scan(gray: Image.Image) -> list[_Symbol]:
         _configure(scanner)
         zb.zbar_image_set_format(image, _Y800)
         zb.zbar_image_set_size(image, gray.width, gray.height)
-        zb.zbar_image_set_data(image, cast(pixels, c_void_p), len(pixels), None)
+        zb.zbar_image_set_data(image, cast(c_char_p(pixels), c_void_p), len(pixels), None)
         if zb.zbar_scan_image(scanner, image) <= 0:
             return []
         return _zbar_symbols(image)

@@ -25,7 +25,10 @@ class Computed:
 
 
 class Store(Protocol):
-    location: str
+    @property
+    def location(self) -> str:
+        """Where the credentials are, as messages name it: "vault", "YubiKey 12345678"."""
+        ...
 
     def entries(self) -> list[Entry]:
         """Every credential held, without secrets."""

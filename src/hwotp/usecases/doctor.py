@@ -14,8 +14,12 @@ import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hwotp.yubikey.device import PCSCD_FIX, YUBIKEY_READER
+
+if TYPE_CHECKING:
+    from ykman.pcsc import ScardYubiKeyDevice
 
 UDEV_FIX = (
     "from hwotp's source folder: sudo install -m 644 udev/70-hwotp-security-keys.rules "
@@ -80,14 +84,19 @@ class PcscUnreachable(Exception):
 def run_checks() -> list[Check]:
     """Every check, in the order a user would fix things; none raises."""
     checks = guarded("pcscd", smart_card_checks)
-    for name, check in (
+    single: tuple[tuple[str, Callable[[], Check]], ...] = (
         ("udev rules", udev_check),
         ("clock", clock_check),
         ("libzbar", zbar_check),
         ("keyring", keyring_check),
-    ):
-        checks += guarded(name, lambda check=check: [check()])
+    )
+    for name, check in single:
+        checks += guarded(name, _as_list(check))
     return checks
+
+
+def _as_list(check: Callable[[], Check]) -> Callable[[], list[Check]]:
+    return lambda: [check()]
 
 
 def guarded(name: str, checks: Callable[[], list[Check]]) -> list[Check]:
@@ -188,7 +197,7 @@ def read_keys() -> list[KeyReading]:
     return readings
 
 
-def _read_key(device) -> KeyReading:  # device: ykman.pcsc.ScardYubiKeyDevice
+def _read_key(device: ScardYubiKeyDevice) -> KeyReading:
     from ykman.pcsc import ScardSmartCardConnection
     from yubikit.core import TRANSPORT
     from yubikit.management import CAPABILITY

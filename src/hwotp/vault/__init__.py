@@ -117,7 +117,7 @@ class Vault:
             slots = list(envelope.header.slots)
             slot = self._new_slot(passphrase, slots)
             self._write([*slots, slot], payload, old)
-        return slot["id"]
+        return str(slot["id"])
 
     def change_passphrase(self, passphrase: str, slot_id: str | None = None) -> str:
         """Replace a passphrase slot (default: the one this vault was unlocked with) by a new
@@ -138,8 +138,8 @@ class Vault:
             self._write(slots, payload, old, master_key)
         self._master_key = master_key  # only once the file holds it
         if target == self.unlocked_slot:
-            self.unlocked_slot = slot["id"]
-        return slot["id"]
+            self.unlocked_slot = str(slot["id"])
+        return str(slot["id"])
 
     def remove_slot(self, slot_id: str) -> None:
         """Remove a slot; refused if no slot this hwotp can open would remain."""

@@ -15,7 +15,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hwotp.errors import (
     HwotpError,
@@ -27,9 +27,13 @@ from hwotp.errors import (
 from hwotp.yubikey.info import KeyInfo
 
 if TYPE_CHECKING:
+    from smartcard.CardConnection import CardConnection
+    from smartcard.CardConnectionDecorator import CardConnectionDecorator
+    from smartcard.reader.Reader import Reader
     from yubikit.oath import OathSession
 
     from hwotp.yubikey.oathwire import CalculateAllItem
+    from hwotp.yubikey.pcsc import PyscardConnection
 
 YUBIKEY_READER = "yubico yubikey"  # ykman's rule: such a reader is a USB YubiKey
 CONNECT_ATTEMPTS, CONNECT_PAUSE = 12, 0.25  # a key just plugged in: ykman too waits up to 3 s
@@ -91,12 +95,12 @@ _NO_READERS = -2146435026  # SCARD_E_NO_READERS_AVAILABLE as pyscard reports it
 
 
 class YubiKey:
-    def __init__(self, reader: Any, on_unlock: UnlockHook | None = None) -> None:
+    def __init__(self, reader: Reader, on_unlock: UnlockHook | None = None) -> None:
         self.pcsc_reader = reader
         self.on_unlock = on_unlock  # told (device id, access key) after a password worked
         self.reader = reader.name
-        self._pyscard: Any = None
-        self._connection: Any = None
+        self._pyscard: CardConnection | None = None
+        self._connection: PyscardConnection | None = None
         self._info: KeyInfo | None = None
         self._session: OathSession | None = None
         self._access_key: bytes | None = None
@@ -144,7 +148,7 @@ class YubiKey:
             except oathwire.WireError:
                 return None
 
-    def smart_card_connection(self) -> Any:
+    def smart_card_connection(self) -> PyscardConnection:
         """The key as yubikit's SmartCardConnection."""
         if self._connection is None:
             from hwotp.yubikey.pcsc import PyscardConnection
@@ -152,7 +156,7 @@ class YubiKey:
             self._connection = PyscardConnection(self.pcsc_connection())
         return self._connection
 
-    def pcsc_connection(self) -> Any:
+    def pcsc_connection(self) -> CardConnection:
         """The key's pyscard connection: exclusive, or shared when another program holds it."""
         if self._pyscard is None:
             from smartcard.Exceptions import NoCardException
@@ -170,7 +174,7 @@ class YubiKey:
             self._pyscard = connection
         return self._pyscard
 
-    def _connect(self, exclusive: type) -> Any:
+    def _connect(self, exclusive: type[CardConnectionDecorator]) -> CardConnection:
         """Exclusive, else shared when another program holds the key. A connection that did
         not work is released at once: left to the garbage collector, it would talk to pcscd
         whenever that runs."""
@@ -310,7 +314,7 @@ def _lost_key(error: Exception) -> bool:
     return isinstance(error, SmartcardException | CommandError | OSError)
 
 
-def _connected(connection: Any) -> Any:
+def _connected(connection: CardConnection) -> CardConnection:
     try:
         connection.connect()
     except BaseException:
@@ -319,7 +323,7 @@ def _connected(connection: Any) -> Any:
     return connection
 
 
-def _release(connection: Any) -> None:
+def _release(connection: CardConnection) -> None:
     """Disconnect and free the PC/SC context; a key pulled out cannot disconnect, which loses
     nothing, but the context is freed all the same."""
     with contextlib.suppress(Exception):

@@ -28,6 +28,8 @@ def cache_path() -> Path:
 
 def lookup(device_id: str, reader: str) -> KeyInfo | None:
     entry = _read().get(device_id)
+    if not isinstance(entry, dict):
+        return None
     try:
         serial, firmware = entry["serial"], entry["firmware"]
         valid = (

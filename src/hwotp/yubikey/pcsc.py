@@ -7,14 +7,13 @@ and hands it to yubikit through this class, only when yubikit is needed.
 
 from __future__ import annotations
 
-from typing import Any
-
+from smartcard.CardConnection import CardConnection
 from yubikit.core import TRANSPORT
 from yubikit.core.smartcard import SmartCardConnection
 
 
 class PyscardConnection(SmartCardConnection):
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: CardConnection) -> None:
         self.connection = connection  # connected already
         atr = connection.getATR()
         # A YubiKey's ATR over USB has F in the high nibble of its second byte (ykman's rule).
