@@ -12,6 +12,7 @@ counter}}]}`; types totp, hotp, steam, yandex (and motp in newer versions).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hwotp.credential import Credential, Kind
@@ -37,6 +38,7 @@ from hwotp.formats.imports.common import (
     load_inner_json,
     number,
     objects,
+    scrypt,
     text_field,
     unbase64,
     unhex,
@@ -75,7 +77,7 @@ def read(source: Source, password: PasswordSource | None = None) -> Imported:
 
 
 def _decrypt(header: dict[str, Any], db: str, password: PasswordSource | None) -> Any:
-    slots = _password_slots(header.get("slots"))
+    slots = [_PasswordSlot.read(slot) for slot in _password_slots(header.get("slots"))]
     params = header.get("params")
     if not isinstance(params, dict):
         damaged(LABEL, "its header has no params")
@@ -83,9 +85,7 @@ def _decrypt(header: dict[str, Any], db: str, password: PasswordSource | None) -
     tag = unhex(params.get("tag"), "tag", LABEL, 16)
     content = unbase64(db, "db", LABEL)
     secret = ask_password(password, LABEL).encode("utf-8")
-    master_key = next(
-        (key for key in (_unwrap(slot, secret) for slot in slots) if key is not None), None
-    )
+    master_key = next((key for slot in slots if (key := slot.unwrap(secret)) is not None), None)
     if master_key is None:
         wrong_password(LABEL)
     plaintext = aes_gcm_open(master_key, nonce, content + tag)
@@ -108,25 +108,43 @@ def _password_slots(slots: object) -> list[dict[str, Any]]:
     return chosen
 
 
-def _unwrap(slot: dict[str, Any], secret: bytes) -> bytes | None:
-    """The master key from one password slot, or None if the password does not open it."""
-    from hwotp.formats.imports.common import scrypt
+@dataclass(frozen=True)
+class _PasswordSlot:
+    """A password slot, its scrypt parameters checked before any password is asked for."""
 
-    n = bounded(slot.get("n"), "scrypt N", LABEL, 2**10, 2**20)
-    if n & (n - 1):
-        damaged(LABEL, "its scrypt N is not a power of two")
-    r = bounded(slot.get("r"), "scrypt r", LABEL, 1, 16)
-    p = bounded(slot.get("p"), "scrypt p", LABEL, 1, 4)
-    if 128 * n * r > _MAX_SCRYPT_BYTES:
-        raise InputError(f"this {LABEL} export asks for more than 1 GiB of scrypt memory")
-    salt = unhex(slot.get("salt"), "slot salt", LABEL)
-    key_params = slot.get("key_params")
-    if not isinstance(key_params, dict):
-        damaged(LABEL, "a password slot has no key_params")
-    wrapped = unhex(slot.get("key"), "slot key", LABEL, 32)
-    nonce = unhex(key_params.get("nonce"), "slot nonce", LABEL, 12)
-    tag = unhex(key_params.get("tag"), "slot tag", LABEL, 16)
-    return aes_gcm_open(scrypt(secret, salt, n, r, p), nonce, wrapped + tag)
+    n: int
+    r: int
+    p: int
+    salt: bytes
+    wrapped: bytes  # the encrypted master key followed by its tag
+    nonce: bytes
+
+    @classmethod
+    def read(cls, slot: dict[str, Any]) -> _PasswordSlot:
+        n = bounded(slot.get("n"), "scrypt N", LABEL, 2**10, 2**20)
+        if n & (n - 1):
+            damaged(LABEL, "its scrypt N is not a power of two")
+        r = bounded(slot.get("r"), "scrypt r", LABEL, 1, 16)
+        p = bounded(slot.get("p"), "scrypt p", LABEL, 1, 4)
+        if 128 * n * r > _MAX_SCRYPT_BYTES:
+            raise InputError(f"this {LABEL} export asks for more than 1 GiB of scrypt memory")
+        key_params = slot.get("key_params")
+        if not isinstance(key_params, dict):
+            damaged(LABEL, "a password slot has no key_params")
+        return cls(
+            n=n,
+            r=r,
+            p=p,
+            salt=unhex(slot.get("salt"), "slot salt", LABEL),
+            wrapped=unhex(slot.get("key"), "slot key", LABEL, 32)
+            + unhex(key_params.get("tag"), "slot tag", LABEL, 16),
+            nonce=unhex(key_params.get("nonce"), "slot nonce", LABEL, 12),
+        )
+
+    def unwrap(self, secret: bytes) -> bytes | None:
+        """The master key, or None if the password does not open this slot."""
+        kek = scrypt(secret, self.salt, self.n, self.r, self.p)
+        return aes_gcm_open(kek, self.nonce, self.wrapped)
 
 
 def _entries(content: object, *, encrypted: bool) -> Imported:
