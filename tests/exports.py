@@ -454,7 +454,8 @@ def pskc_plain(accounts: Sequence[Account], *, extra_keys: str = "") -> bytes:
                 f"<pskc:Counter><pskc:PlainValue>{account.counter}</pskc:PlainValue></pskc:Counter>"
             )
         else:
-            data += f"<pskc:TimeInterval><pskc:PlainValue>{account.period}</pskc:PlainValue></pskc:TimeInterval>"
+            interval = f"<pskc:PlainValue>{account.period}</pskc:PlainValue>"
+            data += f"<pskc:TimeInterval>{interval}</pskc:TimeInterval>"
         keys.append(
             f"""<pskc:KeyPackage>
     <pskc:DeviceInfo><pskc:Manufacturer>Yubico</pskc:Manufacturer></pskc:DeviceInfo>

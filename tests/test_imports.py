@@ -344,6 +344,13 @@ def test_files_that_are_not_exports_are_named_without_their_content() -> None:
         assert "JBSWY3DPEHPK3PXP" not in str(caught.value)
 
 
+def test_a_text_export_with_a_damaged_byte_is_not_taken_for_an_encrypted_backup() -> None:
+    data = x.aegis([x.aegis_entry(a) for a in ACCOUNTS])
+    damaged = data[:100] + b"\xff" + data[101:]  # no longer UTF-8: binary like andOTP's backups
+    with pytest.raises(InputError, match="text with bytes that are not UTF-8: it may be damaged"):
+        read_export(damaged, password=never)
+
+
 def test_pskc_declaring_entities_is_refused_before_parsing() -> None:
     data = x.pskc_plain(ACCOUNTS[:1]).replace(
         b"<pskc:KeyContainer", b'<!DOCTYPE x [<!ENTITY a "aaaa">]>\n<pskc:KeyContainer', 1

@@ -99,6 +99,8 @@ def _detect(source: Source) -> Format:
     for candidate in FORMATS:
         if candidate.module.matches(source):
             return candidate
+    if source.text is None and source.mostly_text:
+        raise InputError("the file is text with bytes that are not UTF-8: it may be damaged")
     if source.looks_like_json and source.json is None:
         problem = source.json_problem()
         raise InputError(f"the file looks like JSON but cannot be read: {problem}")

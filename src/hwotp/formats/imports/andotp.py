@@ -59,11 +59,12 @@ _NOT_BACKUPS = {
 
 
 def matches(source: Source) -> bool:
-    """A JSON array of entries, or binary data (the only binary format hwotp reads)."""
+    """A JSON array of entries, or binary data (the only binary format hwotp reads) that is not
+    a text file with a damaged byte."""
     document = source.json
     if isinstance(document, list):
         return all(isinstance(entry, dict) and "secret" in entry for entry in document)
-    return source.text is None
+    return source.text is None and not source.mostly_text
 
 
 def read(source: Source, password: PasswordSource | None = None) -> Imported:
