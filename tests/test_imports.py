@@ -424,6 +424,7 @@ def test_aegis_refusals_name_each_entry_and_the_reason() -> None:
 def test_steam_entries_are_refused_in_every_format_that_has_them() -> None:
     steam_uri = f"otpauth://steam/Steam:gaben?secret={STEAM_ACCOUNT.base32}&issuer=Steam"
     winauth_uri = f"otpauth://totp/Steam:gaben?secret={STEAM_ACCOUNT.base32}&issuer=Steam&digits=5"
+    label_only = f"otpauth://totp/Steam:gaben2?secret={STEAM_ACCOUNT.base32}&digits=5"
     exports = {
         "2FAS": x.twofas(
             [x.twofas_service(ACCOUNTS[0]), x.twofas_service(STEAM_ACCOUNT, token_type="STEAM")]
@@ -444,7 +445,7 @@ def test_steam_entries_are_refused_in_every_format_that_has_them() -> None:
                 x.proton_entry(f"steam://{STEAM_ACCOUNT.base32}", "gaben", "Steam"),
             ]
         ),
-        "otpauth list": f"{ACCOUNTS[0].uri}\n{steam_uri}\n{winauth_uri}\n".encode(),
+        "otpauth list": f"{ACCOUNTS[0].uri}\n{steam_uri}\n{winauth_uri}\n{label_only}".encode(),
     }
     for label, data in exports.items():
         imported = read_export(data)
@@ -489,6 +490,15 @@ def test_otpauth_list_refusals_and_migration_lines() -> None:
         NAMES[2]: "it is in Ente Auth's trash",
     }
     assert "hunter2" not in repr(imported)
+
+
+def test_warnings_about_a_uri_name_the_entry() -> None:
+    uri = ACCOUNTS[0].uri.replace("otpauth://totp/Deno:", "otpauth://totp/Dino:")
+    imported = read_export(uri.encode())
+    assert imported.warnings == (
+        f'{NAMES[0]}: the label names the issuer "Dino" but the issuer parameter says "Deno";'
+        ' using "Deno"',
+    )
 
 
 def test_bitwarden_bare_secrets_items_without_totp_and_refusals() -> None:

@@ -26,7 +26,7 @@ from hwotp.formats.imports.common import (
     describe,
 )
 from hwotp.formats.migration import parse_migration
-from hwotp.formats.otpauth import ParsedUri, parse_uri, split_label
+from hwotp.formats.otpauth import ParsedUri, parse_uri, secret_warnings, split_label
 
 LABEL = "otpauth list"
 _SCHEME = "otpauth://"
@@ -77,13 +77,15 @@ def add_uri(collector: Collector, uri: str, name: str) -> None:
     except EntryRefused as refusal:
         collector.refuse(name, str(refusal))
         return
-    collector.add(parsed.credential, parsed.warnings)
+    about_secret = secret_warnings(parsed.credential)  # these name the credential already
+    named = tuple(w if w in about_secret else f"{name}: {w}" for w in parsed.warnings)
+    collector.add(parsed.credential, named)
 
 
 def uri_credential(uri: str) -> ParsedUri:
     """The credential of one URI by hwotp's URI rules; EntryRefused says why not."""
     kind, params = _peek(uri)
-    if kind == "steam" or _is_steam(params):
+    if kind == "steam" or _is_steam(params, uri_name(uri)):
         raise EntryRefused(STEAM)
     if kind == "yandex":
         raise EntryRefused(YANDEX)
@@ -122,10 +124,10 @@ def _peek(uri: str) -> tuple[str, dict[str, str]]:
     return kind, {name.lower(): value for name, value in pairs}
 
 
-def _is_steam(params: dict[str, str]) -> bool:
+def _is_steam(params: dict[str, str], name: str) -> bool:
     if params.get("encoder", "").strip().lower() == "steam":
         return True
-    return params.get("issuer", "").strip() == "Steam" and params.get("digits") == _STEAM_DIGITS
+    return name.partition(":")[0] == "Steam" and params.get("digits") == _STEAM_DIGITS
 
 
 def _trashed(code_display: str) -> bool:
