@@ -213,6 +213,13 @@ def test_an_encrypted_export_without_a_password_source_says_so(case: Case) -> No
         read_export(case.build())
 
 
+def test_a_2fas_backup_without_its_reference_cannot_tell_a_wrong_password_from_damage() -> None:
+    data = x.twofas([x.twofas_service(a) for a in ACCOUNTS], PASSWORD, reference=False)
+    assert [c.name for c in read_export(data, password=Asked()).credentials] == NAMES
+    with pytest.raises(WrongPassphraseError, match="wrong password for this 2FAS export, or the"):
+        read_export(data, password=Asked("nope"))
+
+
 def test_aegis_with_only_a_biometric_slot_cannot_be_opened_here() -> None:
     document = json.loads(x.aegis([x.aegis_entry(ACCOUNTS[0])], PASSWORD))
     document["header"]["slots"] = [s for s in document["header"]["slots"] if s["type"] == 2]
