@@ -13,6 +13,7 @@ counter}}]}`; types totp, hotp, steam, yandex (and motp in newer versions).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from hwotp.credential import Credential, Kind
@@ -155,7 +156,7 @@ def _entries(content: object, *, encrypted: bool) -> Imported:
         if not isinstance(entry, dict):
             damaged(LABEL, f"entry {index} is not an object")
         name = entry_name(entry.get("issuer"), entry.get("name"), index)
-        collector.entry(name, lambda entry=entry: _credential(entry))
+        collector.entry(name, partial(_credential, entry))
     return collector.result(encrypted=encrypted)
 
 

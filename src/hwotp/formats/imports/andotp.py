@@ -15,6 +15,7 @@ GCM cannot tell a wrong password from a modified file, so the refusal names both
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from typing import Any
 
 from hwotp.credential import Credential, Kind
@@ -108,7 +109,7 @@ def _entries(document: object, *, encrypted: bool) -> Imported:
             damaged(LABEL, f"entry {index} is not an object")
         issuer, account = _name(entry)
         name = entry_name(issuer, account, index)
-        collector.entry(name, lambda e=entry, i=issuer, a=account: _credential(e, i, a))
+        collector.entry(name, partial(_credential, entry, issuer, account))
     return collector.result(encrypted=encrypted)
 
 

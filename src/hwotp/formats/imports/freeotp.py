@@ -8,6 +8,7 @@ codes for a token whose issuer is "Steam", so such a token is refused as a Steam
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from hwotp.credential import Credential, Kind
@@ -47,7 +48,7 @@ def read(source: Source, password: PasswordSource | None = None) -> Imported:
         if not isinstance(token, dict):
             damaged(LABEL, f"token {index} is not an object")
         name = entry_name(token.get("issuerExt"), token.get("label"), index)
-        collector.entry(name, lambda t=token: _credential(t))
+        collector.entry(name, partial(_credential, token))
     return collector.result(encrypted=False)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import partial
 from typing import Any
 
 from hwotp.credential import Credential, Kind, display_name
@@ -65,7 +66,7 @@ def read(source: Source, password: PasswordSource | None = None) -> Imported:
     for index, key in enumerate(container.keys, start=1):
         issuer, account = _name(key)
         name = display_name(issuer, account) or f"key {index}"
-        collector.entry(name, lambda k=key: _credential(k))
+        collector.entry(name, partial(_credential, key))
     return collector.result(encrypted=encrypted)
 
 

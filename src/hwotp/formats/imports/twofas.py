@@ -12,6 +12,7 @@ text encrypted the same way (same salt, its own IV): it tells a wrong password f
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from hwotp.credential import Credential, Kind
@@ -110,7 +111,7 @@ def _services(services: object, *, encrypted: bool) -> Imported:
         otp = otp if isinstance(otp, dict) else {}
         issuer, account = _name(service, otp)
         name = entry_name(issuer, account, index)
-        collector.entry(name, lambda s=service, o=otp, i=issuer, a=account: _credential(s, o, i, a))
+        collector.entry(name, partial(_credential, service, otp, issuer, account))
     return collector.result(encrypted=encrypted)
 
 
