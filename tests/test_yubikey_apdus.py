@@ -40,3 +40,18 @@ def test_one_enrolment_lists_the_key_once_then_writes_and_proves(plug_keys, hwot
     # Measured on the same enrolment: 13 APDUs before this change (4 LIST, 4 CALCULATE_ALL), 7
     # after it.
     assert sum(sent.values()) < 13
+
+
+def test_a_key_pulled_after_its_write_with_also_vault_says_the_vault_copy_is_missing(
+    plug_keys, hwotp, vault_path
+):
+    key = plug_keys(KeyConfig(serial=11111111)).keys[0]
+    assert hwotp("keys").exit_code == 0
+    # SELECTs, the serial, LIST, CALCULATE_ALL, then the PUT (6th): its proof never arrives.
+    key.faults.pull_after = key.log.count + 6
+    result = hwotp("enroll", "--uri", URI, "--no-touch", "--also-vault")
+    assert result.exit_code == 12, result.everything
+    message = result.stderr.splitlines()[-1]
+    assert "after GitHub:alice was written to it" in message
+    assert message.endswith("(nothing was stored in the vault)")
+    assert not vault_path.exists()
