@@ -86,7 +86,13 @@ class ThroughPcscd:
             config = KeyConfig(serial=5550001, transport="nfc")
             key = VirtualKey(config, authenticator=authenticator)
             self.rig = self.plug_keys(key)
-        devices = list(CtapPcscDevice.list_devices())
+        # The bridge is ready once pcscd powered the card on; pcscd may still be reading the
+        # ATR then, and python-fido2 skips a reader whose card it cannot open yet.
+        deadline = time.monotonic() + 2.0
+        while not (devices := list(CtapPcscDevice.list_devices())):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert len(devices) == 1
         return devices[0]
 

@@ -90,7 +90,7 @@ class U2f:
     def call(self, apdu: bytes) -> bytes:
         """A raw U2F APDU (extended length, as CTAPHID MSG carries it) in, data + SW out."""
         try:
-            answer, sw = self.process(parse_command(apdu)), SW_OK
+            answer, sw = self.process(_parse(apdu)), SW_OK
         except ApduError as error:
             answer, sw = b"", error.sw
         return answer + sw.to_bytes(2, "big")
@@ -159,3 +159,14 @@ class U2f:
         counter = auth.next_counter().to_bytes(4, "big")
         signature = credential.sign(application + bytes([presence]) + counter + challenge)
         return bytes([presence]) + counter + signature
+
+
+def _parse(apdu: bytes) -> Command:
+    """U2F's extended encoding (U2F Raw Message Formats 3.1.1): CLA INS P1 P2 00 Lc1 Lc2 data
+    [Le1 Le2]. python-fido2 also sends Lc 0000 for a command without data (VERSION), which an
+    ISO 7816 parser refuses, so that form is taken here; anything else is ISO 7816."""
+    body = apdu[4:]
+    if len(apdu) >= 4 and len(body) in (3, 5) and body[:3] == b"\0\0\0":
+        cla, ins, p1, p2 = apdu[:4]
+        return Command(cla, ins, p1, p2, extended=True)
+    return parse_command(apdu)
