@@ -229,6 +229,17 @@ def test_rename(firmware) -> None:
     assert sw_of(error) == 0x6984
 
 
+def test_rename_onto_a_taken_name_or_its_own_is_refused() -> None:
+    session = connect(make_key((5, 7, 2)))
+    first = session.put_credential(credential("first"))
+    session.put_credential(credential("second"))
+    for new_name in ("second", "first"):  # another credential's name, then its own
+        with pytest.raises(ApduError) as error:
+            session.rename_credential(first.id, new_name)
+        assert sw_of(error) == 0x6A80
+    assert sorted(c.name for c in session.list_credentials()) == ["first", "second"]
+
+
 def test_rename_refused_below_5_3_1() -> None:
     session = connect(make_key((5, 2, 7)))
     stored = session.put_credential(credential("old"))

@@ -3,6 +3,12 @@
 Retries: 8 in all. Three wrong PINs in a row block PIN use until a power cycle
 (PIN_AUTH_BLOCKED); the eighth wrong PIN blocks it for good (PIN_BLOCKED, reset only). When both
 happen on one attempt, PIN_BLOCKED wins: it is the state the user has to act on.
+
+getPINRetries without a PIN answers PIN_NOT_SET, as a YubiKey does (ykman only asks for the
+retries when getInfo says clientPin is true). The PIN policy of authenticatorConfig lives here:
+the minimum PIN length (4 code points until setMinPINLength raises it; it never goes down) and
+forcePINChange, under which a right PIN still gets no token (PIN_POLICY_VIOLATION, CTAP 2.1
+6.5.5.7 steps after the PIN check) until changePIN sets a new PIN.
 """
 
 from __future__ import annotations
@@ -47,8 +53,10 @@ P_PERMISSIONS, P_RP_ID = 9, 10
 R_KEY_AGREEMENT, R_TOKEN, R_RETRIES, R_POWER_CYCLE_STATE = 1, 2, 3, 4
 
 PERMISSION_MC, PERMISSION_GA, PERMISSION_CM = 0x01, 0x02, 0x04
-PERMISSION_LBW = 0x10
-SUPPORTED_PERMISSIONS = PERMISSION_MC | PERMISSION_GA | PERMISSION_CM
+PERMISSION_LBW, PERMISSION_ACFG = 0x10, 0x20
+# Bio enrolment (0x08) is refused: a YubiKey 5 has no fingerprint sensor.
+SUPPORTED_PERMISSIONS = (PERMISSION_MC | PERMISSION_GA | PERMISSION_CM | PERMISSION_LBW
+                         | PERMISSION_ACFG)
 NEEDS_RP_ID = PERMISSION_MC | PERMISSION_GA
 
 
@@ -64,7 +72,10 @@ class ClientPin:
     def __init__(self) -> None:
         self.protocols = {1: PinProtocolV1(), 2: PinProtocolV2()}
         self.pin_hash: bytes | None = None
+        self.pin_length = 0  # code points of the current PIN, for setMinPINLength
         self.retries = MAX_RETRIES
+        self.min_length = MIN_PIN_LENGTH
+        self.force_change = False
         self.power_cycle()
 
     @property
@@ -80,7 +91,10 @@ class ClientPin:
 
     def reset(self) -> None:
         self.pin_hash = None
+        self.pin_length = 0
         self.retries = MAX_RETRIES
+        self.min_length = MIN_PIN_LENGTH
+        self.force_change = False
         self.power_cycle()
 
     def handle(self, params: Mapping[int, Any]) -> dict[int, Any]:
@@ -88,6 +102,8 @@ class ClientPin:
         if sub is None:
             raise CtapFailure(MISSING_PARAMETER, "clientPIN without subCommand")
         if sub == GET_RETRIES:
+            if not self.is_set:
+                raise CtapFailure(PIN_NOT_SET, "getPINRetries without a PIN")
             return {R_RETRIES: self.retries, R_POWER_CYCLE_STATE: self._auth_blocked}
         protocol = self.protocol(params.get(P_PROTOCOL))
         if sub == GET_KEY_AGREEMENT:
@@ -118,7 +134,8 @@ class ClientPin:
         shared = protocol.decapsulate(params[P_KEY_AGREEMENT])
         if not protocol.verify(shared, params[P_NEW_PIN_ENC], params[P_AUTH_PARAM]):
             raise CtapFailure(PIN_AUTH_INVALID, "setPIN pinUvAuthParam")
-        self.pin_hash = _new_pin_hash(protocol, shared, params[P_NEW_PIN_ENC])
+        self.pin_hash, self.pin_length = _new_pin(protocol, shared, params[P_NEW_PIN_ENC],
+                                                  self.min_length)
         self.retries = MAX_RETRIES
         return {}
 
@@ -130,7 +147,13 @@ class ClientPin:
         if not protocol.verify(shared, message, params[P_AUTH_PARAM]):
             raise CtapFailure(PIN_AUTH_INVALID, "changePIN pinUvAuthParam")
         self._check_pin(protocol, shared, params[P_PIN_HASH_ENC])
-        self.pin_hash = _new_pin_hash(protocol, shared, params[P_NEW_PIN_ENC])
+        pin_hash, length = _new_pin(protocol, shared, params[P_NEW_PIN_ENC], self.min_length)
+        # choice: under forcePINChange the same PIN again is refused (CTAP 2.2 says so; 2.1
+        # only asks for a change).
+        if self.force_change and pin_hash == self.pin_hash:
+            raise CtapFailure(PIN_POLICY_VIOLATION, "forcePINChange needs a different PIN")
+        self.pin_hash, self.pin_length = pin_hash, length
+        self.force_change = False
         self.token = None  # a new PIN ends every token
         return {}
 
@@ -142,6 +165,8 @@ class ClientPin:
         self._check_usable()
         shared = protocol.decapsulate(params[P_KEY_AGREEMENT])
         self._check_pin(protocol, shared, params[P_PIN_HASH_ENC])
+        if self.force_change:
+            raise CtapFailure(PIN_POLICY_VIOLATION, "forcePINChange: change the PIN first")
         self.token = PinToken(os.urandom(32), protocol.version, permissions, rp_id)
         return {R_TOKEN: protocol.encrypt(shared, self.token.value)}
 
@@ -187,6 +212,18 @@ class ClientPin:
                 raise CtapFailure(PIN_AUTH_INVALID, "token is bound to another RP")
             token.rp_id = rp_id
 
+    def set_min_length(self, length: int, force_change: bool) -> None:
+        """setMinPINLength (CTAP 2.1 6.11.4): never lower; a shorter current PIN, or
+        forceChangePin, makes the next getPinToken fail until changePIN."""
+        if length < self.min_length:
+            raise CtapFailure(PIN_POLICY_VIOLATION, "the minimum PIN length cannot go down")
+        if force_change and not self.is_set:
+            raise CtapFailure(PIN_NOT_SET, "forceChangePin without a PIN")
+        self.min_length = length
+        if force_change or (self.is_set and self.pin_length < length):
+            self.force_change = True
+            self.token = None
+
     def presence_used(self) -> None:
         """After a touch in makeCredential/getAssertion the token's permissions are spent."""
         if self.token is not None:
@@ -215,7 +252,10 @@ def _permissions(params: Mapping[int, Any], sub: int) -> tuple[int, str | None]:
     return permissions, rp_id
 
 
-def _new_pin_hash(protocol: PinProtocolV1, shared: bytes, new_pin_enc: Any) -> bytes:
+def _new_pin(
+    protocol: PinProtocolV1, shared: bytes, new_pin_enc: Any, min_length: int
+) -> tuple[bytes, int]:
+    """The new PIN's LEFT(SHA-256, 16) and its length in code points."""
     if not isinstance(new_pin_enc, bytes):
         raise CtapFailure(INVALID_PARAMETER, "newPinEnc")
     padded = protocol.decrypt(shared, new_pin_enc)
@@ -226,6 +266,6 @@ def _new_pin_hash(protocol: PinProtocolV1, shared: bytes, new_pin_enc: Any) -> b
         length = len(pin.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise CtapFailure(PIN_POLICY_VIOLATION, "PIN is not UTF-8") from error
-    if length < MIN_PIN_LENGTH or len(pin) > MAX_PIN_BYTES:
+    if length < min_length or len(pin) > MAX_PIN_BYTES:
         raise CtapFailure(PIN_POLICY_VIOLATION, "PIN length")
-    return hashlib.sha256(pin).digest()[:16]
+    return hashlib.sha256(pin).digest()[:16], length

@@ -12,25 +12,32 @@ from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .status import INVALID_PARAMETER, CtapFailure
 
-COSE_KTY_EC2, COSE_CRV_P256, COSE_ALG_ECDH_ES_HKDF_256 = 2, 1, -25
+COSE_KTY_OKP, COSE_KTY_EC2, COSE_CRV_P256, COSE_ALG_ECDH_ES_HKDF_256 = 1, 2, 1, -25
+COSE_CRV_P384, COSE_CRV_ED25519 = 2, 6
 
 
 def cose_ec2_public(key: ec.EllipticCurvePublicKey, alg: int) -> dict[int, Any]:
-    """A P-256 public key as a COSE_Key map."""
+    """A P-256 or P-384 public key as a COSE_Key map (RFC 9053 7.1.1: kty 2, crv 1 or 2)."""
     numbers = key.public_numbers()
+    size = (key.curve.key_size + 7) // 8
     return {
         1: COSE_KTY_EC2,
         3: alg,
-        -1: COSE_CRV_P256,
-        -2: numbers.x.to_bytes(32, "big"),
-        -3: numbers.y.to_bytes(32, "big"),
+        -1: COSE_CRV_P384 if key.curve.key_size == 384 else COSE_CRV_P256,
+        -2: numbers.x.to_bytes(size, "big"),
+        -3: numbers.y.to_bytes(size, "big"),
     }
+
+
+def cose_okp_public(key: ed25519.Ed25519PublicKey, alg: int) -> dict[int, Any]:
+    """An Ed25519 public key as a COSE_Key map (RFC 9053 7.2: kty 1 OKP, crv 6, x)."""
+    return {1: COSE_KTY_OKP, 3: alg, -1: COSE_CRV_ED25519, -2: key.public_bytes_raw()}
 
 
 def parse_peer_key(cose: Any) -> ec.EllipticCurvePublicKey:
