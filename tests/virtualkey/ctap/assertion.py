@@ -25,14 +25,7 @@ from .authdata import FLAG_UP, FLAG_UV, authenticator_data
 from .credentials import Credential
 from .pin import PERMISSION_GA
 from .request import Interaction, optional, required
-from .status import (
-    INVALID_OPTION,
-    INVALID_PARAMETER,
-    NO_CREDENTIALS,
-    NOT_ALLOWED,
-    UNSUPPORTED_OPTION,
-    CtapFailure,
-)
+from .status import CtapFailure, CtapStatus
 
 if TYPE_CHECKING:
     from .authenticator import Authenticator
@@ -75,19 +68,19 @@ def get_assertion(
     salts = None
     if hmac_secret.NAME in extensions:
         if not up:
-            raise CtapFailure(UNSUPPORTED_OPTION, "hmac-secret needs user presence")
+            raise CtapFailure(CtapStatus.UNSUPPORTED_OPTION, "hmac-secret needs user presence")
         salts = hmac_secret.assertion_input(extensions[hmac_secret.NAME], auth.pin)
     get_cred_blob = optional(extensions, CRED_BLOB, bool, False)
     large_blob_key = LARGE_BLOB_KEY in extensions
     if large_blob_key and extensions[LARGE_BLOB_KEY] is not True:
-        raise CtapFailure(INVALID_OPTION, "largeBlobKey is true or absent")
+        raise CtapFailure(CtapStatus.INVALID_OPTION, "largeBlobKey is true or absent")
     rp_id_hash = hashlib.sha256(rp_id.encode()).digest()
     credentials = _locate(auth, rp_id_hash, allow, user_verified)
     if up:
         auth.wait_for_presence(interaction)
         auth.pin.presence_used()
     if not credentials:
-        raise CtapFailure(NO_CREDENTIALS)
+        raise CtapFailure(CtapStatus.NO_CREDENTIALS)
     flags = (FLAG_UP if up else 0) | (FLAG_UV if user_verified else 0)
     pending = PendingAssertions(rp_id_hash, client_data_hash, flags, not allow, salts,
                                 credentials[1:], get_cred_blob, large_blob_key)
@@ -101,10 +94,10 @@ def get_assertion(
 def get_next_assertion(auth: Authenticator) -> dict[int, Any]:
     pending = auth.pending_assertions
     if pending is None or not pending.remaining:
-        raise CtapFailure(NOT_ALLOWED, "no getAssertion to continue")
+        raise CtapFailure(CtapStatus.NOT_ALLOWED, "no getAssertion to continue")
     if time.monotonic() - pending.started > NEXT_ASSERTION_SECONDS:
         auth.pending_assertions = None
-        raise CtapFailure(NOT_ALLOWED, "getNextAssertion came too late")
+        raise CtapFailure(CtapStatus.NOT_ALLOWED, "getNextAssertion came too late")
     return _sign(auth, pending, pending.remaining.pop(0))
 
 
@@ -112,11 +105,11 @@ def _check_options(options: Mapping[str, Any]) -> bool:
     """Returns up (default true). rk is not a getAssertion option; there is no built-in UV."""
     for name, value in options.items():
         if not isinstance(value, bool):
-            raise CtapFailure(INVALID_PARAMETER, f"option {name} is not a bool")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, f"option {name} is not a bool")
     if "rk" in options:
-        raise CtapFailure(UNSUPPORTED_OPTION, "rk is not a getAssertion option")
+        raise CtapFailure(CtapStatus.UNSUPPORTED_OPTION, "rk is not a getAssertion option")
     if options.get("uv"):
-        raise CtapFailure(INVALID_OPTION, "no built-in user verification")
+        raise CtapFailure(CtapStatus.INVALID_OPTION, "no built-in user verification")
     return options.get("up", True)
 
 
@@ -128,7 +121,7 @@ def _locate(
         return [c for c in found if c.usable(user_verified, listed=False)]
     for descriptor in allow:
         if not isinstance(descriptor, Mapping):
-            raise CtapFailure(INVALID_PARAMETER, "allowList entry is not a map")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "allowList entry is not a map")
         if descriptor.get("type") != "public-key":
             continue
         found = auth.store.find(descriptor.get("id"), rp_id_hash)

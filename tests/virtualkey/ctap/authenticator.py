@@ -38,19 +38,7 @@ from .large_blobs import MAX_SERIALIZED_LARGE_BLOB_ARRAY, LargeBlobStore, large_
 from .pin import ClientPin
 from .registration import MAX_CRED_BLOB_LENGTH, make_credential
 from .request import Interaction, ignore_keepalive, never_cancelled
-from .status import (
-    CBOR_UNEXPECTED_TYPE,
-    INVALID_CBOR,
-    INVALID_COMMAND,
-    INVALID_LENGTH,
-    NOT_ALLOWED,
-    PIN_INVALID,
-    PIN_NOT_SET,
-    PUAT_REQUIRED,
-    REQUEST_TOO_LARGE,
-    USER_ACTION_TIMEOUT,
-    CtapFailure,
-)
+from .status import CtapFailure, CtapStatus
 
 MAKE_CREDENTIAL, GET_ASSERTION, GET_INFO, CLIENT_PIN, RESET, GET_NEXT_ASSERTION = (
     0x01, 0x02, 0x04, 0x06, 0x07, 0x08,
@@ -96,7 +84,7 @@ class Authenticator:
         self.firmware = firmware
         self.presence = presence
         self.aaguid = aaguid
-        self.deny_status = USER_ACTION_TIMEOUT
+        self.deny_status = CtapStatus.USER_ACTION_TIMEOUT
         self.reset_window: float | None = RESET_WINDOW
         self.store = CredentialStore(capacity or resident_capacity(firmware))
         self.pin = ClientPin()
@@ -133,14 +121,14 @@ class Authenticator:
             except CtapFailure as failure:
                 return bytes([failure.status])
             except cbor.CborError:
-                return bytes([INVALID_CBOR])
+                return bytes([CtapStatus.INVALID_CBOR])
             return b"\x00" + (cbor.encode(answer) if answer else b"")
 
     def _dispatch(self, request: bytes, interaction: Interaction) -> dict[Any, Any]:
         if not request:
-            raise CtapFailure(INVALID_LENGTH, "empty request")
+            raise CtapFailure(CtapStatus.INVALID_LENGTH, "empty request")
         if len(request) > self.max_message_size:
-            raise CtapFailure(REQUEST_TOO_LARGE)
+            raise CtapFailure(CtapStatus.REQUEST_TOO_LARGE)
         command, params = request[0], _parameters(request[1:])
         # "next" commands continue only the command right before them
         if command != GET_NEXT_ASSERTION:
@@ -168,7 +156,7 @@ class Authenticator:
         if command == SELECTION:
             self.wait_for_presence(interaction)
             return {}
-        raise CtapFailure(INVALID_COMMAND, f"CTAP command 0x{command:02X}")
+        raise CtapFailure(CtapStatus.INVALID_COMMAND, f"CTAP command 0x{command:02X}")
 
     def info(self) -> dict[int, Any]:
         major, minor, patch = self.firmware
@@ -206,7 +194,7 @@ class Authenticator:
         """Forget credentials and PIN; needs a touch, and only soon after power-up."""
         window = self.reset_window
         if window is not None and time.monotonic() - self.powered_at > window:
-            raise CtapFailure(NOT_ALLOWED, "reset only right after power-up")
+            raise CtapFailure(CtapStatus.NOT_ALLOWED, "reset only right after power-up")
         self.wait_for_presence(interaction)
         self.store.reset()
         self.pin.reset()
@@ -227,13 +215,13 @@ class Authenticator:
         if auth_param == b"":
             # "Is this the key you mean?" from CTAP 2.0 platforms: touch, then the PIN state.
             self.wait_for_presence(interaction)
-            raise CtapFailure(PIN_INVALID if self.pin.is_set else PIN_NOT_SET)
+            raise CtapFailure(CtapStatus.PIN_INVALID if self.pin.is_set else CtapStatus.PIN_NOT_SET)
         if auth_param is None:
             if self.always_uv:
                 # CTAP 2.1 6.1.2 step 6 / 6.2.2 step 6: alwaysUv needs UV on every request.
                 # choice: with no PIN to verify, PIN_NOT_SET (the platform should set one).
-                raise CtapFailure(PUAT_REQUIRED if self.pin.is_set else PIN_NOT_SET,
-                                  "alwaysUv: user verification required")
+                status = CtapStatus.PUAT_REQUIRED if self.pin.is_set else CtapStatus.PIN_NOT_SET
+                raise CtapFailure(status, "alwaysUv: user verification required")
             return False
         self.pin.verify_token(protocol, auth_param, client_data_hash, permission, rp_id)
         return True
@@ -249,5 +237,5 @@ def _parameters(body: bytes) -> Mapping[Any, Any]:
         return {}
     params = cbor.decode(body)
     if not isinstance(params, Mapping):
-        raise CtapFailure(CBOR_UNEXPECTED_TYPE, "CTAP parameters are a map")
+        raise CtapFailure(CtapStatus.CBOR_UNEXPECTED_TYPE, "CTAP parameters are a map")
     return params

@@ -16,13 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import cbor
 from .pin import PERMISSION_ACFG
 from .request import optional, required
-from .status import (
-    INVALID_PARAMETER,
-    INVALID_SUBCOMMAND,
-    PIN_POLICY_VIOLATION,
-    PUAT_REQUIRED,
-    CtapFailure,
-)
+from .status import CtapFailure, CtapStatus
 
 if TYPE_CHECKING:
     from .authenticator import Authenticator
@@ -39,12 +33,12 @@ MAX_MIN_PIN_LENGTH = 63
 def authenticator_config(auth: Authenticator, params: Mapping[int, Any]) -> dict[int, Any]:
     sub = required(params, P_SUBCOMMAND, int)
     if sub not in (TOGGLE_ALWAYS_UV, SET_MIN_PIN_LENGTH):
-        raise CtapFailure(INVALID_SUBCOMMAND, f"authenticatorConfig subcommand {sub}")
+        raise CtapFailure(CtapStatus.INVALID_SUBCOMMAND, f"authenticatorConfig subcommand {sub}")
     sub_params = optional(params, P_SUBCOMMAND_PARAMS, Mapping, {})
     if auth.pin.is_set or auth.always_uv:
         auth_param = params.get(P_AUTH_PARAM)
         if auth_param is None:
-            raise CtapFailure(PUAT_REQUIRED, "authenticatorConfig needs a PIN token")
+            raise CtapFailure(CtapStatus.PUAT_REQUIRED, "authenticatorConfig needs a PIN token")
         message = b"\xff" * 32 + bytes([0x0D, sub])
         if P_SUBCOMMAND_PARAMS in params:
             message += cbor.encode(params[P_SUBCOMMAND_PARAMS])
@@ -61,12 +55,13 @@ def _set_min_pin_length(auth: Authenticator, sub_params: Mapping[int, Any]) -> d
     rp_ids = optional(sub_params, S_MIN_PIN_LENGTH_RP_IDS, list)
     force = optional(sub_params, S_FORCE_CHANGE_PIN, bool, False)
     if length > MAX_MIN_PIN_LENGTH:
-        raise CtapFailure(INVALID_PARAMETER, "newMinPINLength over 63")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "newMinPINLength over 63")
     if rp_ids is not None:
         if not all(isinstance(rp_id, str) for rp_id in rp_ids):
-            raise CtapFailure(INVALID_PARAMETER, "minPinLengthRPIDs are strings")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "minPinLengthRPIDs are strings")
         if len(rp_ids) > MAX_RP_IDS_FOR_MIN_PIN_LENGTH:
-            raise CtapFailure(PIN_POLICY_VIOLATION, "more RP IDs than maxRPIDsForSetMinPINLength")
+            raise CtapFailure(CtapStatus.PIN_POLICY_VIOLATION,
+                              "more RP IDs than maxRPIDsForSetMinPINLength")
     auth.pin.set_min_length(length, force)
     if rp_ids is not None:
         auth.min_pin_length_rp_ids = list(rp_ids)

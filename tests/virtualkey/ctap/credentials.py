@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .protocols import cose_ec2_public, cose_okp_public
-from .status import KEY_STORE_FULL, CtapFailure
+from .status import CtapFailure, CtapStatus
 
 # COSE algorithms, in the order a YubiKey 5.7 lists them in getInfo (CTAP 2.1 6.4, member 0x0A).
 ES256, EDDSA, ES384 = -7, -8, -35
@@ -145,7 +145,8 @@ class CredentialStore:
         """Stores a resident credential; one per RP and user id (a new one replaces the old)."""
         same = self._same_user(credential)
         if same is None and self.remaining <= 0:
-            raise CtapFailure(KEY_STORE_FULL, f"{self.capacity} resident credentials stored")
+            raise CtapFailure(CtapStatus.KEY_STORE_FULL,
+                              f"{self.capacity} resident credentials stored")
         if same is not None:
             self.resident.remove(same)
         self.resident.append(credential)

@@ -25,15 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .pin import PERMISSION_LBW
 from .request import optional, required
-from .status import (
-    INTEGRITY_FAILURE,
-    INVALID_LENGTH,
-    INVALID_PARAMETER,
-    INVALID_SEQ,
-    LARGE_BLOB_STORAGE_FULL,
-    PUAT_REQUIRED,
-    CtapFailure,
-)
+from .status import CtapFailure, CtapStatus
 
 if TYPE_CHECKING:
     from .authenticator import Authenticator
@@ -65,42 +57,43 @@ def large_blobs(auth: Authenticator, params: Mapping[int, Any]) -> dict[int, Any
     offset = required(params, P_OFFSET, int)
     length = optional(params, P_LENGTH, int)
     if (get is None) == (fragment is None):
-        raise CtapFailure(INVALID_PARAMETER, "exactly one of get and set")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "exactly one of get and set")
     max_fragment = auth.max_message_size - 64
     store = auth.large_blobs
     if get is not None:
         if length is not None:
-            raise CtapFailure(INVALID_PARAMETER, "length only with set")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "length only with set")
         if get > max_fragment:
-            raise CtapFailure(INVALID_LENGTH, "get over maxFragmentLength")
+            raise CtapFailure(CtapStatus.INVALID_LENGTH, "get over maxFragmentLength")
         if offset > len(store.serialized):
-            raise CtapFailure(INVALID_PARAMETER, "offset past the array")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "offset past the array")
         return {R_CONFIG: store.serialized[offset : offset + get]}
     assert fragment is not None
     if len(fragment) > max_fragment:
-        raise CtapFailure(INVALID_LENGTH, "set over maxFragmentLength")
+        raise CtapFailure(CtapStatus.INVALID_LENGTH, "set over maxFragmentLength")
     if offset == 0:
         if length is None:
-            raise CtapFailure(INVALID_PARAMETER, "the first fragment carries the length")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "the first fragment carries the length")
         if length > MAX_SERIALIZED_LARGE_BLOB_ARRAY:
-            raise CtapFailure(LARGE_BLOB_STORAGE_FULL, "over maxSerializedLargeBlobArray")
+            raise CtapFailure(CtapStatus.LARGE_BLOB_STORAGE_FULL,
+                              "over maxSerializedLargeBlobArray")
         if length < CHECK_BYTES + 1:
-            raise CtapFailure(INVALID_PARAMETER, "shorter than an array and its check")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "shorter than an array and its check")
         store._expected_length, store._expected_offset = length, 0
     elif length is not None:
-        raise CtapFailure(INVALID_PARAMETER, "length only with the first fragment")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "length only with the first fragment")
     if offset != store._expected_offset:
-        raise CtapFailure(INVALID_SEQ, "fragment out of order")
+        raise CtapFailure(CtapStatus.INVALID_SEQ, "fragment out of order")
     if auth.pin.is_set or auth.always_uv:
         auth_param = params.get(P_AUTH_PARAM)
         if auth_param is None:
-            raise CtapFailure(PUAT_REQUIRED, "writing large blobs needs a PIN token")
+            raise CtapFailure(CtapStatus.PUAT_REQUIRED, "writing large blobs needs a PIN token")
         message = (b"\xff" * 32 + b"\x0c\x00" + offset.to_bytes(4, "little")
                    + hashlib.sha256(fragment).digest())
         auth.pin.verify_token(params.get(P_PROTOCOL), auth_param, message, PERMISSION_LBW,
                               None)
     if offset + len(fragment) > store._expected_length:
-        raise CtapFailure(INVALID_PARAMETER, "past the announced length")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "past the announced length")
     if offset == 0:
         store._pending = bytearray()
     store._pending += fragment
@@ -111,6 +104,6 @@ def large_blobs(auth: Authenticator, params: Mapping[int, Any]) -> dict[int, Any
         store._expected_offset = 0
         body, check = whole[:-CHECK_BYTES], whole[-CHECK_BYTES:]
         if hashlib.sha256(body).digest()[:CHECK_BYTES] != check:
-            raise CtapFailure(INTEGRITY_FAILURE, "the array's check bytes do not match")
+            raise CtapFailure(CtapStatus.INTEGRITY_FAILURE, "the array's check bytes do not match")
         store.serialized = whole
     return {}

@@ -24,15 +24,7 @@ from .authdata import FLAG_UP, FLAG_UV, attested_credential, authenticator_data
 from .credentials import ALGORITHMS, UV_OPTIONAL, UV_REQUIRED, Credential
 from .pin import PERMISSION_MC
 from .request import Interaction, optional, required
-from .status import (
-    CBOR_UNEXPECTED_TYPE,
-    CREDENTIAL_EXCLUDED,
-    INVALID_OPTION,
-    INVALID_PARAMETER,
-    PUAT_REQUIRED,
-    UNSUPPORTED_ALGORITHM,
-    CtapFailure,
-)
+from .status import CtapFailure, CtapStatus
 
 if TYPE_CHECKING:
     from .authenticator import Authenticator
@@ -55,7 +47,7 @@ def make_credential(
     rp_entity, user = params[P_RP], required(params, P_USER, Mapping)
     user_id = required(user, "id", bytes)
     if len(user_id) > MAX_USER_ID:
-        raise CtapFailure(INVALID_PARAMETER, "user id longer than 64 bytes")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "user id longer than 64 bytes")
     algorithm = _choose_algorithm(required(params, P_ALGORITHMS, list))
     options = optional(params, P_OPTIONS, Mapping, {})
     resident = _check_options(options)
@@ -65,12 +57,12 @@ def make_credential(
     )
     if auth.pin.is_set and resident and not user_verified:
         # makeCredUvNotRqd: only discoverable credentials need the PIN once one is set
-        raise CtapFailure(PUAT_REQUIRED, "a discoverable credential needs the PIN")
+        raise CtapFailure(CtapStatus.PUAT_REQUIRED, "a discoverable credential needs the PIN")
     wanted = _extensions(optional(params, P_EXTENSIONS, Mapping, {}))
     rp_id_hash = hashlib.sha256(rp_id.encode()).digest()
     if _excluded(auth, optional(params, P_EXCLUDE, list, []), rp_id_hash, user_verified):
         auth.wait_for_presence(interaction)
-        raise CtapFailure(CREDENTIAL_EXCLUDED)
+        raise CtapFailure(CtapStatus.CREDENTIAL_EXCLUDED)
     auth.wait_for_presence(interaction)
     auth.pin.presence_used()
     blob = wanted.cred_blob if len(wanted.cred_blob or b"") <= MAX_CRED_BLOB_LENGTH else None
@@ -111,19 +103,21 @@ def _choose_algorithm(algorithms: list[Any]) -> int:
     """The first public-key entry with an algorithm the key has (CTAP 2.1 6.1.2 step 3)."""
     for entry in algorithms:
         if not isinstance(entry, Mapping):
-            raise CtapFailure(INVALID_PARAMETER, "pubKeyCredParams entry is not a map")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "pubKeyCredParams entry is not a map")
         if entry.get("type") == "public-key" and entry.get("alg") in ALGORITHMS:
             return entry["alg"]
-    raise CtapFailure(UNSUPPORTED_ALGORITHM, "ES256 (-7), EdDSA (-8) and ES384 (-35) only")
+    raise CtapFailure(CtapStatus.UNSUPPORTED_ALGORITHM,
+                      "ES256 (-7), EdDSA (-8) and ES384 (-35) only")
 
 
 def _check_options(options: Mapping[str, Any]) -> bool:
     """Returns rk. There is no built-in UV (uv: true is refused) and up cannot be turned off."""
     for name, value in options.items():
         if not isinstance(value, bool):
-            raise CtapFailure(INVALID_PARAMETER, f"option {name} is not a bool")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, f"option {name} is not a bool")
     if options.get("uv") or options.get("up") is False:
-        raise CtapFailure(INVALID_OPTION, "no built-in user verification; up cannot be off")
+        raise CtapFailure(CtapStatus.INVALID_OPTION,
+                          "no built-in user verification; up cannot be off")
     return bool(options.get("rk", False))
 
 
@@ -143,7 +137,7 @@ def _extensions(extensions: Mapping[str, Any]) -> _Wanted:
     wanted = _Wanted()
     wanted.cred_protect = extensions.get(CRED_PROTECT, UV_OPTIONAL)
     if wanted.cred_protect not in (1, 2, 3) or isinstance(wanted.cred_protect, bool):
-        raise CtapFailure(INVALID_PARAMETER, "credProtect is 1, 2 or 3")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "credProtect is 1, 2 or 3")
     if hmac_secret.NAME in extensions:
         wanted.hmac_secret = hmac_secret.registration_input(extensions[hmac_secret.NAME])
     if CRED_BLOB in extensions:
@@ -151,11 +145,11 @@ def _extensions(extensions: Mapping[str, Any]) -> _Wanted:
     if LARGE_BLOB_KEY in extensions:
         if extensions[LARGE_BLOB_KEY] is not True:
             # CTAP 2.1 12.3: "If the value is not true, return CTAP2_ERR_INVALID_OPTION"
-            raise CtapFailure(INVALID_OPTION, "largeBlobKey is true or absent")
+            raise CtapFailure(CtapStatus.INVALID_OPTION, "largeBlobKey is true or absent")
         wanted.large_blob_key = True
     if MIN_PIN_LENGTH in extensions:
         if not isinstance(extensions[MIN_PIN_LENGTH], bool):
-            raise CtapFailure(CBOR_UNEXPECTED_TYPE, "minPinLength is a bool")
+            raise CtapFailure(CtapStatus.CBOR_UNEXPECTED_TYPE, "minPinLength is a bool")
         wanted.min_pin_length = extensions[MIN_PIN_LENGTH]
     return wanted
 
@@ -165,7 +159,7 @@ def _excluded(
 ) -> bool:
     for descriptor in exclude:
         if not isinstance(descriptor, Mapping):
-            raise CtapFailure(INVALID_PARAMETER, "excludeList entry is not a map")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "excludeList entry is not a map")
         found = auth.store.find(descriptor.get("id"), rp_id_hash)
         # A UV-required credential is only revealed to a verified user.
         if found and (found.cred_protect != UV_REQUIRED or user_verified):
