@@ -8,11 +8,11 @@ import pytest
 from smartcard.System import readers
 from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession, parse_b32_key
 
+from helpers.samples import SECRET
 from hwotp.yubikey import oathwire
 from virtualkey.key import KeyConfig
 from virtualkey.transports import SmartCardAdapter
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 MOMENT = 1_234_567_890
 
 
