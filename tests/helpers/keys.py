@@ -105,8 +105,10 @@ def wait_until_connectable(timeout: float = 5.0) -> None:
 
 
 def wait_until_pcscd_sees_no_card(timeout: float = 5.0) -> None:
-    """vpcd is polled about every 0.45 s: until then pcscd still shows the pulled card."""
-    from smartcard.Exceptions import NoCardException
+    """vpcd is polled about every 0.45 s: until then pcscd still shows the pulled card, powered
+    or (when pcscd had powered it down before the pull) unpowered."""
+    from smartcard.Exceptions import CardConnectionException, NoCardException
+    from smartcard.scard import SCARD_W_UNPOWERED_CARD
     from smartcard.System import readers
 
     deadline = time.monotonic() + timeout
@@ -116,6 +118,9 @@ def wait_until_pcscd_sees_no_card(timeout: float = 5.0) -> None:
             connection.connect()
         except NoCardException:
             return
+        except CardConnectionException as still_there:
+            if still_there.hresult != SCARD_W_UNPOWERED_CARD:
+                raise
         else:
             connection.disconnect()
         finally:
