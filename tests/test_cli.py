@@ -9,7 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from helpers.samples import FIXED_TIME, GITHUB, SECRET, LenientTOTP, totp
+from helpers.samples import FIXED_TIME, GITHUB, SECRET, WIKI_SECRET, LenientTOTP, totp
 from hwotp.errors import ExitCode
 
 GITLAB = f"otpauth://totp/GitLab:alice?secret={SECRET[::-1]}&issuer=GitLab&digits=8&period=60"
@@ -124,7 +124,7 @@ def test_enroll_secret_from_stdin_keeps_it_off_the_command_line(hwotp) -> None:
 
 
 def test_short_secret_is_accepted_with_a_warning(hwotp) -> None:
-    short = "JBSWY3DPEHPK3PXP"  # 80 bits, as many services still issue
+    short = WIKI_SECRET  # 80 bits, as many services still issue
     result = hwotp("enroll", "--secret", short, "--account", "eve")
     assert result.exit_code == 0
     assert "only 80 bits long" in result.stderr

@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 import qrimages
-from helpers.samples import FIXED_TIME, LenientHOTP
+from helpers.samples import FIXED_TIME, WIKI_SECRET, LenientHOTP
 from hwotp.errors import ExitCode
 
-GITHUB = "otpauth://totp/GitHub:alice?secret=JBSWY3DPEHPK3PXP&issuer=GitHub"
+GITHUB = f"otpauth://totp/GitHub:alice?secret={WIKI_SECRET}&issuer=GitHub"
 
 
 def written(category: str, index: int, folder: Path) -> tuple[Path, list[str]]:

@@ -14,15 +14,12 @@ from dataclasses import replace
 import pyotp
 import pytest
 
-from helpers.samples import WIKI_LONG_SECRET, LenientHOTP, LenientTOTP
+from helpers.samples import WIKI_LONG_SECRET, WIKI_SECRET, LenientHOTP, LenientTOTP
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.errors import ExitCode, InputError
 from hwotp.formats.otpauth import format_uri, parse_uri, split_label
 from hwotp.otp import compute
 from hwotp.secret import decode_secret, encode_secret
-
-# Base32 of b"Hello!\xde\xad\xbe\xef": the 80-bit secret of Google's wiki example.
-WIKI_SECRET = "JBSWY3DPEHPK3PXP"
 
 
 def refusal(uri: str, *secrets: str) -> str:

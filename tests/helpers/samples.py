@@ -21,6 +21,9 @@ RFC4226_KEY = RFC6238_KEYS["SHA1"]
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits: pyotp refuses under 112
 SECRET_B = b32encode(RFC4226_KEY).decode()  # "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 SECRET_C = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
+# Base32 of b"Hello!\xde\xad\xbe\xef": the 80-bit secret of Google's Key Uri Format wiki example,
+# as short as many services still issue.
+WIKI_SECRET = "JBSWY3DPEHPK3PXP"
 RAW_SECRET = bytes(range(0xA0, 0xB4))  # 20 bytes, 160 bits: no short-secret warning
 # 160 bits, from the full example of Google's Key Uri Format wiki.
 WIKI_LONG_SECRET = "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
