@@ -1,5 +1,6 @@
 """Shared fixtures: a throwaway vault for the command line, run in-process with a fixed clock,
-and virtual YubiKeys plugged into a private pcscd."""
+a key cache of the test's own, and virtual YubiKeys plugged into a private pcscd. Helpers the
+test files share are in helpers/."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from helpers.cli import Run
+from helpers.samples import FIXED_TIME, PASSPHRASE
 from hwotp.cli import cli
 
 # Every PC/SC client of the test run (this process, ykman, hwotp) talks to the private pcscd of
@@ -22,20 +24,16 @@ from hwotp.cli import cli
 PCSC_LINK = Path(tempfile.mkdtemp(prefix="hwotp-tests-pcsc-")) / "pcscd.comm"
 os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_LINK)
 
-# 2009-02-13 23:31:30 UTC: a fixed moment, 0 s into a 30 s step.
-FIXED_TIME = 1234567890.0
-PASSPHRASE = "correct horse battery staple"
 
-
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def everything(self) -> str:
-        return self.stdout + self.stderr
+@pytest.fixture(autouse=True)
+def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every hwotp run of a test (in-process or not) remembers keys in the test's own folder,
+    and no OATH password comes from the environment the tests were started in."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("HWOTP_CACHE_DIR", str(folder))
+    for name in ("HWOTP_OATH_PASSWORD", "HWOTP_NEW_OATH_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    return folder
 
 
 @pytest.fixture
@@ -65,6 +63,7 @@ def hwotp(vault_path: Path, monkeypatch: pytest.MonkeyPatch):
 def plug_keys(tmp_path: Path) -> Iterator:
     """plug_keys(KeyConfig(...) or VirtualKey, ...) plugs one or two virtual keys into a new
     private pcscd and returns the KeyRig; everything is torn down after the test."""
+    from helpers.keys import point_pcsc_link
     from virtualkey.rig import KeyRig
 
     rigs: list[KeyRig] = []
@@ -77,7 +76,7 @@ def plug_keys(tmp_path: Path) -> Iterator:
         rig = KeyRig(workdir, list(keys), control_dir=workdir)
         rigs.append(rig)
         rig.start()
-        _point_link(PCSC_LINK, rig.pcscd.socket_path)
+        point_pcsc_link(rig.pcscd.socket_path)
         return rig
 
     yield plug
@@ -85,13 +84,6 @@ def plug_keys(tmp_path: Path) -> Iterator:
         rig.stop()
     bugs = [error for rig in rigs for key in rig.keys for error in key.card.internal_errors]
     assert not bugs, "the virtual key answered 6F00 for a bug of its own:\n" + bugs[0]
-
-
-def _point_link(link: Path, target: Path) -> None:
-    staging = link.with_name(link.name + ".new")
-    staging.unlink(missing_ok=True)
-    staging.symlink_to(target)
-    staging.replace(link)
 
 
 @pytest.fixture(scope="session", autouse=True)

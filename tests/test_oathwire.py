@@ -18,12 +18,12 @@ from yubikit.oath import (
     parse_b32_key,
 )
 
+from helpers.samples import SECRET
 from hwotp.credential import Kind
 from hwotp.yubikey import oathwire
 from virtualkey.key import KeyConfig
 from virtualkey.transports import SmartCardAdapter
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 MOMENT = 1_234_567_890
 
 

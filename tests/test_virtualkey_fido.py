@@ -38,7 +38,7 @@ from fido2.webauthn import (
     RegistrationResponse,
 )
 
-from test_virtualkey_card import transmit
+from helpers.keys import transmit
 from virtualkey.card import Card
 from virtualkey.ctap import cbor as own_cbor
 from virtualkey.ctap import protocols as own_protocols

@@ -5,24 +5,16 @@ proof. Before the checks had one home, the same enrolment listed the key four ti
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pyotp
-import pytest
 
-from conftest import FIXED_TIME
+from helpers.samples import FIXED_TIME, GITHUB, SECRET
 from virtualkey.key import KeyConfig
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-URI = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
+URI = GITHUB
 SELECT, LIST, PUT, CALCULATE, CALCULATE_ALL, SEND_REMAINING = (
     (0xA4, 0x04), (0xA1, 0x00), (0x01, 0x00), (0xA2, 0x00), (0xA4, 0x00), (0xA5, 0x00))
 READ_CONFIG = (0x1D, 0x00)  # the management applet: a write trusts only the key's own serial
-
-
-@pytest.fixture(autouse=True)
-def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def test_one_enrolment_lists_the_key_once_then_writes_and_proves(plug_keys, hwotp):

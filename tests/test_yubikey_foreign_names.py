@@ -3,23 +3,15 @@ escaped, and can still compute, delete and rename each one, addressed by its raw
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyotp
 import pytest
 from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession, parse_b32_key
 
-from conftest import FIXED_TIME
+from helpers.samples import FIXED_TIME, SECRET, SECRET_B
 from virtualkey.key import KeyConfig
 from virtualkey.transports import SmartCardAdapter
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-OTHER = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
-
-
-@pytest.fixture(autouse=True)
-def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
+OTHER = SECRET_B
 
 
 def put_raw(key, raw_id: bytes, secret: str = SECRET) -> None:
