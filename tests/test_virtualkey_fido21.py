@@ -43,7 +43,7 @@ from fido2.webauthn import (
 from smartcard.scard import SCARD_RESET_CARD, SCARD_UNPOWER_CARD
 from smartcard.System import readers
 
-from test_virtualkey_fido import (
+from helpers.fido import (
     ERR,
     ORIGIN,
     PERM,
@@ -53,12 +53,12 @@ from test_virtualkey_fido import (
     Prompts,
     Rig,
     ThroughPcscd,
-    _verify_self_attestation,
     authenticate,
     close,
     direct,
     make_request,
     register,
+    verify_self_attestation,
     wrong_pin,
 )
 from virtualkey.ctap.authenticator import (
@@ -87,7 +87,7 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
 @pytest.fixture
 def server() -> Fido2Server:
     return Fido2Server(PublicKeyCredentialRpEntity(id=RP_ID, name="Example"),
-                       attestation="direct", verify_attestation=_verify_self_attestation)
+                       attestation="direct", verify_attestation=verify_self_attestation)
 
 
 def client(rig: Rig, pin: str | None = None) -> Fido2Client:
