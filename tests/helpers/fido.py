@@ -32,17 +32,9 @@ from virtualkey.presence import Presence
 from virtualkey.transports import CtapAdapter
 
 RP_ID = "example.com"
-
-
 ORIGIN = "https://example.com"
-
-
 PIN = "4711"
-
-
 ERR = CtapError.ERR
-
-
 PERM = ClientPin.PERMISSION
 
 
