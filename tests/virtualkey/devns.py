@@ -47,11 +47,13 @@ class DevNamespace:
         self.server: FuseServer | None = None
         self.agent: subprocess.Popen[str] | None = None
         self._agent_lock = threading.Lock()
+        self.errors: list[BaseException] = []  # bugs in the FUSE server, kept after stop
 
     def start(self) -> None:
         if missing := missing_requirements():
             raise OSError("cannot show hidraw devices: missing " + ", ".join(missing))
         self.server = FuseServer(self.filesystem)
+        self.server.errors = self.errors
         folder = self.workdir / "hidraw-fuse"
         folder.mkdir(parents=True, exist_ok=True)
         tests = str(Path(__file__).resolve().parent.parent)
@@ -100,10 +102,6 @@ class DevNamespace:
         if self.server is not None:
             self.server.stop()
             self.server = None
-
-    @property
-    def errors(self) -> list[BaseException]:
-        return self.server.errors if self.server else []
 
     def _remove_node(self, name: str) -> None:
         if self.agent is not None and self.agent.poll() is None:
