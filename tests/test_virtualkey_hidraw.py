@@ -129,6 +129,56 @@ def test_ykman_lists_the_keys_from_inside_the_namespace(plug_keys, run_on_keys):
     assert result.stdout.split() == ["20000021"]
 
 
+RAW_CHECKS = """
+import errno, fcntl, json, os, struct
+def ioc(number, size):  # _IOC(_IOC_READ, 'H', number, size)
+    return (2 << 30) | (size << 16) | (ord('H') << 8) | number
+def failure(call):
+    try:
+        call()
+    except OSError as error:
+        return errno.errorcode[error.errno]
+out = {}
+first = os.open('/dev/hidraw0', os.O_RDWR)
+second = os.open('/dev/hidraw0', os.O_RDWR | os.O_NONBLOCK)
+buffer = bytearray(8)
+fcntl.ioctl(first, ioc(3, 8), buffer, True)
+out['info'] = list(struct.unpack('<IHH', buffer))
+short = bytearray(8)
+out['name_short'] = [fcntl.ioctl(first, ioc(4, 8), short, True), bytes(short).decode()]
+phys = bytearray(64)
+length = fcntl.ioctl(first, ioc(5, 64), phys, True)
+out['phys'] = bytes(phys[:length - 1]).decode()
+out['tty_ioctl'] = failure(lambda: fcntl.ioctl(first, 0x5401, bytearray(64), True))
+out['empty_nonblocking_read'] = failure(lambda: os.read(second, 64))
+out['one_byte_write'] = failure(lambda: os.write(first, b'\\0'))
+nonce = bytes(range(8))
+init = b'\\0' + bytes.fromhex('ffffffff86') + struct.pack('>H', 8) + nonce
+out['written'] = os.write(first, init.ljust(65, b'\\0'))
+answers = [os.read(first, 64), os.read(second, 64)]
+out['both_opens_got_it'] = answers[0] == answers[1]
+out['answer'] = [len(answers[0]), answers[0][:5].hex(), answers[0][7:15] == nonce]
+print(json.dumps(out))
+"""
+
+
+def test_the_node_answers_as_the_hidraw_driver_does(plug_keys, run_on_keys):
+    plug_keys(KeyConfig(serial=20000091))
+    result = run_on_keys([sys.executable, "-c", RAW_CHECKS])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "info": [3, YUBICO_VID, YUBIKEY5_PID],  # BUS_USB
+        "name_short": [8, PRODUCT[:8]],  # at most the size asked, no NUL then
+        "phys": "usb-0000:00:14.0-1/input1",
+        "tty_ioctl": "ENOTTY",
+        "empty_nonblocking_read": "EAGAIN",
+        "one_byte_write": "EINVAL",
+        "written": 65,
+        "both_opens_got_it": True,  # every open file gets every input report
+        "answer": [64, "ffffffff86", True],
+    }
+
+
 # FIDO2 through the hidraw node, verified by Fido2Server
 
 
