@@ -105,7 +105,10 @@ class DevNamespace:
 
     def _remove_node(self, name: str) -> None:
         if self.agent is not None and self.agent.poll() is None:
-            self._tell(f"pull {name}")
+            # ValueError: the rig stopped meanwhile (the agent's input is closed), and with
+            # the namespace every node goes anyway
+            with contextlib.suppress(OSError, ValueError):
+                self._tell(f"pull {name}")
 
     def _tell(self, line: str) -> None:
         with self._agent_lock:
