@@ -4,6 +4,7 @@ test files share are in helpers/."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers.cli import Run
+from helpers.keys import point_pcsc_link
 from helpers.samples import FIXED_TIME, PASSPHRASE
 from hwotp.cli import cli
 
@@ -59,31 +61,66 @@ def hwotp(vault_path: Path, monkeypatch: pytest.MonkeyPatch):
     return run
 
 
-@pytest.fixture
-def plug_keys(tmp_path: Path) -> Iterator:
-    """plug_keys(KeyConfig(...) or VirtualKey, ...) plugs one or two virtual keys into a new
-    private pcscd and returns the KeyRig; everything is torn down after the test."""
-    from helpers.keys import point_pcsc_link
-    from virtualkey.rig import KeyRig
+class KeyPlugger:
+    """plug_keys(KeyConfig(...) or VirtualKey, ..., hidraw=None) plugs one or two virtual keys
+    into a new private pcscd (USB keys' FIDO interfaces also as /dev/hidrawN in the rig's mount
+    namespace, see docs/testing.md) and returns the KeyRig; `current` is the last one."""
 
-    rigs: list[KeyRig] = []
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.rigs: list = []
 
-    def plug(*keys) -> KeyRig:
-        for rig in rigs:
+    def __call__(self, *keys, hidraw: bool | None = None):
+        from virtualkey.rig import KeyRig
+
+        gc.collect()  # see plug_keys
+        for rig in self.rigs:
             rig.stop()
-        workdir = tmp_path / f"pcscd-{len(rigs)}"
+        workdir = self.tmp_path / f"pcscd-{len(self.rigs)}"
         workdir.mkdir()
-        rig = KeyRig(workdir, list(keys), control_dir=workdir)
-        rigs.append(rig)
+        rig = KeyRig(workdir, list(keys), control_dir=workdir, hidraw=hidraw)
+        self.rigs.append(rig)
         rig.start()
         point_pcsc_link(rig.pcscd.socket_path)
         return rig
 
-    yield plug
-    for rig in rigs:
+    @property
+    def current(self):
+        if not self.rigs:
+            raise RuntimeError("plug keys in first (plug_keys)")
+        return self.rigs[-1]
+
+
+@pytest.fixture
+def plug_keys(tmp_path: Path) -> Iterator[KeyPlugger]:
+    """Everything plugged is torn down after the test, which fails if the virtual key recorded
+    a bug of its own."""
+    plugger = KeyPlugger(tmp_path)
+    yield plugger
+    # A PC/SC connection a test dropped without closing is freed by the garbage collector:
+    # now, while its pcscd still answers, not in some later test (where its disconnect fails
+    # and pytest reports an unraisable exception).
+    gc.collect()
+    for rig in plugger.rigs:
         rig.stop()
-    bugs = [error for rig in rigs for key in rig.keys for error in key.card.internal_errors]
+    bugs = [error for rig in plugger.rigs for error in rig.internal_errors]
     assert not bugs, "the virtual key answered 6F00 for a bug of its own:\n" + bugs[0]
+
+
+@pytest.fixture
+def run_on_keys(plug_keys: KeyPlugger):
+    """Runs a command as a process on a user's machine with the plugged keys: inside the rig's
+    mount namespace (its /dev has the keys' hidraw nodes, entered with nsenter) and with
+    PCSCLITE_CSOCK_NAME pointing at the rig's pcscd."""
+
+    def run(argv: list[str], stdin: str | None = None, timeout: float = 60,
+            env: dict[str, str] | None = None) -> Run:
+        command = plug_keys.current.command([str(part) for part in argv])
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True,
+                                timeout=timeout, env={**os.environ, **(env or {})})
+        return Run(result.returncode, result.stdout, result.stderr)
+
+    return run
 
 
 @pytest.fixture(scope="session", autouse=True)
