@@ -10,16 +10,21 @@ not seen before) goes through yubikit's OathSession.
 from __future__ import annotations
 
 import hashlib
+import logging
 import struct
 from base64 import b64encode
 from dataclasses import dataclass
 from typing import Any
+
+from hwotp.yubikey.apdus import ApduLog
 
 OATH_AID = bytes.fromhex("a0000005272101")
 INS_SELECT, INS_CALCULATE_ALL, INS_SEND_REMAINING = 0xA4, 0xA4, 0xA5
 TAG_NAME, TAG_SALT, TAG_CHALLENGE, TAG_VERSION = 0x71, 0x71, 0x74, 0x79
 SW_OK, SW1_MORE_DATA = 0x9000, 0x61
 TOTP_PERIOD = 30
+
+logger = logging.getLogger(__name__)
 
 
 class WireError(Exception):
@@ -82,10 +87,13 @@ def parse_calculate_all(answer: bytes) -> list[Listed]:
 
 def exchange(connection: Any, apdu: bytes) -> bytes:
     """One command and every SEND_REMAINING its answer needs."""
+    log = ApduLog(logger, "OATH")  # this path selects nothing else
     data, sw1, sw2 = connection.transmit(list(apdu))
+    log.record(apdu, len(data), sw1 << 8 | sw2)
     answer = bytes(data)
     while sw1 == SW1_MORE_DATA:
         data, sw1, sw2 = connection.transmit([0, INS_SEND_REMAINING, 0, 0])
+        log.record(bytes([0, INS_SEND_REMAINING, 0, 0]), len(data), sw1 << 8 | sw2)
         answer += bytes(data)
     if (sw1 << 8 | sw2) != SW_OK:
         raise WireError(f"status {sw1:02X}{sw2:02X}")
