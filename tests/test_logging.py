@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import re
+import threading
 
 from conftest import PASSPHRASE
 from hwotp.errors import ExitCode
@@ -229,6 +231,38 @@ def test_the_vault_logs_slots_kdf_writes_and_no_secret(hwotp, vault_path):
         log = "\n".join(log_lines(run.stderr))
         assert_none_in(log, PASSPHRASE, WRONG_PASSPHRASE, *spellings(master_key),
                        *secret_forms(SECRET), *secret_forms(SECRET_B), codes=codes)
+
+
+def test_a_wait_for_the_vault_lock_is_logged(hwotp, vault_path):
+    from hwotp.vault import file
+
+    ok(hwotp("enroll", "--uri", GITHUB, "--in-vault"))
+    held, waited = threading.Event(), threading.Event()
+
+    class Waiting(logging.Handler):  # tells the holder that hwotp is waiting, then it lets go
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("waiting for "):
+                waited.set()
+
+    def hold() -> None:
+        with file.exclusive_lock(vault_path):
+            held.set()
+            waited.wait(timeout=30)
+
+    watcher = Waiting()
+    logging.getLogger("hwotp.vault.file").addHandler(watcher)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(timeout=30)
+        result = ok(hwotp("--debug", "enroll", "--uri", SLOW, "--in-vault"))
+    finally:
+        waited.set()
+        holder.join()
+        logging.getLogger("hwotp.vault.file").removeHandler(watcher)
+    lock = f"{os.path.realpath(vault_path)}.lock"  # the vault follows links
+    assert f"waiting for {lock}: another process holds it" in result.stderr
+    assert re.search(rf"locked {re.escape(lock)} after \d+\.\d{{3}} s", result.stderr)
 
 
 # --- on and off -------------------------------------------------------------------------------
