@@ -37,17 +37,6 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
         pass
 
 
-@pytest.fixture
-def healthy_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Everything but pcscd, readers and keys looks fine, whatever this machine is like."""
-    monkeypatch.setattr(doctor, "read_udev_rules", lambda: {OUR_RULES.name: OUR_RULES.read_text()})
-    monkeypatch.setattr(doctor, "read_timedatectl", lambda: "yes\n")
-    monkeypatch.setattr(doctor, "find_zbar", lambda: "libzbar.so.0")
-    monkeypatch.setattr(
-        doctor, "keyring_backends", lambda: ["keyring.backends.SecretService.Keyring"]
-    )
-
-
 def by_name(checks: list[dict]) -> dict[str, list[dict]]:
     named: dict[str, list[dict]] = {}
     for check in checks:

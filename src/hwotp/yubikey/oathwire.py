@@ -11,6 +11,7 @@ not seen before) goes through yubikit's OathSession, with the parsing here.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import struct
 from base64 import b64encode
@@ -21,6 +22,8 @@ from hwotp.credential import Algorithm, Kind, display_name
 
 if TYPE_CHECKING:
     from yubikit.oath import OathSession
+
+from hwotp.yubikey.apdus import ApduLog
 
 OATH_AID = bytes.fromhex("a0000005272101")
 # SELECT and CALCULATE_ALL share A4; P1 tells them apart (04 select by AID, 00 calculate).
@@ -41,6 +44,8 @@ MAX_ID_BYTES = 64  # what ykman allows for `[period/][issuer:]account`
 # yubikit's TOTP_ID_PATTERN: `[period/][issuer:]account`, the period in (Unicode) digits.
 TOTP_ID = re.compile(r"^((\d+)/)?(([^:]+):)?(.+)$")
 ISSUER_ACCOUNT = re.compile(r"^(([^:]+):)?(.+)$")
+
+logger = logging.getLogger(__name__)
 
 
 class WireError(Exception):
@@ -213,10 +218,13 @@ def calculate_all(connection: Transmitter, timestamp: int) -> list[CalculateAllI
 
 def exchange(connection: Transmitter, apdu: bytes) -> bytes:
     """One command and every SEND_REMAINING its answer needs."""
+    log = ApduLog(logger, "OATH")  # this path selects nothing else
     data, sw1, sw2 = connection.transmit(list(apdu))
+    log.record(apdu, len(data), sw1 << 8 | sw2)
     answer = bytes(data)
     while sw1 == SW1_MORE_DATA:
         data, sw1, sw2 = connection.transmit([0, INS_SEND_REMAINING, 0, 0])
+        log.record(bytes([0, INS_SEND_REMAINING, 0, 0]), len(data), sw1 << 8 | sw2)
         answer += bytes(data)
     if (sw1 << 8 | sw2) != SW_OK:
         raise WireError(f"status {sw1:02X}{sw2:02X}")
