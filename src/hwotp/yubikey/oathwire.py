@@ -116,8 +116,9 @@ def format_credential_id(issuer: str, account: str, kind: Kind, period: int) -> 
 
 def parse_credential_id(raw: bytes, kind: Kind) -> CredentialId:
     """The id back into its parts exactly as yubikit's `_parse_cred_id` reads it, so hwotp and
-    ykman name every credential alike; bytes that are not UTF-8 are replaced, not refused."""
-    text = raw.decode("utf-8", errors="replace")
+    ykman name every credential alike; bytes that are not UTF-8 are shown as `\\xNN`, not
+    refused."""
+    text = raw.decode("utf-8", errors="backslashreplace")
     if kind is not Kind.TOTP:
         if ":" in text and not text.startswith(":"):
             issuer, account = text.split(":", 1)
@@ -134,9 +135,15 @@ def parse_credential_id(raw: bytes, kind: Kind) -> CredentialId:
 
 
 def round_trips(issuer: str, account: str, kind: Kind, period: int) -> bool:
-    """Whether a key lists the credential back under the same name and period."""
-    read = parse_credential_id(format_credential_id(issuer, account, kind, period), kind)
+    """Whether hwotp and ykman list the credential back under the same name and period. A
+    TOTP name that starts with digits and a slash never does: yubikit reads them as a period
+    (even `0/`, which it then divides by)."""
+    raw = format_credential_id(issuer, account, kind, period)
+    read = parse_credential_id(raw, kind)
     expected_period = period if kind is Kind.TOTP else DEFAULT_PERIOD
+    unasked_period = TOTP_ID.match(raw.decode()) if period == DEFAULT_PERIOD else None
+    if kind is Kind.TOTP and unasked_period and unasked_period.group(2):
+        return False
     return read.name == display_name(issuer, account) and read.period == expected_period
 
 
