@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from hwotp import __version__
+from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
 from hwotp.errors import EXIT_CODE_MEANINGS, ExitCode, HwotpError, OutputError
 
@@ -30,6 +31,7 @@ class HwotpGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
         kwargs["standalone_mode"] = False
+        take_secret_variables()  # before anything could start a child process
         if sys.stdout is None:  # `hwotp code >&-` would lose the code silently
             fail("standard output is closed; nothing was done", ExitCode.OUTPUT)
         _never_fail_on_unprintable_text()
@@ -131,12 +133,14 @@ def cli(ctx: click.Context, vault_path: Path | None) -> None:
     line of standard input when that is not a terminal.
     """
     from hwotp.cli.app import App
+    from hwotp.cli.process import forbid_core_dumps, secret_variable
 
+    forbid_core_dumps()  # every command may come to hold a passphrase or a secret
     # click reads an empty HWOTP_VAULT as unset: a script meaning a throwaway vault would
     # write into the real one.
     if vault_path == Path("") or (vault_path is None and os.environ.get("HWOTP_VAULT") == ""):
         raise click.UsageError("the vault path is empty: name a file with --vault or HWOTP_VAULT")
-    ctx.obj = App(vault_path)
+    ctx.obj = App(vault_path, oath_password=secret_variable("HWOTP_OATH_PASSWORD"))
     ctx.call_on_close(ctx.obj.close)  # release the keys' PC/SC connections
 
 

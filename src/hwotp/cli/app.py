@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hwotp.cli.output import note
+from hwotp.cli.process import secret_variable
 from hwotp.errors import InputError
 
 if TYPE_CHECKING:
@@ -85,11 +85,11 @@ class App:
         ]
 
     def ask_oath_password(self, key_label: str, failed: bool) -> str:
-        """--password, else HWOTP_OATH_PASSWORD, else the terminal (again after a wrong one),
-        else one line of standard input."""
+        """--password, else HWOTP_OATH_PASSWORD (`oath_password` when the command started), else
+        the terminal (again after a wrong one), else one line of standard input."""
         from hwotp.errors import WrongPassphraseError
 
-        given = self.oath_password or os.environ.get("HWOTP_OATH_PASSWORD")
+        given = self.oath_password
         if failed and (given is not None or not is_terminal()):
             raise WrongPassphraseError(f"wrong OATH password for {key_label}")
         if failed:
@@ -115,7 +115,7 @@ class App:
 
     def ask_passphrase(self, creating: bool) -> str:
         """The vault passphrase; `creating` asks twice and says where the new vault goes."""
-        if creating and is_terminal() and "HWOTP_PASSPHRASE" not in os.environ:
+        if creating and is_terminal() and secret_variable("HWOTP_PASSPHRASE") is None:
             click.echo(f"Creating a new vault at {self.vault_path}.", err=True)
         label = "New vault passphrase" if creating else "Vault passphrase"
         return read_hidden(label, variable="HWOTP_PASSPHRASE", twice=creating)
@@ -129,7 +129,7 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
     """A secret input from `variable`, else the terminal without echo, else one line of
     standard input (scripts); an empty answer is an error."""
     what = _in_a_sentence(label)
-    value = os.environ.get(variable) if variable else None
+    value = secret_variable(variable) if variable else None
     if value is None and is_terminal():
         value = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
     elif value is None:
