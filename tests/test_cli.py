@@ -210,6 +210,36 @@ def test_delete_needs_force_without_a_terminal(hwotp) -> None:
     assert json.loads(hwotp("list", "--json").stdout) == []
 
 
+def _backup_secrets(vault_path: Path) -> set[bytes]:
+    """The secrets in the vault's backup file, opened as anyone with the passphrase could."""
+    from conftest import PASSPHRASE
+    from hwotp.vault import Vault, file
+
+    backup = Vault.unlock(file.backup_path(vault_path), PASSPHRASE)
+    return {credential.secret for credential in backup.credentials()}
+
+
+@pytest.mark.parametrize("how", ["delete", "enroll --force"])
+def test_a_deleted_or_replaced_secret_is_not_left_in_the_backup(
+    hwotp, vault_path: Path, how: str
+) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    hwotp("enroll", "--uri", GITLAB)  # the backup now holds GitHub's secret
+    assert base64.b32decode(SECRET) in _backup_secrets(vault_path)
+    if how == "delete":
+        done = hwotp("delete", "github", "--force")
+    else:
+        done = hwotp("enroll", "--uri", GITHUB.replace(SECRET, SECRET[::-1]), "--force")
+    assert done.exit_code == 0, done.stderr
+    assert base64.b32decode(SECRET) not in _backup_secrets(vault_path)
+
+
+def test_delete_help_says_what_remains_where(hwotp) -> None:
+    text = " ".join(hwotp("delete", "--help").stdout.split())
+    assert "On a YubiKey the secret is gone for good. In the vault it is gone from" in text
+    assert "backup (vault.hwotp.bak beside it)" in text and "copies of the vault file" in text
+
+
 def test_rename_keeps_the_secret(hwotp) -> None:
     hwotp("enroll", "--uri", GITHUB)
     assert hwotp("rename", "github", "GitHub:alice@work").exit_code == 0

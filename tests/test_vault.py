@@ -151,6 +151,34 @@ def test_edit_writes_and_keeps_the_previous_version(vault: Vault) -> None:
     assert backup.credentials() == [GITHUB, BANK]
 
 
+def _backup(vault: Vault) -> list[Credential]:
+    """What the backup file holds, opened with the passphrase as anyone who has it could."""
+    return Vault.unlock(file.backup_path(vault.path), PASSPHRASE).credentials()
+
+
+@pytest.mark.parametrize("how", ["delete", "replace"])
+def test_a_secret_that_leaves_the_vault_leaves_its_backup_too(vault: Vault, how: str) -> None:
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    with vault.edit() as credentials:
+        if how == "delete":
+            del credentials[0]
+        else:
+            credentials[0] = replace(GITHUB, secret=b"the new github secret")
+    after = vault.credentials()
+    assert GITHUB.secret not in {c.secret for c in _backup(vault)}
+    assert _backup(vault) == after  # the backup is the version without it, and opens
+    assert file.backup_path(vault.path).read_bytes() == vault.path.read_bytes()
+
+
+def test_a_write_that_drops_no_secret_keeps_the_previous_version(vault: Vault) -> None:
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    with vault.edit() as credentials:  # a rename keeps the secret, so the backup is the last
+        credentials[0] = replace(GITHUB, account="bob")
+    assert _backup(vault) == [GITHUB, BANK]
+
+
 def test_each_write_uses_a_fresh_nonce(vault: Vault) -> None:
     nonces = set()
     for _ in range(3):

@@ -118,8 +118,13 @@ def _all_codes(app: App, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def delete(app: App, query: str, force: bool) -> None:
-    """Delete the credential matching QUERY. Its secret is gone for good (from that place:
-    a copy on another key or in the vault stays, and is named)."""
+    """Delete the credential matching QUERY from one place (a copy on another key or in the
+    vault stays, and is named).
+
+    On a YubiKey the secret is gone for good. In the vault it is gone from the vault file and
+    from its backup (vault.hwotp.bak beside it), which is rewritten without it; copies of the
+    vault file made by other means (your backups, a synced folder's history) still hold it.
+    """
     from hwotp.usecases.codes import locate_all, select_one
 
     located = locate_all(app.stores())

@@ -66,7 +66,12 @@ def _choices(
 )
 @click.option("--name", "new_name", help="Store it as ISSUER:ACCOUNT (one credential only).")
 @click.option("--dry-run", is_flag=True, help="Decode and show the code, store nothing.")
-@click.option("--force", is_flag=True, help="Replace a stored credential of the same name.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a stored credential of the same name (the vault's backup is rewritten "
+    "without the old secret).",
+)
 @key_options
 @click.option("--no-touch", is_flag=True, help="On a YubiKey: give codes without a touch.")
 @click.option("--all-keys", is_flag=True, help="Write it to every YubiKey present (backups).")

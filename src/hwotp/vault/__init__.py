@@ -98,8 +98,11 @@ class Vault:
             credentials = list(payload.credentials)
             yield credentials
             if credentials != payload.credentials:
-                payload.credentials = _checked(credentials)
-                self._write(envelope.header.slots, payload, old)
+                checked = _checked(credentials)
+                # A deleted or replaced secret must not live on in the backup.
+                dropped = _secrets(payload.credentials) - _secrets(checked)
+                payload.credentials = checked
+                self._write(envelope.header.slots, payload, None if dropped else old)
 
     # --- key slots --------------------------------------------------------------------------
 
@@ -181,14 +184,16 @@ class Vault:
         self,
         slots: Sequence[fmt.Slot],
         payload: fmt.Payload,
-        old: bytes,
+        old: bytes | None,
         master_key: bytes | None = None,
     ) -> None:
+        """Write the new version, keeping `old` as the backup; without `old` (a secret left
+        the vault) the backup becomes the new version too."""
         problem = fmt.slots_problem(slots)
         if problem:  # never write a file that readers would reject
             raise StorageError(f"the vault was left unchanged: {problem}")
         new = _fitting(fmt.seal(slots, master_key or self._master_key, payload))
-        file.replace_keeping_backup(self.path, old, new)
+        file.replace_keeping_backup(self.path, new if old is None else old, new)
 
     def _new_slot(
         self, passphrase: str, slots: Sequence[fmt.Slot], master_key: bytes | None = None
@@ -220,6 +225,10 @@ def _checked(credentials: Sequence[Credential]) -> list[Credential]:
         if not isinstance(item, Credential):
             raise TypeError(f"a vault holds Credential objects, not {type(item).__name__}")
     return list(credentials)
+
+
+def _secrets(credentials: Sequence[Credential]) -> set[bytes]:
+    return {credential.secret for credential in credentials}
 
 
 def _slot_index(slots: Sequence[fmt.Slot], slot_id: str) -> int:

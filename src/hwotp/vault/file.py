@@ -142,6 +142,7 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def replace_keeping_backup(path: Path, old: bytes, new: bytes) -> None:
-    """Write `old` as the backup, then `new` as the vault; each step atomic on its own."""
+    """Write `old` as the backup, then `new` as the vault; each step atomic on its own. The
+    backup goes first: a writer killed in between leaves the vault as it was."""
     write_atomic(backup_path(path), old)
     write_atomic(path, new)
