@@ -9,7 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from conftest import FIXED_TIME
+from conftest import FIXED_TIME, PASSPHRASE
 from hwotp.errors import ExitCode
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -212,7 +212,6 @@ def test_delete_needs_force_without_a_terminal(hwotp) -> None:
 
 def _backup_secrets(vault_path: Path) -> set[bytes]:
     """The secrets in the vault's backup file, opened as anyone with the passphrase could."""
-    from conftest import PASSPHRASE
     from hwotp.vault import Vault, file
 
     backup = Vault.unlock(file.backup_path(vault_path), PASSPHRASE)
@@ -297,6 +296,37 @@ def test_change_the_vault_passphrase(hwotp) -> None:
     by_lines = hwotp("vault", "passphrase", passphrase=None, stdin="second words\nthird words\n")
     assert by_lines.exit_code == 0, by_lines.stderr
     assert hwotp("list", passphrase="third words").exit_code == 0
+
+
+@pytest.mark.parametrize("weak", ["a", "password1234", "aaaaaaaaaaaaaaaa", "first pass"])
+def test_a_weak_passphrase_makes_no_vault(hwotp, vault_path: Path, weak: str) -> None:
+    refused = hwotp("enroll", "--uri", GITHUB, passphrase=weak)
+    assert refused.exit_code == ExitCode.BAD_INPUT
+    last = refused.stderr.splitlines()[-1]  # after the notes on what was found
+    assert last.startswith("hwotp: the new vault passphrase is too weak (")
+    assert last.endswith(
+        "): use several unrelated words, or --weak-passphrase for a throwaway vault"
+    )
+    assert len(weak) < 4 or weak not in last  # never repeated
+    assert not vault_path.exists()
+    allowed = hwotp("enroll", "--uri", GITHUB, "--weak-passphrase", passphrase=weak)
+    assert allowed.exit_code == 0, allowed.stderr
+    assert totp(SECRET) in hwotp("code", "github", passphrase=weak).stdout
+
+
+def test_a_weak_new_passphrase_is_refused_and_the_vault_left_as_it_was(
+    hwotp, vault_path: Path
+) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    before = vault_path.read_bytes()
+    refused = hwotp("vault", "passphrase", env={"HWOTP_NEW_PASSPHRASE": "secret"})
+    assert refused.exit_code == ExitCode.BAD_INPUT
+    assert "fewer than 10 characters" in refused.stderr
+    assert vault_path.read_bytes() == before
+    changed = hwotp("vault", "passphrase", "--weak-passphrase", passphrase=None, stdin=(
+        f"{PASSPHRASE}\nsecret\n"))
+    assert changed.exit_code == 0, changed.stderr
+    assert totp(SECRET) in hwotp("code", "github", passphrase="secret").stdout
 
 
 def test_vault_passphrase_without_a_vault(hwotp) -> None:

@@ -73,7 +73,7 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
         "    except SystemExit as done:\n        assert done.code == 0, (args, done.code)\n"
         "print('LOADED', [m for m in ('PIL', 'zxingcpp', 'pyzbar') if m in sys.modules])\n"
     )
-    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pass words"}
+    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pass words here"}
     uri = f"otpauth://totp/x:y?secret={SAMPLE_SECRET}"
     result = run_in_python(probe, uri, env=env)
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
@@ -108,7 +108,7 @@ def test_no_socket_is_opened_by_a_full_session(tmp_path: Path) -> None:
         "    except SystemExit as done:\n        assert done.code == 0, (args, done.code)\n"
         "print('SOCKETS', opened)\n"
     )
-    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pass words"}
+    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pass words here"}
     result = run_in_python(probe, str(SAMPLE), env=env)
     assert "SOCKETS []" in result.stdout, result.stdout + result.stderr
 

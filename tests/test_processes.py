@@ -28,7 +28,7 @@ def run_hwotp(*args: str, env: dict[str, str] | None = None, **options: Any):
 
 def vault_env(vault: Path, **extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_")}
-    return {**base, "HWOTP_VAULT": str(vault), "HWOTP_PASSPHRASE": "pw", **extra}
+    return {**base, "HWOTP_VAULT": str(vault), "HWOTP_PASSPHRASE": "process passphrase", **extra}
 
 
 def test_python_dash_m_runs_the_same_program() -> None:
@@ -91,7 +91,7 @@ def test_output_trouble_is_one_sentence_with_its_own_code(tmp_path: Path) -> Non
 
     vault = tmp_path / "big.hwotp"
     many = [Credential(b"0123456789abcdef", "Site", f"{n:04}") for n in range(3000)]
-    Vault.create(vault, "pw", many)  # ~150 KB of codes: more than a pipe holds
+    Vault.create(vault, "process passphrase", many)  # ~150 KB of codes: more than a pipe holds
     writer = subprocess.Popen(
         [hwotp_script(), "code"],
         env=vault_env(vault),

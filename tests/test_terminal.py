@@ -31,7 +31,7 @@ def finish(child: pexpect.spawn) -> tuple[str, int]:
     return rest, child.exitstatus
 
 
-def create_vault(spawn, passphrase: str = "first pass") -> str:
+def create_vault(spawn, passphrase: str = "first passphrase") -> str:
     child = spawn("enroll", "--uri", URI)
     child.expect("New vault passphrase: ")
     child.sendline(passphrase)
@@ -50,7 +50,7 @@ def create_vault(spawn, passphrase: str = "first pass") -> str:
 def test_new_vault_asks_twice_and_never_echoes(spawn) -> None:
     transcript = create_vault(spawn)
     assert "GitHub:alice" in transcript
-    assert "first pass" not in transcript and SECRET not in transcript
+    assert "first passphrase" not in transcript and SECRET not in transcript
 
 
 def test_wrong_passphrase_at_the_prompt(spawn) -> None:
@@ -66,7 +66,7 @@ def test_wrong_passphrase_at_the_prompt(spawn) -> None:
 def answer_delete(spawn, answer: str) -> tuple[str, int]:
     child = spawn("delete", "github")
     child.expect("Vault passphrase: ")
-    child.sendline("first pass")
+    child.sendline("first passphrase")
     child.expect(r"Delete GitHub:alice from the vault\? It cannot be undone\. \[y/N\]: ")
     if answer == "\x04":
         child.sendeof()
@@ -95,7 +95,7 @@ def test_setup_key_prompt_is_hidden(spawn) -> None:
     child.expect("Setup key: ")
     child.sendline(SECRET.lower())
     child.expect("Vault passphrase: ")
-    child.sendline("first pass")
+    child.sendline("first passphrase")
     rest, status = finish(child)
     assert status == 0, rest
     assert "Acme:eve" in rest and SECRET.lower() not in child.before + rest
@@ -105,15 +105,31 @@ def test_change_passphrase_at_the_terminal(spawn) -> None:
     create_vault(spawn)
     child = spawn("vault", "passphrase")
     child.expect("Vault passphrase: ")
-    child.sendline("first pass")
+    child.sendline("first passphrase")
     child.expect("New vault passphrase: ")
-    child.sendline("second pass")
+    child.sendline("second passphrase")
     child.expect("Repeat for confirmation: ")
-    child.sendline("second pass")
+    child.sendline("second passphrase")
     rest, status = finish(child)
     assert status == 0 and "Changed the passphrase" in rest
     child = spawn("list")
     child.expect("Vault passphrase: ")
-    child.sendline("second pass")
+    child.sendline("second passphrase")
     rest, status = finish(child)
     assert status == 0 and "GitHub:alice" in rest
+
+
+def test_a_weak_new_passphrase_at_the_terminal_is_explained_and_asked_again(spawn) -> None:
+    child = spawn("enroll", "--uri", URI)
+    child.expect("New vault passphrase: ")
+    child.sendline("password1234")
+    child.expect("Repeat for confirmation: ")
+    child.sendline("password1234")
+    child.expect(r"Too weak \(about 10\^\d guesses would find it; a vault needs over 10\^8\)")
+    child.expect("New vault passphrase: ")
+    child.sendline("first passphrase")
+    child.expect("Repeat for confirmation: ")
+    child.sendline("first passphrase")
+    rest, status = finish(child)
+    assert status == 0, rest
+    assert "password1234" not in child.before + rest

@@ -10,7 +10,7 @@ from hwotp.cli import cli
 from hwotp.cli import doctor as _doctor  # noqa: F401 - registers doctor
 from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
 from hwotp.cli import keys as _keys  # noqa: F401 - registers `keys` and `key`
-from hwotp.cli.app import App, is_terminal, key_options
+from hwotp.cli.app import App, is_terminal, key_options, weak_passphrase_option
 from hwotp.cli.output import (
     code_fields,
     code_text,
@@ -201,12 +201,15 @@ def vault_group() -> None:
 
 
 @vault_group.command(name="passphrase")
+@weak_passphrase_option
 @click.pass_obj
 def change_passphrase(app: App) -> None:
     """Change the vault passphrase.
 
     Asks for the current passphrase, then the new one twice (for scripts: HWOTP_PASSPHRASE and
-    HWOTP_NEW_PASSPHRASE, or two lines on standard input). The previous file, which the old
+    HWOTP_NEW_PASSPHRASE, or two lines on standard input). The new one must be at least 10
+    characters and hard to guess by zxcvbn's estimate (--weak-passphrase accepts any, for a
+    throwaway vault). The previous file, which the old
     passphrase still opens, stays as the backup until the next write: delete it if the old
     passphrase leaked.
     """
