@@ -21,6 +21,8 @@ from hwotp.cli import cli
 # pcsc-lite reads the variable once per process, so it is set before anything loads it.
 PCSC_LINK = Path(tempfile.mkdtemp(prefix="hwotp-tests-pcsc-")) / "pcscd.comm"
 os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_LINK)
+# The key cache and the vault generations seen go to a folder of the test run, not the user's.
+os.environ["HWOTP_CACHE_DIR"] = tempfile.mkdtemp(prefix="hwotp-tests-cache-")
 
 # 2009-02-13 23:31:30 UTC: a fixed moment, 0 s into a 30 s step.
 FIXED_TIME = 1234567890.0

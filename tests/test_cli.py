@@ -329,6 +329,24 @@ def test_a_weak_new_passphrase_is_refused_and_the_vault_left_as_it_was(
     assert totp(SECRET) in hwotp("code", "github", passphrase="secret").stdout
 
 
+def test_an_older_vault_copy_is_one_warning_line_and_the_command_works(
+    hwotp, vault_path: Path
+) -> None:
+    hwotp("enroll", "--uri", GITHUB)  # generation 1
+    older = vault_path.read_bytes()
+    hwotp("enroll", "--uri", GITLAB)  # generation 2
+    vault_path.write_bytes(older)
+    listed = hwotp("list")
+    assert listed.exit_code == 0, listed.stderr
+    warnings = [line for line in listed.stderr.splitlines() if line.startswith("hwotp:")]
+    assert warnings == [
+        f"hwotp: warning: {vault_path} is generation 1, older than generation 2 seen before: "
+        "an older copy replaced it (a rollback), so changes since are missing and HOTP codes "
+        "may repeat"
+    ]
+    assert "GitHub:alice" in listed.stdout and "GitLab" not in listed.stdout
+
+
 def test_vault_passphrase_without_a_vault(hwotp) -> None:
     result = hwotp("vault", "passphrase", env={"HWOTP_NEW_PASSPHRASE": "x"})
     assert result.exit_code == ExitCode.NOT_FOUND
@@ -348,8 +366,8 @@ def test_an_empty_vault_path_is_refused(hwotp) -> None:
 
 
 def test_passphrase_line_ends_and_invalid_text(hwotp) -> None:
-    assert hwotp("enroll", "--uri", GITHUB, passphrase="words\n").exit_code == 0
-    assert hwotp("list", passphrase=None, stdin="words\r\n").exit_code == 0  # same passphrase
+    assert hwotp("enroll", "--uri", GITHUB, passphrase="line ending words\n").exit_code == 0
+    assert hwotp("list", passphrase=None, stdin="line ending words\r\n").exit_code == 0  # same
     bad = hwotp("list", passphrase="\udcff")
     assert bad.exit_code == ExitCode.BAD_INPUT
     assert "not valid text" in bad.stderr

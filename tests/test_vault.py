@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import stat
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.errors import (
     ExitCode,
+    HwotpWarning,
     InputError,
     NotFoundError,
     StorageError,
@@ -390,3 +392,56 @@ def test_no_write_that_readers_would_reject(vault: Vault) -> None:
     with pytest.raises(StorageError, match="too much"):
         vault.add_passphrase("second passphrase")
     assert vault.path.read_bytes() == before
+
+
+# --- generations and rollback -----------------------------------------------------------------
+
+
+def _generation(path: Path, vault: Vault) -> int:
+    return fmt.decrypt(fmt.parse(path.read_bytes()), vault._master_key).generation
+
+
+def test_every_write_counts_one_generation(tmp_path: Path) -> None:
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    assert _generation(vault.path, vault) == 1
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    vault.add_passphrase("second passphrase")
+    assert _generation(vault.path, vault) == 3
+    assert _generation(file.backup_path(vault.path), vault) == 2
+
+
+def test_an_older_copy_put_in_place_is_reported_as_a_rollback(tmp_path: Path) -> None:
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    with vault.edit() as credentials:
+        credentials.append(BANK)  # generation 2; the backup is generation 1
+    shutil.copyfile(file.backup_path(vault.path), vault.path)
+    with pytest.warns(HwotpWarning) as warned:
+        rolled_back = Vault.unlock(vault.path, PASSPHRASE)
+    (warning,) = warned
+    assert str(warning.message) == (
+        f"{vault.path} is generation 1, older than generation 2 seen before: an older copy "
+        "replaced it (a rollback), so changes since are missing and HOTP codes may repeat"
+    )
+    assert rolled_back.credentials() == [GITHUB]  # it still opens
+    with rolled_back.edit() as credentials:  # a write accepts the file as it now is
+        credentials.append(BANK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Vault.unlock(vault.path, PASSPHRASE)
+
+
+def test_a_file_without_a_generation_opens_and_counts_as_zero(tmp_path: Path) -> None:
+    """A file of an hwotp before generations: no member in the payload."""
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    envelope = fmt.parse(vault.path.read_bytes())
+    old = fmt.seal(envelope.header.slots, vault._master_key, fmt.Payload([GITHUB]))
+    assert b"generation" not in fmt.payload_json(fmt.Payload([GITHUB]))
+    other = tmp_path / "other.hwotp"
+    other.write_bytes(old)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # never seen before: nothing to compare with
+        assert Vault.unlock(other, PASSPHRASE).credentials() == [GITHUB]
+    vault.path.write_bytes(old)  # in place of generation 1
+    with pytest.warns(HwotpWarning, match="is generation 0, older than generation 1"):
+        Vault.unlock(vault.path, PASSPHRASE)

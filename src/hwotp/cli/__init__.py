@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,7 +18,7 @@ import click
 from hwotp import __version__
 from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
-from hwotp.errors import EXIT_CODE_MEANINGS, ExitCode, HwotpError, OutputError
+from hwotp.errors import EXIT_CODE_MEANINGS, ExitCode, HwotpError, HwotpWarning, OutputError
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -36,7 +37,10 @@ class HwotpGroup(click.Group):
             fail("standard output is closed; nothing was done", ExitCode.OUTPUT)
         _never_fail_on_unprintable_text()
         try:
-            status = super().main(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", HwotpWarning)
+                warnings.showwarning = _print_warning
+                status = super().main(*args, **kwargs)
         except click.exceptions.NoArgsIsHelpError as error:  # `hwotp` or `hwotp vault` alone
             click.echo(error.ctx.get_help() if error.ctx else error.format_message())
             status = 0
@@ -70,6 +74,14 @@ class HwotpGroup(click.Group):
         except BrokenPipeError:
             # Caught here because click would end a closed pipe with a silent exit 1.
             raise OutputError("the output was cut off (closed pipe)") from None
+
+
+def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """hwotp's own warnings as one `hwotp: warning:` line; any other (a library's) is not for
+    users, and its text could carry data: it is dropped unless HWOTP_DEBUG is set."""
+    if issubclass(category, HwotpWarning) or os.environ.get("HWOTP_DEBUG"):
+        with contextlib.suppress(OSError):
+            click.echo(f"hwotp: warning: {message}", err=True)
 
 
 def _never_fail_on_unprintable_text() -> None:

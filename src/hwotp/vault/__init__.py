@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hwotp.credential import Credential
-from hwotp.errors import InputError, NotFoundError, StorageError, VaultDamagedError
-from hwotp.vault import file
+from hwotp.errors import (
+    HwotpWarning,
+    InputError,
+    NotFoundError,
+    StorageError,
+    VaultDamagedError,
+)
+from hwotp.vault import file, generations
 from hwotp.vault import format as fmt
 from hwotp.vault.file import VaultExistsError, VaultMissingError
 
@@ -72,7 +79,9 @@ class Vault:
                 raise VaultExistsError(f"a vault already exists at {path}")
             master_key = fmt.new_master_key()
             slot = fmt.new_scrypt_slot(master_key, passphrase)
+            payload.generation = 1
             file.write_atomic(path, _fitting(fmt.seal([slot], master_key, payload)))
+            generations.remember(path, payload.generation, newer_only=False)
         return cls(path, master_key, slot["id"])
 
     @classmethod
@@ -81,7 +90,8 @@ class Vault:
         path = _real(path)
         envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
         master_key, slot_id = fmt.open_master_key(envelope, passphrase)
-        _decrypt(path, envelope, master_key)  # the header and payload must be intact too
+        payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
+        _check_generation(path, payload.generation)
         return cls(path, master_key, slot_id)
 
     # --- credentials ------------------------------------------------------------------------
@@ -192,14 +202,33 @@ class Vault:
         problem = fmt.slots_problem(slots)
         if problem:  # never write a file that readers would reject
             raise StorageError(f"the vault was left unchanged: {problem}")
+        payload.generation += 1
         new = _fitting(fmt.seal(slots, master_key or self._master_key, payload))
         file.replace_keeping_backup(self.path, new if old is None else old, new)
+        # Under the vault's lock, so writers record their generations in order.
+        generations.remember(self.path, payload.generation, newer_only=False)
 
     def _new_slot(
         self, passphrase: str, slots: Sequence[fmt.Slot], master_key: bytes | None = None
     ) -> dict[str, object]:
         slot_id = fmt.new_slot_id(s["id"] for s in slots)
         return fmt.new_scrypt_slot(master_key or self._master_key, passphrase, slot_id=slot_id)
+
+
+def _check_generation(path: Path, generation: int) -> None:
+    """Warn when the file is older than a version of it seen before: a rollback."""
+    seen = generations.last_seen(path)
+    if seen is not None and generation < seen:
+        warnings.warn(
+            HwotpWarning(
+                f"{path} is generation {generation}, older than generation {seen} seen before: "
+                "an older copy replaced it (a rollback), so changes since are missing and HOTP "
+                "codes may repeat"
+            ),
+            stacklevel=3,
+        )
+    else:
+        generations.remember(path, generation, newer_only=True)
 
 
 def _fitting(data: bytes) -> bytes:
