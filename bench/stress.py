@@ -163,21 +163,16 @@ def kill9(work: Path, trials: int, rng: random.Random) -> Figures:
         return figures
     state = reader.open(vault)
     durations: dict[str, list[float]] = {}
-    landed: dict[str, int] = {}
+    outcomes: dict[str, int] = {}
     for _ in range(trials):
         op, args, extra, after = _next_operation(state, rng)
         env = hwotp_env(work, vault, HWOTP_PASSPHRASE=PASSPHRASES[state[0]], **extra)
-        seen = durations.get(op, [1.5])
-        typical = statistics.median(seen)
-        moment = rng.uniform(0, typical) if rng.random() < 0.5 else rng.uniform(
-            typical * 2 / 3, typical * 1.1)
+        old_temps = set(vault.parent.glob(f".{vault.name}*.tmp"))
         started = time.monotonic()
         proc = subprocess.Popen([HWOTP, *args], env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            proc.wait(timeout=moment)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
+        _kill_at_a_moment(proc, rng, durations.get(op), lambda old=old_temps: set(
+            vault.parent.glob(f".{vault.name}*.tmp")) - old)
         proc.wait()
         stderr = proc.stderr.read() if proc.stderr else ""
         if proc.returncode == 0:
@@ -189,12 +184,36 @@ def kill9(work: Path, trials: int, rng: random.Random) -> Figures:
         except Exception as error:  # already counted; stop rather than cascade
             figures.check(False, f"the vault no longer opens ({type(error).__name__})")
             break
-        if state == after:
-            landed[op] = landed.get(op, 0) + 1
-    killed = figures.trials - sum(landed.values())
-    figures.note = f"{killed} left the state before; landed: " + ", ".join(
-        f"{op} {count}" for op, count in sorted(landed.items()))
+        outcome = "completed" if proc.returncode == 0 else (
+            "killed, change landed" if state == after else "killed, vault as before")
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    figures.note = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
     return figures
+
+
+def _kill_at_a_moment(proc: subprocess.Popen, rng: random.Random, durations: list[float] | None,
+                      new_temp_files: Callable[[], set[Path]]) -> None:
+    """SIGKILL `proc` at one of three kinds of moment: any time in its run, in the last third
+    (where it writes), or the moment a new temporary file shows it is writing (plus up to
+    4 ms). The first run of each command is not killed: it measures how long the command
+    takes."""
+    if not durations:
+        proc.wait()
+        return
+    typical = statistics.median(durations)
+    kind = rng.choice(["anytime", "late", "writing"])
+    if kind != "writing":
+        low = 0.0 if kind == "anytime" else typical * 2 / 3
+        try:
+            proc.wait(timeout=rng.uniform(low, typical * 1.2))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+        return
+    while proc.poll() is None and not new_temp_files():
+        time.sleep(0.0002)
+    time.sleep(rng.uniform(0, 0.004))
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
 
 
 def _next_operation(state: tuple[int, dict[str, bytes]], rng: random.Random):
@@ -406,6 +425,7 @@ def uris(work: Path, in_process: int, through_cli: int, rng: random.Random) -> l
     cli = Figures("uris-cli")
     env = hwotp_env(work, work / "uris" / "vault.hwotp")
     for uri in fuzzed_uris(through_cli, rng):
+        uri = uri.replace("\x00", "")  # a command line cannot carry a NUL byte
         done = run(["enroll", "--dry-run", "--uri", uri], env)
         fine = done.returncode == 0 or (done.returncode in (2, 3) and one_sentence(done.stderr))
         cli.check(fine, f"exit {done.returncode}: {done.stderr.strip()[-160:]}")
