@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_PIXELS", "MAX_SIDE", "decode_file", "decode_image"]
 
 # The largest screen capture read: an 8K screen (a 4K screen at 2x, 7680x4320) is 33.2 MP, two
-# 5K screens side by side 29.5 MP. An image at the limit costs about 300 MB and 2-4 s with every
+# 5K screens side by side 29.5 MP. An image at the limit costs about 310 MB and 2-5 s with every
 # pass (docs/qr-decoding.md); the header is checked first, so a larger claim costs nothing.
 MAX_PIXELS = 36_000_000
 MAX_SIDE = 16_384  # three 4K screens side by side are 11520 px wide
