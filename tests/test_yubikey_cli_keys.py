@@ -212,8 +212,9 @@ def test_a_key_plugged_in_a_moment_late_is_waited_for(plug_keys, hwotp):
 
 
 def _wait_until_pcscd_sees_no_card(timeout: float = 5.0) -> None:
-    """vpcd is polled about every 0.45 s: until then pcscd still shows the pulled card."""
-    from smartcard.Exceptions import NoCardException
+    """vpcd is polled about every 0.45 s: until then pcscd still shows the pulled card (for a
+    moment as "unpowered", which is not gone yet)."""
+    from smartcard.Exceptions import CardConnectionException, NoCardException
     from smartcard.System import readers
 
     deadline = time.monotonic() + timeout
@@ -223,6 +224,8 @@ def _wait_until_pcscd_sees_no_card(timeout: float = 5.0) -> None:
             connection.connect()
         except NoCardException:
             return
+        except CardConnectionException:
+            pass  # seen, but unpowered: ask again
         else:
             connection.disconnect()
         finally:
