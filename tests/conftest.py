@@ -25,6 +25,8 @@ from hwotp.cli import cli
 # pcsc-lite reads the variable once per process, so it is set before anything loads it.
 PCSC_LINK = Path(tempfile.mkdtemp(prefix="hwotp-tests-pcsc-")) / "pcscd.comm"
 os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_LINK)
+# The key cache and the vault generations seen go to a folder of the test run, not the user's.
+os.environ["HWOTP_CACHE_DIR"] = tempfile.mkdtemp(prefix="hwotp-tests-cache-")
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from helpers.samples import FIXED_TIME, GITHUB, SECRET, WIKI_SECRET, LenientTOTP, totp
+from helpers.samples import FIXED_TIME, GITHUB, PASSPHRASE, SECRET, WIKI_SECRET, LenientTOTP, totp
 from hwotp.errors import ExitCode
 
 GITLAB = f"otpauth://totp/GitLab:alice?secret={SECRET[::-1]}&issuer=GitLab&digits=8&period=60"
@@ -203,6 +203,35 @@ def test_delete_needs_force_without_a_terminal(hwotp) -> None:
     assert json.loads(hwotp("list", "--json").stdout) == []
 
 
+def _backup_secrets(vault_path: Path) -> set[bytes]:
+    """The secrets in the vault's backup file, opened as anyone with the passphrase could."""
+    from hwotp.vault import Vault, file
+
+    backup = Vault.unlock(file.backup_path(vault_path), PASSPHRASE)
+    return {credential.secret for credential in backup.credentials()}
+
+
+@pytest.mark.parametrize("how", ["delete", "enroll --force"])
+def test_a_deleted_or_replaced_secret_is_not_left_in_the_backup(
+    hwotp, vault_path: Path, how: str
+) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    hwotp("enroll", "--uri", GITLAB)  # the backup now holds GitHub's secret
+    assert base64.b32decode(SECRET) in _backup_secrets(vault_path)
+    if how == "delete":
+        done = hwotp("delete", "github", "--force")
+    else:
+        done = hwotp("enroll", "--uri", GITHUB.replace(SECRET, SECRET[::-1]), "--force")
+    assert done.exit_code == 0, done.stderr
+    assert base64.b32decode(SECRET) not in _backup_secrets(vault_path)
+
+
+def test_delete_help_says_what_remains_where(hwotp) -> None:
+    text = " ".join(hwotp("delete", "--help").stdout.split())
+    assert "On a YubiKey the secret is gone for good. In the vault it is gone from" in text
+    assert "backup (vault.hwotp.bak beside it)" in text and "copies of the vault file" in text
+
+
 def test_rename_keeps_the_secret(hwotp) -> None:
     hwotp("enroll", "--uri", GITHUB)
     assert hwotp("rename", "github", "GitHub:alice@work").exit_code == 0
@@ -262,6 +291,55 @@ def test_change_the_vault_passphrase(hwotp) -> None:
     assert hwotp("list", passphrase="third words").exit_code == 0
 
 
+@pytest.mark.parametrize("weak", ["a", "password1234", "aaaaaaaaaaaaaaaa", "first pass"])
+def test_a_weak_passphrase_makes_no_vault(hwotp, vault_path: Path, weak: str) -> None:
+    refused = hwotp("enroll", "--uri", GITHUB, passphrase=weak)
+    assert refused.exit_code == ExitCode.BAD_INPUT
+    last = refused.stderr.splitlines()[-1]  # after the notes on what was found
+    assert last.startswith("hwotp: the new vault passphrase is too weak (")
+    assert last.endswith(
+        "): use several unrelated words, or --weak-passphrase for a throwaway vault"
+    )
+    assert len(weak) < 4 or weak not in last  # never repeated
+    assert not vault_path.exists()
+    allowed = hwotp("enroll", "--uri", GITHUB, "--weak-passphrase", passphrase=weak)
+    assert allowed.exit_code == 0, allowed.stderr
+    assert totp(SECRET) in hwotp("code", "github", passphrase=weak).stdout
+
+
+def test_a_weak_new_passphrase_is_refused_and_the_vault_left_as_it_was(
+    hwotp, vault_path: Path
+) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    before = vault_path.read_bytes()
+    refused = hwotp("vault", "passphrase", env={"HWOTP_NEW_PASSPHRASE": "secret"})
+    assert refused.exit_code == ExitCode.BAD_INPUT
+    assert "fewer than 10 characters" in refused.stderr
+    assert vault_path.read_bytes() == before
+    changed = hwotp("vault", "passphrase", "--weak-passphrase", passphrase=None, stdin=(
+        f"{PASSPHRASE}\nsecret\n"))
+    assert changed.exit_code == 0, changed.stderr
+    assert totp(SECRET) in hwotp("code", "github", passphrase="secret").stdout
+
+
+def test_an_older_vault_copy_is_one_warning_line_and_the_command_works(
+    hwotp, vault_path: Path
+) -> None:
+    hwotp("enroll", "--uri", GITHUB)  # generation 1
+    older = vault_path.read_bytes()
+    hwotp("enroll", "--uri", GITLAB)  # generation 2
+    vault_path.write_bytes(older)
+    listed = hwotp("list")
+    assert listed.exit_code == 0, listed.stderr
+    warnings = [line for line in listed.stderr.splitlines() if line.startswith("hwotp:")]
+    assert warnings == [
+        f"hwotp: warning: {vault_path} is generation 1, older than generation 2 seen before: "
+        "an older copy replaced it (a rollback), so changes since are missing and HOTP codes "
+        "may repeat"
+    ]
+    assert "GitHub:alice" in listed.stdout and "GitLab" not in listed.stdout
+
+
 def test_vault_passphrase_without_a_vault(hwotp) -> None:
     result = hwotp("vault", "passphrase", env={"HWOTP_NEW_PASSPHRASE": "x"})
     assert result.exit_code == ExitCode.NOT_FOUND
@@ -281,8 +359,8 @@ def test_an_empty_vault_path_is_refused(hwotp) -> None:
 
 
 def test_passphrase_line_ends_and_invalid_text(hwotp) -> None:
-    assert hwotp("enroll", "--uri", GITHUB, passphrase="words\n").exit_code == 0
-    assert hwotp("list", passphrase=None, stdin="words\r\n").exit_code == 0  # same passphrase
+    assert hwotp("enroll", "--uri", GITHUB, passphrase="line ending words\n").exit_code == 0
+    assert hwotp("list", passphrase=None, stdin="line ending words\r\n").exit_code == 0  # same
     bad = hwotp("list", passphrase="\udcff")
     assert bad.exit_code == ExitCode.BAD_INPUT
     assert "not valid text" in bad.stderr

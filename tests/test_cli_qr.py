@@ -95,3 +95,33 @@ def test_text_file_as_image(hwotp, tmp_path: Path) -> None:
     result = hwotp("enroll", "--qr", str(path))
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "is not an image hwotp can read" in result.stderr
+
+
+@pytest.mark.parametrize("size", [(8_000, 5_000), (10_000, 10_000), (100_000, 100_000)])
+def test_an_oversized_image_is_one_sentence_and_no_pillow_warning(
+    hwotp, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    from test_qr import _png_claiming
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_claiming(*size))
+    result = hwotp("enroll", "--qr", str(path))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    # Above 16384 squared, Pillow's own guard refuses before hwotp sees the size.
+    shown = "" if size[0] > 20_000 else f" ({size[0]}x{size[1]})"
+    assert result.stderr.splitlines() == [
+        f"hwotp: {path}{shown} is larger than a "
+        "screenshot hwotp reads (36 megapixels, 16384 pixels a side); crop it around the QR code"
+    ]
+
+
+def test_a_fifo_given_to_qr_is_refused_at_once(hwotp, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "shot.png"
+    os.mkfifo(fifo)
+    result = hwotp("enroll", "--qr", str(fifo))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.splitlines() == [
+        f"hwotp: {fifo} is not a regular file (a pipe, socket or device); save the image to a file"
+    ]

@@ -50,9 +50,11 @@ def test_parsers_and_stores_import_light() -> None:
 
 def test_code_loads_no_image_module(tmp_path: Path) -> None:
     probe = (
-        "import sys\n"
+        "import os, sys\n"
         "from hwotp.cli import cli\n"
+        "given = dict(os.environ)\n"
         "for args in (['enroll', '--uri', sys.argv[1]], ['code', 'x']):\n"
+        "    os.environ.update(given)  # each command takes the passphrase out of it\n"
         "    try:\n        cli.main(args=args, prog_name='hwotp')\n"
         "    except SystemExit as done:\n        assert done.code == 0, (args, done.code)\n"
         "print('LOADED', [m for m in ('PIL', 'zxingcpp', 'pyzbar') if m in sys.modules])\n"
@@ -83,8 +85,11 @@ def test_no_socket_is_opened_by_a_full_session(tmp_path: Path) -> None:
         "opened = []\n"
         "sys.addaudithook(lambda event, args: opened.append(event) "
         "if event.startswith('socket.') else None)\n"
+        "import os\n"
         "from hwotp.cli import cli\n"
+        "given = dict(os.environ)\n"
         "for args in (['enroll', '--qr', sys.argv[1]], ['list'], ['code', 'example']):\n"
+        "    os.environ.update(given)  # each command takes the passphrase out of it\n"
         "    try:\n        cli.main(args=args, prog_name='hwotp')\n"
         "    except SystemExit as done:\n        assert done.code == 0, (args, done.code)\n"
         "print('SOCKETS', opened)\n"

@@ -4,6 +4,7 @@ InputError sentence, never a traceback."""
 from __future__ import annotations
 
 import io
+import os
 import struct
 import subprocess
 import sys
@@ -167,6 +168,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
+    (tmp_path / "shot.png").write_bytes(b"")
     monkeypatch.setattr(qr, "open", refuse, raising=False)  # chmod 0 means nothing to root
     with pytest.raises(InputError, match="permission denied"):
         qr.decode_file(tmp_path / "shot.png")
@@ -204,14 +206,68 @@ def test_truncated_file(tmp_path: Path, fmt: str, keep: float) -> None:
 
 @pytest.mark.parametrize(
     "size",
-    [(100_000, 100_000), (12_000, 10_000)],  # Pillow's error above 2x the limit, warning below
-    ids=["error", "warning"],
+    [
+        (100_000, 100_000),  # Pillow's own error: above 2x its limit
+        (10_000, 10_000),  # the review's 389 KB PNG: 1.2 GB and 6.4 s before the header check
+        (8_000, 5_000),  # Pillow's warning band (1x to 2x the limit), made an error
+        (10_240, 5_760),  # a 5K screen at 2x: no such screen exists
+        (20_000, 1_000),  # 20 MP, but wider than any row of screens
+    ],
+    ids=["error", "100MP", "warning", "5K-at-2x", "too-wide"],
 )
-def test_decompression_bomb(tmp_path: Path, size: tuple[int, int]) -> None:
+def test_oversized_images_are_refused_from_the_header(tmp_path: Path, size: tuple[int, int]):
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_claiming(*size))
-    with pytest.raises(InputError, match="larger than 100 megapixels"):
+    path.write_bytes(_png_claiming(*size))  # a header and a few bytes: nothing to decode
+    with pytest.raises(InputError, match="larger than a screenshot hwotp reads") as refused:
         qr.decode_file(path)
+    assert "crop it around the QR code" in str(refused.value)
+
+
+def test_a_jpeg_claiming_10000_pixels_a_side_is_refused_before_decoding(tmp_path: Path) -> None:
+    """The review's 27 KB JPEG whose header claims 10000x10000 (434 MB, 5.1 s): the size is
+    patched into the frame header of a small real JPEG."""
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    frame = data.index(b"\xff\xc0")  # SOF0: length(2) precision(1) height(2) width(2)
+    data[frame + 5 : frame + 9] = struct.pack(">HH", 10_000, 10_000)
+    path = tmp_path / "claims.jpg"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"\(10000x10000\) is larger than a screenshot"):
+        qr.decode_file(path)
+
+
+@pytest.mark.parametrize("size", [(5120, 2880), (7680, 4320)], ids=["5K", "8K=4K-at-2x"])
+def test_the_largest_screens_are_still_read(tmp_path: Path, size: tuple[int, int]) -> None:
+    """A transparent screenshot (the costliest mode) of a 5K screen, and of a 4K screen at 2x."""
+    screen = Image.new("RGBA", size, (0, 0, 0, 0))
+    screen.paste(qr_image(UTF8_URI, 4).convert("RGBA"), (size[0] // 2, size[1] // 3))
+    path = tmp_path / "screen.png"
+    screen.save(path, compress_level=1)
+    assert qr.decode_file(path) == [UTF8_URI]
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    """Opening a FIFO for reading waits for a writer: the check must come before the open. A
+    child process, so that a regression fails on the timeout instead of hanging the run."""
+    fifo = tmp_path / "shot.png"
+    os.mkfifo(fifo)
+    code = (
+        "import sys; from hwotp.inputs import qr; from hwotp.errors import InputError\n"
+        "try: qr.decode_file(sys.argv[1])\n"
+        "except InputError as e: print(e)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == (
+        f"{fifo} is not a regular file (a pipe, socket or device); save the image to a file"
+    )
+
+
+def test_a_device_is_refused_unread() -> None:
+    with pytest.raises(InputError, match="is not a regular file"):
+        qr.decode_file("/dev/zero")  # read, it would never end
 
 
 def test_import_loads_no_image_library() -> None:

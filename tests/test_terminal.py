@@ -110,13 +110,29 @@ def test_change_passphrase_at_the_terminal(spawn) -> None:
     child.expect("Vault passphrase: ")
     child.sendline(PASSPHRASE)
     child.expect("New vault passphrase: ")
-    child.sendline("second pass")
+    child.sendline("second passphrase")
     child.expect("Repeat for confirmation: ")
-    child.sendline("second pass")
+    child.sendline("second passphrase")
     rest, status = finish(child)
     assert status == 0 and "Changed the passphrase" in rest
     child = spawn("list")
     child.expect("Vault passphrase: ")
-    child.sendline("second pass")
+    child.sendline("second passphrase")
     rest, status = finish(child)
     assert status == 0 and "GitHub:alice" in rest
+
+
+def test_a_weak_new_passphrase_at_the_terminal_is_explained_and_asked_again(spawn) -> None:
+    child = spawn("enroll", "--uri", GITHUB)
+    child.expect("New vault passphrase: ")
+    child.sendline("password1234")
+    child.expect("Repeat for confirmation: ")
+    child.sendline("password1234")
+    child.expect(r"Too weak \(about 10\^\d guesses would find it; a vault needs over 10\^8\)")
+    child.expect("New vault passphrase: ")
+    child.sendline("first passphrase")
+    child.expect("Repeat for confirmation: ")
+    child.sendline("first passphrase")
+    rest, status = finish(child)
+    assert status == 0, rest
+    assert "password1234" not in child.before + rest

@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import stat
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from helpers.samples import PASSPHRASE
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.errors import (
     ExitCode,
+    HwotpWarning,
     InputError,
     NotFoundError,
     StorageError,
@@ -149,6 +151,34 @@ def test_edit_writes_and_keeps_the_previous_version(vault: Vault) -> None:
     assert vault.credentials() == [GITHUB, replace(BANK, counter=8)]
     backup = Vault(file.backup_path(vault.path), vault._master_key, vault.unlocked_slot)
     assert backup.credentials() == [GITHUB, BANK]
+
+
+def _backup(vault: Vault) -> list[Credential]:
+    """What the backup file holds, opened with the passphrase as anyone who has it could."""
+    return Vault.unlock(file.backup_path(vault.path), PASSPHRASE).credentials()
+
+
+@pytest.mark.parametrize("how", ["delete", "replace"])
+def test_a_secret_that_leaves_the_vault_leaves_its_backup_too(vault: Vault, how: str) -> None:
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    with vault.edit() as credentials:
+        if how == "delete":
+            del credentials[0]
+        else:
+            credentials[0] = replace(GITHUB, secret=b"the new github secret")
+    after = vault.credentials()
+    assert GITHUB.secret not in {c.secret for c in _backup(vault)}
+    assert _backup(vault) == after  # the backup is the version without it, and opens
+    assert file.backup_path(vault.path).read_bytes() == vault.path.read_bytes()
+
+
+def test_a_write_that_drops_no_secret_keeps_the_previous_version(vault: Vault) -> None:
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    with vault.edit() as credentials:  # a rename keeps the secret, so the backup is the last
+        credentials[0] = replace(GITHUB, account="bob")
+    assert _backup(vault) == [GITHUB, BANK]
 
 
 def test_each_write_uses_a_fresh_nonce(vault: Vault) -> None:
@@ -362,3 +392,56 @@ def test_no_write_that_readers_would_reject(vault: Vault) -> None:
     with pytest.raises(StorageError, match="too much"):
         vault.add_passphrase("second passphrase")
     assert vault.path.read_bytes() == before
+
+
+# --- generations and rollback -----------------------------------------------------------------
+
+
+def _generation(path: Path, vault: Vault) -> int:
+    return fmt.decrypt(fmt.parse(path.read_bytes()), vault._master_key).generation
+
+
+def test_every_write_counts_one_generation(tmp_path: Path) -> None:
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    assert _generation(vault.path, vault) == 1
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    vault.add_passphrase("second passphrase")
+    assert _generation(vault.path, vault) == 3
+    assert _generation(file.backup_path(vault.path), vault) == 2
+
+
+def test_an_older_copy_put_in_place_is_reported_as_a_rollback(tmp_path: Path) -> None:
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    with vault.edit() as credentials:
+        credentials.append(BANK)  # generation 2; the backup is generation 1
+    shutil.copyfile(file.backup_path(vault.path), vault.path)
+    with pytest.warns(HwotpWarning) as warned:
+        rolled_back = Vault.unlock(vault.path, PASSPHRASE)
+    (warning,) = warned
+    assert str(warning.message) == (
+        f"{vault.path} is generation 1, older than generation 2 seen before: an older copy "
+        "replaced it (a rollback), so changes since are missing and HOTP codes may repeat"
+    )
+    assert rolled_back.credentials() == [GITHUB]  # it still opens
+    with rolled_back.edit() as credentials:  # a write accepts the file as it now is
+        credentials.append(BANK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Vault.unlock(vault.path, PASSPHRASE)
+
+
+def test_a_file_without_a_generation_opens_and_counts_as_zero(tmp_path: Path) -> None:
+    """A file of an hwotp before generations: no member in the payload."""
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    envelope = fmt.parse(vault.path.read_bytes())
+    old = fmt.seal(envelope.header.slots, vault._master_key, fmt.Payload([GITHUB]))
+    assert b"generation" not in fmt.payload_json(fmt.Payload([GITHUB]))
+    other = tmp_path / "other.hwotp"
+    other.write_bytes(old)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # never seen before: nothing to compare with
+        assert Vault.unlock(other, PASSPHRASE).credentials() == [GITHUB]
+    vault.path.write_bytes(old)  # in place of generation 1
+    with pytest.warns(HwotpWarning, match="is generation 0, older than generation 1"):
+        Vault.unlock(vault.path, PASSPHRASE)

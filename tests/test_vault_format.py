@@ -86,15 +86,19 @@ def _flipped(data: bytes, bit: int) -> bytes:
 # --- test vector ------------------------------------------------------------------------------
 
 
-def _doc_vector() -> bytes:
+def _doc_vector(marker: str = "test-vector") -> bytes:
     text = DOC.read_text(encoding="utf-8")
-    block = re.search(r"<!-- test-vector:.*?-->\n```text\n(.*?)```", text, re.S)
+    block = re.search(rf"<!-- {marker}:.*?-->\n```text\n(.*?)```", text, re.S)
     assert block, "the test vector block is missing from docs/vault-format.md"
     return base64.b64decode("".join(block.group(1).split()))
 
 
-def test_vector_opens_and_is_reproduced() -> None:
-    data = _doc_vector()
+@pytest.mark.parametrize(
+    ("marker", "generation"), [("test-vector", 0), ("test-vector-generation", 1)]
+)
+def test_vector_opens_and_is_reproduced(marker: str, generation: int) -> None:
+    """The first vector is a file of an hwotp before generations; the second has one."""
+    data = _doc_vector(marker)
     keks = []
 
     def derive(passphrase: str, slot: fmt.ScryptSlot) -> bytes:
@@ -111,6 +115,7 @@ def test_vector_opens_and_is_reproduced() -> None:
         secret=base64.b32decode("JBSWY3DPEHPK3PXP"), issuer="Example", account="alice@example.com"
     )
     assert payload.credentials == [expected]
+    assert payload.generation == generation
     # Writing the same inputs gives the same bytes (wrap with the derived key: no 2nd scrypt).
     slot = dict(envelope.header.slots[0])
     del slot["key"]
@@ -471,3 +476,15 @@ def test_passphrase_is_normalised(small: Small) -> None:
     """NFC and NFD spellings of the same passphrase derive the same key."""
     slot = fmt.parse(small.data).header.scrypt_slots()[0]
     assert fmt.scrypt_kek("caf\u00e9", slot) == fmt.scrypt_kek("cafe\u0301", slot)
+
+
+@pytest.mark.parametrize("bad", ["1", -1, 2**63, True, 1.5, None])
+def test_a_generation_that_is_no_count_makes_the_payload_unreadable(small: Small, bad) -> None:
+    data = fmt.seal([small.slot], small.master_key, fmt.Payload([], extra={"generation": bad}))
+    with pytest.raises(VaultDamagedError, match="not in a form hwotp can read"):
+        _open(data, PASSPHRASE, small.derive)
+
+
+def test_the_generation_survives_a_round_trip(small: Small) -> None:
+    data = fmt.seal([small.slot], small.master_key, fmt.Payload([], generation=41))
+    assert _open(data, PASSPHRASE, small.derive).generation == 41

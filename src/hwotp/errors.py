@@ -111,3 +111,8 @@ class KeyFullError(HwotpError):
 
 class NotSupportedError(HwotpError):
     exit_code = ExitCode.NOT_SUPPORTED
+
+
+class HwotpWarning(UserWarning):
+    """Something the user must hear about, though the command goes on; the command line
+    prints it as one `hwotp: warning:` line."""

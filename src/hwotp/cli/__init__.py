@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -16,8 +17,9 @@ import click
 
 from hwotp import __version__
 from hwotp.cli.failures import EXIT_CODE_MEANINGS, sentence
+from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
-from hwotp.errors import ExitCode, HwotpError, OutputError
+from hwotp.errors import ExitCode, HwotpError, HwotpWarning, OutputError
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -37,13 +39,17 @@ class HwotpGroup(click.Group):
 
     def _run(self, *args: Any, **kwargs: Any) -> NoReturn:
         kwargs["standalone_mode"] = False
+        take_secret_variables()  # before anything could start a child process
         if sys.stdout is None:  # `hwotp code >&-` would lose the code silently
             fail("standard output is closed; nothing was done", ExitCode.OUTPUT)
         _never_fail_on_unprintable_text()
         if _debug_asked_by_environment():
             _start_debugging()
         try:
-            status = super().main(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", HwotpWarning)
+                warnings.showwarning = _print_warning
+                status = super().main(*args, **kwargs)
         except click.exceptions.NoArgsIsHelpError as error:  # `hwotp` or `hwotp vault` alone
             click.echo(error.ctx.get_help() if error.ctx else error.format_message())
             status = 0
@@ -111,6 +117,14 @@ def _stop_debugging() -> None:
 
         debug.disable()
         _debugging = False
+
+
+def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """hwotp's own warnings as one `hwotp: warning:` line; any other (a library's) is not for
+    users, and its text could carry data: it is dropped unless HWOTP_DEBUG is set."""
+    if issubclass(category, HwotpWarning) or (_debugging or _debug_asked_by_environment()):
+        with contextlib.suppress(OSError):
+            click.echo(f"hwotp: warning: {message}", err=True)
 
 
 def _never_fail_on_unprintable_text() -> None:
@@ -183,12 +197,14 @@ def cli(ctx: click.Context, vault_path: Path | None) -> None:
     line of standard input when that is not a terminal.
     """
     from hwotp.cli.app import App
+    from hwotp.cli.process import forbid_core_dumps, secret_variable
 
+    forbid_core_dumps()  # every command may come to hold a passphrase or a secret
     # click reads an empty HWOTP_VAULT as unset: a script meaning a throwaway vault would
     # write into the real one.
     if vault_path == Path("") or (vault_path is None and os.environ.get("HWOTP_VAULT") == ""):
         raise click.UsageError("the vault path is empty: name a file with --vault or HWOTP_VAULT")
-    ctx.obj = App(vault_path)
+    ctx.obj = App(vault_path, oath_password=secret_variable("HWOTP_OATH_PASSWORD"))
     ctx.call_on_close(ctx.obj.close)  # release the keys' PC/SC connections
 
 

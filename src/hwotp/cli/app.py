@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hwotp.cli.output import note
+from hwotp.cli.process import secret_variable
 from hwotp.errors import InputError
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class App:
     no_vault: bool = False
     oath_password: str | None = None
     remember: bool = False
+    weak_passphrase: bool = False  # --weak-passphrase: no strength floor (throwaway vaults)
     _keys: list[YubiKey] | None = None
 
     @property
@@ -85,11 +86,11 @@ class App:
         ]
 
     def ask_oath_password(self, key_label: str, failed: bool) -> str:
-        """--password, else HWOTP_OATH_PASSWORD, else the terminal (again after a wrong one),
-        else one line of standard input."""
+        """--password, else HWOTP_OATH_PASSWORD (`oath_password` when the command started), else
+        the terminal (again after a wrong one), else one line of standard input."""
         from hwotp.errors import WrongPassphraseError
 
-        given = self.oath_password or os.environ.get("HWOTP_OATH_PASSWORD")
+        given = self.oath_password
         if failed and (given is not None or not is_terminal()):
             raise WrongPassphraseError(f"wrong OATH password for {key_label}")
         if failed:
@@ -115,21 +116,39 @@ class App:
 
     def ask_passphrase(self, creating: bool) -> str:
         """The vault passphrase; `creating` asks twice and says where the new vault goes."""
-        if creating and is_terminal() and "HWOTP_PASSPHRASE" not in os.environ:
+        if creating and is_terminal() and secret_variable("HWOTP_PASSPHRASE") is None:
             click.echo(f"Creating a new vault at {self.vault_path}.", err=True)
-        label = "New vault passphrase" if creating else "Vault passphrase"
-        return read_hidden(label, variable="HWOTP_PASSPHRASE", twice=creating)
+        if not creating:
+            return read_hidden("Vault passphrase", variable="HWOTP_PASSPHRASE")
+        return self._strong_passphrase("HWOTP_PASSPHRASE")
 
     def ask_new_passphrase(self) -> str:
         """A replacement passphrase: asked twice, or HWOTP_NEW_PASSPHRASE, or the next line."""
-        return read_hidden("New vault passphrase", variable="HWOTP_NEW_PASSPHRASE", twice=True)
+        return self._strong_passphrase("HWOTP_NEW_PASSPHRASE")
+
+    def _strong_passphrase(self, variable: str) -> str:
+        """A new passphrase above the floor (unless --weak-passphrase); at a terminal a weak
+        one is explained and asked again, anywhere else it ends the command."""
+        from hwotp.vault.strength import weakness
+
+        while True:
+            passphrase = read_hidden("New vault passphrase", variable=variable, twice=True)
+            problem = None if self.weak_passphrase else weakness(passphrase)
+            if problem is None:
+                return passphrase
+            if not is_terminal() or secret_variable(variable) is not None:
+                raise InputError(
+                    f"the new vault passphrase is too weak ({problem}): use several unrelated "
+                    "words, or --weak-passphrase for a throwaway vault"
+                )
+            note(f"Too weak ({problem}): use several unrelated words.")
 
 
 def read_hidden(label: str, variable: str | None = None, twice: bool = False) -> str:
     """A secret input from `variable`, else the terminal without echo, else one line of
     standard input (scripts); an empty answer is an error."""
     what = _in_a_sentence(label)
-    value = os.environ.get(variable) if variable else None
+    value = secret_variable(variable) if variable else None
     if value is None and is_terminal():
         value = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
     elif value is None:
@@ -164,6 +183,19 @@ def _in_a_sentence(label: str) -> str:
 def is_terminal() -> bool:
     """Whether a person can be asked: standard input is an open terminal."""
     return sys.stdin is not None and sys.stdin.isatty()
+
+
+def weak_passphrase_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--weak-passphrase: accept a new vault passphrase below the strength floor."""
+
+    def allow(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.ensure_object(App).weak_passphrase = True
+
+    return click.option(
+        "--weak-passphrase", is_flag=True, expose_value=False, callback=allow,
+        help="Accept a weak new vault passphrase (for a throwaway vault).",
+    )(command)
 
 
 def key_options(command: Callable[..., Any]) -> Callable[..., Any]:

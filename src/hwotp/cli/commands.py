@@ -10,7 +10,7 @@ from hwotp.cli import cli
 from hwotp.cli import doctor as _doctor  # noqa: F401 - registers doctor
 from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
 from hwotp.cli import keys as _keys  # noqa: F401 - registers `keys` and `key`
-from hwotp.cli.app import App, is_terminal, key_options
+from hwotp.cli.app import App, is_terminal, key_options, weak_passphrase_option
 from hwotp.cli.output import (
     code_fields,
     code_text,
@@ -115,8 +115,13 @@ def _all_codes(app: App, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def delete(app: App, query: str, force: bool) -> None:
-    """Delete the credential matching QUERY. Its secret is gone for good (from that place:
-    a copy on another key or in the vault stays, and is named)."""
+    """Delete the credential matching QUERY from one place (a copy on another key or in the
+    vault stays, and is named).
+
+    On a YubiKey the secret is gone for good. In the vault it is gone from the vault file and
+    from its backup (vault.hwotp.bak beside it), which is rewritten without it; copies of the
+    vault file made by other means (your backups, a synced folder's history) still hold it.
+    """
     from hwotp.usecases.codes import locate_all, select_one
 
     located = locate_all(app.stores())
@@ -192,12 +197,15 @@ def vault_group() -> None:
 
 
 @vault_group.command(name="passphrase")
+@weak_passphrase_option
 @click.pass_obj
 def change_passphrase(app: App) -> None:
     """Change the vault passphrase.
 
     Asks for the current passphrase, then the new one twice (for scripts: HWOTP_PASSPHRASE and
-    HWOTP_NEW_PASSPHRASE, or two lines on standard input). The previous file, which the old
+    HWOTP_NEW_PASSPHRASE, or two lines on standard input). The new one must be at least 10
+    characters and hard to guess by zxcvbn's estimate (--weak-passphrase accepts any, for a
+    throwaway vault). The previous file, which the old
     passphrase still opens, stays as the backup until the next write: delete it if the old
     passphrase leaked.
     """

@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from hwotp.cli import cli
-from hwotp.cli.app import App, key_options, read_hidden
+from hwotp.cli.app import App, key_options, read_hidden, weak_passphrase_option
 from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note, warn
 from hwotp.cli.targets import Placement
 from hwotp.credential import Code, Credential, split_name
@@ -66,8 +66,14 @@ def _choices(
 )
 @click.option("--name", "new_name", help="Store it as ISSUER:ACCOUNT (one credential only).")
 @click.option("--dry-run", is_flag=True, help="Decode and show the code, store nothing.")
-@click.option("--force", is_flag=True, help="Replace a stored credential of the same name.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a stored credential of the same name (the vault's backup is rewritten "
+    "without the old secret).",
+)
 @key_options
+@weak_passphrase_option
 @click.option("--no-touch", is_flag=True, help="On a YubiKey: give codes without a touch.")
 @click.option("--all-keys", is_flag=True, help="Write it to every YubiKey present (backups).")
 @click.option("--also-vault", is_flag=True, help="Keep an encrypted copy in the vault too.")

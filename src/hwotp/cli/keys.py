@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import click
@@ -38,8 +37,8 @@ def keys(app: App, as_json: bool) -> None:
 def _key_fields(app: App, store: YubiKeyStore) -> dict[str, object]:
     info = store.key.info()
     # Listing a password-protected key is not worth a password prompt, unless one was given.
-    given = app.oath_password or "HWOTP_OATH_PASSWORD" in os.environ
-    countable = given or not store.key.password_locked()
+    # (HWOTP_OATH_PASSWORD is in app.oath_password: secret variables leave the environment.)
+    countable = app.oath_password or not store.key.password_locked()
     return {
         "serial": info.serial,
         "firmware": ".".join(map(str, info.firmware)),

@@ -22,6 +22,7 @@ the common case.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import typing
 import warnings
@@ -32,10 +33,13 @@ from hwotp.errors import InputError
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_PIXELS", "decode_file", "decode_image"]
+__all__ = ["MAX_PIXELS", "MAX_SIDE", "decode_file", "decode_image"]
 
-# Far above any screen capture (an 8K screen is 33 MP), far below what would exhaust memory.
-MAX_PIXELS = 100_000_000
+# The largest screen capture read: an 8K screen (a 4K screen at 2x, 7680x4320) is 33.2 MP, two
+# 5K screens side by side 29.5 MP. An image at the limit costs about 310 MB and 2-5 s with every
+# pass (docs/qr-decoding.md); the header is checked first, so a larger claim costs nothing.
+MAX_PIXELS = 36_000_000
+MAX_SIDE = 16_384  # three 4K screens side by side are 11520 px wide
 
 NO_CODE = (
     "no QR code found in {name}: crop closer to the code, take a larger screenshot, "
@@ -89,7 +93,9 @@ def _decode_or_raise(image: Image.Image, name: str) -> list[str]:
 def _open(name: str) -> Image.Image:
     """The decoded image, or InputError naming what is wrong with the file."""
     try:
-        file = open(name, "rb")  # noqa: SIM115 - closed by the with below
+        _refuse_special_file(os.stat(name).st_mode, name)  # before opening: a FIFO would block
+        # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does not wait.
+        file = open(name, "rb", opener=_open_nonblocking)  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise InputError(f"{name} does not exist") from None
     except IsADirectoryError:
@@ -99,33 +105,59 @@ def _open(name: str) -> Image.Image:
     except OSError as error:
         raise InputError(f"{name} cannot be read: {error.strerror or error}") from None
     with file:  # closing the file keeps the loaded pixels
+        _refuse_special_file(os.fstat(file.fileno()).st_mode, name)  # what was opened
         return _load(file, name)
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)
+
+
+def _refuse_special_file(mode: int, name: str) -> None:
+    """Only regular files are images: a folder, pipe, socket or device is refused unread."""
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{name} is a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{name} is not a regular file (a pipe, socket or device); save the image to a file"
+        )
 
 
 def _load(file: BinaryIO, name: str) -> Image.Image:
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    # Pillow's own guard stays as a backstop above hwotp's; its warning band is an error too.
+    Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
     try:
-        # Pillow only warns between 1x and 2x the limit; one limit is easier to explain.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(file)
+            image = Image.open(file)  # lazy: reads the header only
+            _refuse_oversized(image.size, name)  # before a single pixel is decoded
             if image.format == "JPEG":
                 image.draft("L", image.size)  # libjpeg decodes luma only: half the time
             image.load()
             return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(
-            f"{name} is larger than {MAX_PIXELS // 1_000_000} megapixels, too large for a "
-            "screenshot; crop it around the QR code"
-        ) from None
+        raise InputError(_too_large(name)) from None
     except UnidentifiedImageError:
         raise InputError(
             f"{name} is not an image hwotp can read (PNG, JPEG, GIF, BMP, TIFF, WebP)"
         ) from None
     except _DAMAGED:
         raise InputError(f"{name} is truncated or damaged; save the screenshot again") from None
+
+
+def _refuse_oversized(size: tuple[int, int], name: str) -> None:
+    width, height = size
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise InputError(_too_large(name, f" ({width}x{height})"))
+
+
+def _too_large(name: str, size: str = "") -> str:
+    return (
+        f"{name}{size} is larger than a screenshot hwotp reads ({MAX_PIXELS // 1_000_000} "
+        f"megapixels, {MAX_SIDE} pixels a side); crop it around the QR code"
+    )
 
 
 def _to_gray(image: Image.Image) -> Image.Image:
@@ -140,8 +172,10 @@ def _to_gray(image: Image.Image) -> Image.Image:
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("LA", "PA", "RGBa"):
         image = image.convert("RGBA")
-    if image.mode == "RGBA":
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+    if image.mode == "RGBA":  # on white, in greyscale: a third of the memory of RGBA on RGBA
+        on_white = Image.new("L", image.size, 255)
+        on_white.paste(image.convert("L"), mask=image.getchannel("A"))
+        return on_white
     if image.mode == "CMYK":
         image = image.convert("RGB")
     return image if image.mode == "L" else image.convert("L")

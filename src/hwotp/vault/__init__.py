@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,14 @@ from typing import Any
 
 from hwotp.credential import Credential
 from hwotp.errors import (
+    HwotpWarning,
     InputError,
     NotFoundError,
     StorageError,
     VaultDamagedError,
     WrongPassphraseError,
 )
-from hwotp.vault import file
+from hwotp.vault import file, generations
 from hwotp.vault import format as fmt
 from hwotp.vault.file import VaultExistsError, VaultMissingError
 
@@ -86,7 +88,9 @@ class Vault:
                 raise VaultExistsError(f"a vault already exists at {path}")
             master_key = fmt.new_master_key()
             slot = _new_scrypt_slot(master_key, passphrase)
+            payload.generation = 1
             file.write_atomic(path, _fitting(fmt.seal([slot], master_key, payload)))
+            generations.remember(path, payload.generation, newer_only=False)
         return cls(path, master_key, slot["id"])
 
     @classmethod
@@ -105,6 +109,7 @@ class Vault:
         logger.debug("key slot %s opened the vault", slot_id)
         payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
         logger.debug("payload decrypted: %d credentials", len(payload.credentials))
+        _check_generation(path, payload.generation)
         return cls(path, master_key, slot_id)
 
     # --- credentials ------------------------------------------------------------------------
@@ -121,8 +126,11 @@ class Vault:
             credentials = list(payload.credentials)
             yield credentials
             if credentials != payload.credentials:
-                payload.credentials = _checked(credentials)
-                self._write(envelope.header.slots, payload, old)
+                checked = _checked(credentials)
+                # A deleted or replaced secret must not live on in the backup.
+                dropped = _secrets(payload.credentials) - _secrets(checked)
+                payload.credentials = checked
+                self._write(envelope.header.slots, payload, None if dropped else old)
             else:
                 logger.debug("nothing changed: the vault is not written")
 
@@ -206,16 +214,21 @@ class Vault:
         self,
         slots: Sequence[fmt.Slot],
         payload: fmt.Payload,
-        old: bytes,
+        old: bytes | None,
         master_key: bytes | None = None,
     ) -> None:
+        """Write the new version, keeping `old` as the backup; without `old` (a secret left
+        the vault) the backup becomes the new version too."""
         problem = fmt.slots_problem(slots)
         if problem:  # never write a file that readers would reject
             raise StorageError(f"the vault was left unchanged: {problem}")
+        payload.generation += 1
         new = _fitting(fmt.seal(slots, master_key or self._master_key, payload))
         logger.debug("writing %s: %d credentials, %d key slots, %d bytes (was %d)", self.path,
-                     len(payload.credentials), len(slots), len(new), len(old))
-        file.replace_keeping_backup(self.path, old, new)
+                     len(payload.credentials), len(slots), len(new), len(old) if old else 0)
+        file.replace_keeping_backup(self.path, new if old is None else old, new)
+        # Under the vault's lock, so writers record their generations in order.
+        generations.remember(self.path, payload.generation, newer_only=False)
 
     def _new_slot(
         self, passphrase: str, slots: Sequence[fmt.Slot], master_key: bytes | None = None
@@ -244,6 +257,22 @@ def _timed_scrypt(passphrase: str, slot: fmt.ScryptSlot) -> bytes:
     return kek
 
 
+def _check_generation(path: Path, generation: int) -> None:
+    """Warn when the file is older than a version of it seen before: a rollback."""
+    seen = generations.last_seen(path)
+    if seen is not None and generation < seen:
+        warnings.warn(
+            HwotpWarning(
+                f"{path} is generation {generation}, older than generation {seen} seen before: "
+                "an older copy replaced it (a rollback), so changes since are missing and HOTP "
+                "codes may repeat"
+            ),
+            stacklevel=3,
+        )
+    else:
+        generations.remember(path, generation, newer_only=True)
+
+
 def _fitting(data: bytes) -> bytes:
     """`data`, if readers will accept its size: hwotp never writes a file it would reject."""
     if len(data) > fmt.MAX_FILE_BYTES:
@@ -267,6 +296,10 @@ def _checked(credentials: Sequence[Credential]) -> list[Credential]:
         if not isinstance(item, Credential):
             raise TypeError(f"a vault holds Credential objects, not {type(item).__name__}")
     return list(credentials)
+
+
+def _secrets(credentials: Sequence[Credential]) -> set[bytes]:
+    return {credential.secret for credential in credentials}
 
 
 def _slot_index(slots: Sequence[fmt.Slot], slot_id: str) -> int:

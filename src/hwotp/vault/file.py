@@ -157,7 +157,8 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def replace_keeping_backup(path: Path, old: bytes, new: bytes) -> None:
-    """Write `old` as the backup, then `new` as the vault; each step atomic on its own."""
+    """Write `old` as the backup, then `new` as the vault; each step atomic on its own. The
+    backup goes first: a writer killed in between leaves the vault as it was."""
     logger.debug("keeping the previous version (%d bytes) as the backup", len(old))
     write_atomic(backup_path(path), old)
     write_atomic(path, new)

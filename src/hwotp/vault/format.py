@@ -108,6 +108,9 @@ class Payload:
 
     credentials: list[Credential]
     extra: dict[str, Any] = field(default_factory=dict)
+    # Counts the writes: 1 for a new vault, one more on every write; 0 for a file written before
+    # hwotp counted them. Inside the payload, so it is encrypted and authenticated.
+    generation: int = 0
     # Keyed by name and secret, which identify a credential: a counter step keeps its unknown
     # members, and two credentials that share a secret never trade them.
     credential_extra: dict[tuple[str, bytes], dict[str, Any]] = field(
@@ -370,7 +373,11 @@ def decrypt(envelope: Envelope, master_key: bytes) -> Payload:
 def _payload(value: Any) -> Payload:
     if not isinstance(value, dict) or not isinstance(value["credentials"], list):
         raise ValueError("payload")
-    payload = Payload([], {k: v for k, v in value.items() if k != "credentials"})
+    generation = value.get("generation", 0)
+    if type(generation) is not int or not 0 <= generation < 2**63:
+        raise ValueError("generation")
+    extra = {k: v for k, v in value.items() if k not in ("credentials", "generation")}
+    payload = Payload([], extra, generation=generation)
     for item in value["credentials"]:
         credential = _credential(item)
         payload.credentials.append(credential)
@@ -423,6 +430,8 @@ def payload_json(payload: Payload) -> bytes:
         }
         items.append({**payload.credential_extra.get(_identity(c), {}), **fields})
     value = {**payload.extra, "credentials": items}
+    if payload.generation:  # a file of an hwotp before generations has none
+        value["generation"] = payload.generation
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     plaintext = text.encode("utf-8")
     return plaintext + b" " * (-len(plaintext) % PAD_TO)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from hwotp.yubikey.info import KeyInfo
 
 FILE_NAME = "keys.json"
+FOLDER_MODE = 0o700
 
 
 def cache_path() -> Path:
@@ -54,12 +56,35 @@ def remember(device_id: str, info: KeyInfo) -> None:
         "firmware": list(info.firmware),
         "form_factor": info.form_factor,
     }
-    path = cache_path()
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f".{FILE_NAME}.{os.getpid()}")
-        staging.write_text(json.dumps(known, indent=1), encoding="utf-8")
-        staging.replace(path)
+        _write_private(cache_path(), json.dumps(known, indent=1).encode("utf-8"))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Replace `path` atomically: folder 0700 and file 0600 whatever the umask, through a
+    temporary file that mkstemp names unpredictably and creates exclusively (no planted link
+    is followed)."""
+    _make_private_folder(path.parent)
+    fd, staging = tempfile.mkstemp(prefix=f".{FILE_NAME}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:  # mkstemp makes it 0600
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(staging)
+        raise
+
+
+def _make_private_folder(folder: Path) -> None:
+    """Create `folder` and its missing parents as 0700; folders already there are left alone."""
+    missing = [part for part in (folder, *folder.parents) if not part.exists()]
+    for part in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            part.mkdir(mode=FOLDER_MODE)
+            os.chmod(part, FOLDER_MODE)  # mkdir's mode is reduced by the umask
 
 
 def _read() -> dict:
