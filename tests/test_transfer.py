@@ -106,8 +106,8 @@ def test_the_format_names_the_cli_offers_are_the_parsers_and_writers() -> None:
     from hwotp.formats.exports import export_names
     from hwotp.formats.imports import format_names
 
-    assert transfer.IMPORT_FORMATS == format_names()
-    assert transfer.EXPORT_FORMATS == export_names()
+    assert format_names() == transfer.IMPORT_FORMATS
+    assert export_names() == transfer.EXPORT_FORMATS
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_a_wrong_password_is_one_sentence_exit_5_and_nothing_is_written(
 ) -> None:
     path = write(tmp_path, "aegis.json", x.aegis([x.aegis_entry(x.ACCOUNTS[0])], PASSWORD))
     result = hwotp("import", str(path), env={"HWOTP_IMPORT_PASSWORD": "not it"})
-    assert failed(result, ExitCode.WRONG_PASSPHRASE) == "hwotp: wrong password for this Aegis export"
+    failed(result, ExitCode.WRONG_PASSPHRASE)
     assert result.stderr.splitlines() == ["hwotp: wrong password for this Aegis export"]
     assert not vault_path.exists()
     # No password at all (no terminal, nothing on standard input) says how to give one.
@@ -307,7 +307,8 @@ def test_export_then_import_gives_the_same_credentials_and_codes(
     theirs = codes_printed(ok(hwotp("code", env={"HWOTP_VAULT": str(other)})).stdout)
     assert mine == theirs and set(mine) == set(NAMES) - {"Bank:bob"}
     assert codes_printed(imported.stdout)["Bank:bob"] == pyotp.HOTP(SECRET).at(42)
-    assert codes_printed(ok(hwotp("code", "bank")).stdout) == {"Bank:bob": pyotp.HOTP(SECRET).at(42)}
+    in_original = ok(hwotp("code", "bank"))
+    assert codes_printed(in_original.stdout) == {"Bank:bob": pyotp.HOTP(SECRET).at(42)}
     in_copy = ok(hwotp("code", "bank", env={"HWOTP_VAULT": str(other)}))
     assert codes_printed(in_copy.stdout) == {"Bank:bob": pyotp.HOTP(SECRET).at(43)}
 
@@ -516,7 +517,8 @@ def test_import_lands_on_the_key_and_in_the_vault_with_proof(plug_keys, hwotp, t
     path = write(tmp_path, "aegis.json", x.aegis([x.aegis_entry(a) for a in x.ACCOUNTS[:2]]))
     result = ok(hwotp("import", str(path), "--no-touch", "--also-vault"))
     names = [f"{a.issuer}:{a.account}" for a in x.ACCOUNTS[:2]]
-    assert codes_printed(result.stdout) == {n: pyotp_code(a) for n, a in zip(names, x.ACCOUNTS)}
+    expected = {name: pyotp_code(a) for name, a in zip(names, x.ACCOUNTS[:2], strict=True)}
+    assert codes_printed(result.stdout) == expected
     assert f"Stored {', '.join(names)} in the YubiKey 11111111." in result.stderr
     assert f"Stored {', '.join(names)} in the vault at {vault_path}." in result.stderr
     held = rig.keys[0].oath.credentials
@@ -559,12 +561,15 @@ def test_ykman_imports_hwotps_pskc_export_onto_a_key_with_the_same_codes(
     after = time.time()
     codes = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1]
              for line in listed.splitlines()}
+
     def around(secret: str, **options) -> set[str]:
         totp = pyotp.TOTP(secret, **options)
         return {totp.at(before), totp.at(after)}
 
-    assert codes["GitHub:alice"] in around(SECRET)
-    assert codes["Acme, Inc.:b+o,b é"] in around(SECRET_B, digits=8, digest="sha256", interval=60)
-    assert codes["x:y"] in around(SECRET_C, digits=7, digest="sha512", interval=15)
+    assert codes["GitHub:alice"] in around(SECRET), listed
+    # ykman shows a credential of another period by its id (period prefix included).
+    acme = around(SECRET_B, digits=8, digest="sha256", interval=60)
+    assert codes["60/Acme, Inc.:b+o,b é"] in acme
+    assert codes["15/x:y"] in around(SECRET_C, digits=7, digest="sha512", interval=15)
     hotp = ykman("oath", "accounts", "code", "-s", "Bank").stdout.strip()
     assert hotp == pyotp.HOTP(SECRET).at(42)
