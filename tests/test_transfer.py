@@ -384,6 +384,9 @@ def test_export_never_overwrites_without_force_and_needs_a_vault(hwotp, tmp_path
                    ExitCode.BAD_INPUT)
     assert short == "hwotp: the export password must be at least 8 characters"
     assert not (tmp_path / "k.pskc").exists()
+    nowhere = tmp_path / "no such folder" / "export.json"
+    message = failed(hwotp("export", "--to", "aegis", str(nowhere), env=env), ExitCode.STORAGE)
+    assert message == f"hwotp: {nowhere} cannot be written: No such file or directory"
     usage = failed(hwotp("export", str(out)), ExitCode.USAGE)
     assert usage.startswith("hwotp: give --to FORMAT and FILE, or --qr NAME")
 

@@ -16,7 +16,14 @@ from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, read_hidden
 from hwotp.cli.enroll import Enrolment, enrol_found, enrolment_options
 from hwotp.cli.output import note
-from hwotp.errors import CancelledError, ExistsError, InputError, NotFoundError, Remedy
+from hwotp.errors import (
+    CancelledError,
+    ExistsError,
+    InputError,
+    NotFoundError,
+    Remedy,
+    StorageError,
+)
 
 if TYPE_CHECKING:
     from hwotp.credential import Credential
@@ -202,7 +209,10 @@ def write_private(path: Path, data: bytes, *, replace: bool) -> None:
     the same folder, flushed to disk, then moved into place (linked, when nothing may be
     replaced, so a file created meanwhile is not overwritten either)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        raise StorageError(f"{path} cannot be written: {error.strerror or error}") from None
     try:
         with open(descriptor, "wb") as out:
             out.write(data)
@@ -211,10 +221,11 @@ def write_private(path: Path, data: bytes, *, replace: bool) -> None:
         if replace:
             os.replace(temporary, path)
         else:
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                raise ExistsError(f"{path} already exists", remedy=Remedy.REPLACE) from None
+            os.link(temporary, path)
+    except FileExistsError:
+        raise ExistsError(f"{path} already exists", remedy=Remedy.REPLACE) from None
+    except OSError as error:
+        raise StorageError(f"{path} cannot be written: {error.strerror or error}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
