@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyotp
@@ -440,6 +441,22 @@ def test_the_plain_list_asks_for_a_typed_yes_at_a_terminal(hwotp, spawn, tmp_pat
         assert out.exists() == (status == 0)
 
 
+def test_the_import_password_is_asked_at_the_terminal_without_echo(spawn, tmp_path) -> None:
+    path = write(tmp_path, "aegis.json", x.aegis([x.aegis_entry(x.ACCOUNTS[0])], PASSWORD))
+    before = time.time()
+    child = spawn("import", str(path), "--dry-run")
+    child.expect("Export password: ")
+    child.sendline(PASSWORD)
+    rest = child.read()
+    child.close()
+    after = time.time()
+    assert child.exitstatus == 0, rest
+    (line,) = [line for line in rest.splitlines() if line.startswith("Deno:mason@example.com: ")]
+    shown = line.split()[1]
+    assert shown in {pyotp_code(x.ACCOUNTS[0], at=before), pyotp_code(x.ACCOUNTS[0], at=after)}
+    assert PASSWORD not in child.before + rest
+
+
 def test_the_export_password_is_asked_twice_without_echo(hwotp, spawn, tmp_path) -> None:
     fill_vault(hwotp)
     out = tmp_path / "k.pskc"
@@ -466,6 +483,19 @@ def qr_rows(screen: str) -> list[list[bool]]:
         cells = re.findall(r"\x1b\[(7|49)m( +)\x1b\[0m", line)
         if cells:
             rows.append([code == "49" for code, spaces in cells for _ in range(len(spaces) // 2)])
+    return rows
+
+
+def qr_half_block_rows(screen: str) -> list[list[bool]]:
+    """segno's compact terminal QR code: each character two modules, one above the other, a
+    block where a module is light."""
+    top = {"█": True, "▀": True, "▄": False, " ": False}
+    bottom = {"█": True, "▀": False, "▄": True, " ": False}
+    lines = [line for line in screen.splitlines() if line and set(line) <= set(top)]
+    rows = []
+    for line in lines:
+        rows.append([not top[char] for char in line])
+        rows.append([not bottom[char] for char in line])
     return rows
 
 
@@ -498,6 +528,18 @@ def test_export_qr_shows_the_uri_after_a_yes_and_clears_the_screen(hwotp, spawn)
     assert transfer.CLEAR_SCREEN in rest
     assert "Cleared the screen" in rest
     assert decode_rows(qr_rows(screen)) == URIS[1]
+    # A terminal too narrow for two columns a module gets half blocks.
+    child = spawn("export", "--qr", "github", columns=60)
+    child.expect(r"Show it\? \[y/N\]: ")
+    child.sendline("y")
+    child.expect("Press Enter when it is scanned")
+    screen = child.before
+    child.sendline("")
+    child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert "\x1b[7m" not in screen
+    assert decode_rows(qr_half_block_rows(screen)) == URIS[0]
     # No is no; and without a terminal nothing is shown at all.
     child = spawn("export", "--qr", "github")
     child.expect(r"Show it\? \[y/N\]: ")
@@ -536,8 +578,6 @@ def test_import_lands_on_the_key_and_in_the_vault_with_proof(plug_keys, hwotp, t
 def test_ykman_imports_hwotps_pskc_export_onto_a_key_with_the_same_codes(
     plug_keys, hwotp, ykman, stand_in_tools, tmp_path
 ) -> None:
-    import time
-
     from virtualkey.key import KeyConfig
 
     rig = plug_keys(KeyConfig(serial=22222222))
