@@ -537,6 +537,28 @@ def test_pskc_refuses_keys_of_other_algorithms_by_name() -> None:
     assert _refusals(imported) == {"Bank:card": 'the algorithm "pin" is not HOTP or TOTP'}
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ykman's own parser, the reference
+@pytest.mark.parametrize(
+    "userid", ["CN=card", r"CN=Doe\, Jane", "O=Bank,CN=bob", "CN=a\\+b", "UID=7", "plain name"]
+)
+def test_pskc_user_ids_name_the_account_as_ykmans_import_does(userid: str) -> None:
+    from cryptography.x509 import NameOID
+    from ykman.piv import parse_rfc4514_string
+
+    try:  # ykman's `oath accounts import`: the CN of a distinguished name, else the user id
+        expected = parse_rfc4514_string(userid).get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    except (ValueError, IndexError):
+        expected = userid
+    key = f"""
+  <pskc:KeyPackage><pskc:Key Id="99" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+    <pskc:Issuer>Bank</pskc:Issuer>
+    <pskc:Data><pskc:Secret><pskc:PlainValue>{base64.b64encode(bytes(range(20))).decode()}
+    </pskc:PlainValue></pskc:Secret></pskc:Data>
+    <pskc:UserId>{userid}</pskc:UserId></pskc:Key></pskc:KeyPackage>"""
+    imported = read_export(x.pskc_plain([], extra_keys=key))
+    assert [c.account for c in imported.credentials] == [expected]
+
+
 def test_refused_names_cannot_fake_lines_of_output() -> None:
     entry = x.aegis_entry(STEAM_ACCOUNT, kind="steam")
     entry["name"] = "gaben\nhwotp: all good\x1b[2J"
