@@ -162,14 +162,14 @@ def test_a_dry_run_shows_every_entry_and_code_refusals_by_name_and_stores_nothin
     hwotp, tmp_path, vault_path
 ) -> None:
     entries = [x.aegis_entry(a) for a in x.ACCOUNTS[:2]]
-    entries.append(x.aegis_entry(x.Account(b"s" * 10, "Steam", "gabe"), kind="steam"))
+    entries.append(x.aegis_entry(x.Account(b"m" * 10, "Uni", "gabe"), kind="motp"))
     entries.append(x.aegis_entry(x.Account(b"y" * 16, "Yandex", "ivan"), kind="yandex"))
     path = write(tmp_path, "aegis.json", x.aegis(entries))
     result = ok(hwotp("import", str(path), "--dry-run"))
     assert codes_printed(result.stdout) == {
         f"{a.issuer}:{a.account}": pyotp_code(a) for a in x.ACCOUNTS[:2]
     }
-    assert "warning: not imported: Steam:gabe: Steam Guard entries are not supported yet" in (
+    assert "warning: not imported: Uni:gabe: mOTP entries are not supported" in (
         result.stderr.splitlines()
     )
     assert "warning: not imported: Yandex:ivan: Yandex OTP entries are not supported" in (
@@ -181,7 +181,7 @@ def test_a_dry_run_shows_every_entry_and_code_refusals_by_name_and_stores_nothin
     assert as_json["stored"] is False
     assert [c["code"] for c in as_json["credentials"]] == [pyotp_code(a) for a in x.ACCOUNTS[:2]]
     assert as_json["refused"] == [
-        {"name": "Steam:gabe", "reason": "Steam Guard entries are not supported yet"},
+        {"name": "Uni:gabe", "reason": "mOTP entries are not supported"},
         {"name": "Yandex:ivan", "reason": "Yandex OTP entries are not supported"},
     ]
     for account in x.ACCOUNTS[:2]:
@@ -208,11 +208,11 @@ def test_pick_and_name_choose_what_is_imported(hwotp, tmp_path) -> None:
 def test_a_file_with_nothing_importable_names_each_entry_and_stores_nothing(
     hwotp, tmp_path, vault_path
 ) -> None:
-    entries = [x.aegis_entry(x.Account(b"s" * 10, "Steam", "gabe"), kind="steam")]
+    entries = [x.aegis_entry(x.Account(b"m" * 10, "Uni", "gabe"), kind="motp")]
     path = write(tmp_path, "aegis.json", x.aegis(entries))
     result = hwotp("import", str(path))
     assert failed(result, ExitCode.BAD_INPUT) == f"hwotp: {path} holds no entry hwotp can import"
-    assert "  Steam:gabe: Steam Guard entries are not supported yet" in result.stderr
+    assert "  Uni:gabe: mOTP entries are not supported" in result.stderr
     assert not vault_path.exists()
 
 

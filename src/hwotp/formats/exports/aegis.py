@@ -69,8 +69,10 @@ def _entry(credential: Credential) -> dict[str, Any]:
         info["period"] = credential.period
     else:
         info["counter"] = credential.counter
+    if credential.steam:  # Aegis's own Steam type: five characters, SHA-1, 30 s
+        info |= {"digits": 5, "period": 30, "algo": "SHA1"}
     return {
-        "type": credential.kind.value,
+        "type": "steam" if credential.steam else credential.kind.value,
         "uuid": str(uuid.uuid4()),
         "name": credential.account,
         "issuer": credential.issuer,
