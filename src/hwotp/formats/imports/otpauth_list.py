@@ -3,8 +3,8 @@ URIs, or any list; `otpauth-migration://` lines (Google Authenticator) are read 
 
 Also the URI reader the JSON importers share (Bitwarden, Proton and Ente hold URIs), so every
 app's URI gets the same rules: Steam Guard entries are kept, Yandex and mOTP entries are
-refused by name with the reason, Ente's `codeDisplay` trash flag is honoured, and its literal `null` parameters mean
-"the default".
+refused by name with the reason, Ente's `codeDisplay` trash flag is honoured, and its literal
+`null` parameters mean "the default".
 """
 
 from __future__ import annotations
