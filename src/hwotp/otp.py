@@ -1,4 +1,5 @@
-"""Codes for a credential, computed with pyotp (RFC 4226 HOTP, RFC 6238 TOTP).
+"""Codes for a credential, computed with pyotp (RFC 4226 HOTP, RFC 6238 TOTP); Steam Guard's
+five characters from the same HMAC (pyotp's Steam class is the tests' reference).
 
 pyotp is imported on first use, so the parsers that only ask `is_short_secret` stay light.
 """
