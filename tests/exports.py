@@ -506,3 +506,35 @@ def pskc_protected(accounts: Sequence[Account], passphrase: str, iterations: int
     out = io.BytesIO()
     container.write(out)
     return out.getvalue()
+
+
+# --- reading what hwotp writes, by the apps' documented rules ---------------------------------
+
+
+def open_aegis(data: bytes, password: str) -> dict:
+    """Aegis's vault, opened by the rules of its docs/vault.md, written here independently of
+    hwotp's reader: the fields checked by name, type and length."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    document = json.loads(data)
+    assert set(document) == {"version", "header", "db"} and document["version"] == 1
+    assert set(document["header"]) == {"slots", "params"}
+    (slot,) = document["header"]["slots"]
+    assert set(slot) == {"type", "uuid", "key", "key_params", "n", "r", "p", "salt", "repaired"}
+    assert (slot["type"], slot["n"], slot["r"], slot["p"], slot["repaired"]) == (1, 2**15, 8, 1,
+                                                                                True)
+    salt, wrapped = bytes.fromhex(slot["salt"]), bytes.fromhex(slot["key"])
+    nonce, tag = (bytes.fromhex(slot["key_params"][k]) for k in ("nonce", "tag"))
+    assert (len(salt), len(wrapped), len(nonce), len(tag)) == (32, 32, 12, 16)
+    assert len(slot["uuid"]) == 36 and slot["uuid"][14] == "4"  # a version 4 UUID
+    kek = Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(password.encode("utf-8"))
+    master_key = AESGCM(kek).decrypt(nonce, wrapped + tag, None)
+    params = document["header"]["params"]
+    nonce, tag = bytes.fromhex(params["nonce"]), bytes.fromhex(params["tag"])
+    assert (len(nonce), len(tag)) == (12, 16)
+    db = document["db"]
+    assert len(db) % 4 == 0  # base64 with padding
+    content = json.loads(AESGCM(master_key).decrypt(nonce, base64.b64decode(db) + tag, None))
+    assert set(content) == {"version", "entries"} and content["version"] == 1
+    return content

@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import io
 import random
+import struct
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -564,3 +566,18 @@ def make_set(seed: int = 0, per_category: int | None = None) -> list[Case]:
         for category, (_, count) in CATEGORIES.items()
         for index in range(count if per_category is None else min(count, per_category))
     ]
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A small PNG file whose header claims a size: Pillow checks the size on opening."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * 1000)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

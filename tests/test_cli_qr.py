@@ -101,10 +101,8 @@ def test_text_file_as_image(hwotp, tmp_path: Path) -> None:
 def test_an_oversized_image_is_one_sentence_and_no_pillow_warning(
     hwotp, tmp_path: Path, size: tuple[int, int]
 ) -> None:
-    from test_qr import _png_claiming
-
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_claiming(*size))
+    path.write_bytes(qrimages.png_claiming(*size))
     result = hwotp("enroll", "--qr", str(path))
     assert result.exit_code == ExitCode.BAD_INPUT
     # Above 16384 squared, Pillow's own guard refuses before hwotp sees the size.

@@ -13,8 +13,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from helpers.processes import run_hwotp, vault_env
+from helpers.samples import SECRET
 from hwotp.cli.process import SECRET_VARIABLES
-from test_processes import SECRET, run_hwotp, vault_env
 
 URI = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
 NOBODY = 65534

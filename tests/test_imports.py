@@ -394,7 +394,6 @@ def test_two_different_entries_with_one_name_are_both_kept_and_named() -> None:
     assert imported.warnings == (f"{NAMES[0]} appears twice with different secrets or settings",)
 
 
-STEAM = "Steam Guard entries are not supported yet"
 BAD_BASE32 = "the secret is not valid base32 (it may hold only the letters A-Z and digits 2-7)"
 STEAM_ACCOUNT = x.Account(bytes(range(60, 80)), "Steam", "gaben", digits=5)
 
@@ -409,7 +408,6 @@ def test_aegis_refusals_name_each_entry_and_the_reason() -> None:
     many_digits = x.aegis_entry(x.Account(b"\x02" * 20, "Long", "code", digits=10))
     entries = [
         x.aegis_entry(ACCOUNTS[0]),
-        x.aegis_entry(STEAM_ACCOUNT, kind="steam"),
         x.aegis_entry(x.Account(b"\x03" * 20, "Yandex", "ivan"), kind="yandex"),
         x.aegis_entry(x.Account(b"\x04" * 20, "Uni", "motp"), kind="motp"),
         x.aegis_entry(x.Account(b"\x05" * 20, "Fruit", "banana"), kind="banana"),
@@ -419,7 +417,6 @@ def test_aegis_refusals_name_each_entry_and_the_reason() -> None:
     imported = read_export(x.aegis(entries))
     assert [c.name for c in imported.credentials] == [NAMES[0]]
     assert _refusals(imported) == {
-        "Steam:gaben": STEAM,
         "Yandex:ivan": "Yandex OTP entries are not supported",
         "Uni:motp": "mOTP entries are not supported",
         "Fruit:banana": 'the OTP type "banana" is not supported',
@@ -428,11 +425,14 @@ def test_aegis_refusals_name_each_entry_and_the_reason() -> None:
     }
 
 
-def test_steam_entries_are_refused_in_every_format_that_has_them() -> None:
+def test_steam_entries_are_kept_in_every_format_that_has_them() -> None:
+    from pyotp.contrib import Steam
+
     steam_uri = f"otpauth://steam/Steam:gaben?secret={STEAM_ACCOUNT.base32}&issuer=Steam"
     winauth_uri = f"otpauth://totp/Steam:gaben?secret={STEAM_ACCOUNT.base32}&issuer=Steam&digits=5"
     label_only = f"otpauth://totp/Steam:gaben2?secret={STEAM_ACCOUNT.base32}&digits=5"
     exports = {
+        "Aegis": x.aegis([x.aegis_entry(ACCOUNTS[0]), x.aegis_entry(STEAM_ACCOUNT, kind="steam")]),
         "2FAS": x.twofas(
             [x.twofas_service(ACCOUNTS[0]), x.twofas_service(STEAM_ACCOUNT, token_type="STEAM")]
         ),
@@ -454,13 +454,22 @@ def test_steam_entries_are_refused_in_every_format_that_has_them() -> None:
         ),
         "otpauth list": f"{ACCOUNTS[0].uri}\n{steam_uri}\n{winauth_uri}\n{label_only}".encode(),
     }
+    steam_code = Steam(STEAM_ACCOUNT.base32).at(NOW)
     for label, data in exports.items():
         imported = read_export(data)
         assert imported.format == label
-        assert [c.name for c in imported.credentials] == [NAMES[0]], label
-        assert imported.refusals, label
-        assert {r.reason for r in imported.refusals} == {STEAM}, label
-        assert all("gaben" in r.name for r in imported.refusals), label
+        assert imported.refusals == (), label
+        first, *steam = imported.credentials
+        assert first.name == NAMES[0] and not first.steam, label
+        # The two spellings of Steam:gaben in the list are one entry, imported once.
+        names = ["Steam:gaben", "Steam:gaben2"] if label == "otpauth list" else ["Steam:gaben"]
+        assert [c.name for c in steam] == names, label
+        for credential in steam:
+            assert credential.steam and credential.secret == STEAM_ACCOUNT.secret, label
+            assert (credential.kind, credential.algorithm, credential.period) == (
+                Kind.TOTP, Algorithm.SHA1, 30
+            )
+            assert compute(credential, NOW).value == steam_code, label
 
 
 def test_otpauth_list_refusals_and_migration_lines() -> None:
@@ -537,8 +546,30 @@ def test_pskc_refuses_keys_of_other_algorithms_by_name() -> None:
     assert _refusals(imported) == {"Bank:card": 'the algorithm "pin" is not HOTP or TOTP'}
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ykman's own parser, the reference
+@pytest.mark.parametrize(
+    "userid", ["CN=card", r"CN=Doe\, Jane", "O=Bank,CN=bob", "CN=a\\+b", "UID=7", "plain name"]
+)
+def test_pskc_user_ids_name_the_account_as_ykmans_import_does(userid: str) -> None:
+    from cryptography.x509 import NameOID
+    from ykman.piv import parse_rfc4514_string
+
+    try:  # ykman's `oath accounts import`: the CN of a distinguished name, else the user id
+        expected = parse_rfc4514_string(userid).get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    except (ValueError, IndexError):
+        expected = userid
+    key = f"""
+  <pskc:KeyPackage><pskc:Key Id="99" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+    <pskc:Issuer>Bank</pskc:Issuer>
+    <pskc:Data><pskc:Secret><pskc:PlainValue>{base64.b64encode(bytes(range(20))).decode()}
+    </pskc:PlainValue></pskc:Secret></pskc:Data>
+    <pskc:UserId>{userid}</pskc:UserId></pskc:Key></pskc:KeyPackage>"""
+    imported = read_export(x.pskc_plain([], extra_keys=key))
+    assert [c.account for c in imported.credentials] == [expected]
+
+
 def test_refused_names_cannot_fake_lines_of_output() -> None:
-    entry = x.aegis_entry(STEAM_ACCOUNT, kind="steam")
+    entry = x.aegis_entry(STEAM_ACCOUNT, kind="yandex")
     entry["name"] = "gaben\nhwotp: all good\x1b[2J"
     imported = read_export(x.aegis([entry, x.aegis_entry(ACCOUNTS[0])]))
     (refusal,) = imported.refusals

@@ -430,7 +430,6 @@ def test_refuses_md5_saying_so(algorithm: str) -> None:
     "uri",
     [
         f"otpauth://derp/Example:alice?secret={WIKI_LONG_SECRET}",
-        f"otpauth://steam/Example:alice?secret={WIKI_LONG_SECRET}",
         f"otpauth:///Example:alice?secret={WIKI_LONG_SECRET}",
         f"otpauth://Example:alice?secret={WIKI_LONG_SECRET}",
     ],
@@ -473,11 +472,38 @@ def test_refuses_label_without_issuer_or_account() -> None:
     assert "issuer" in message and "account" in message
 
 
-def test_refuses_steam_encoder() -> None:
-    # Steam Guard codes are five characters from their own alphabet; standard codes would be wrong.
-    uri = f"otpauth://totp/Steam:?secret={WIKI_LONG_SECRET}&encoder=steam"
-    message = refusal(uri, WIKI_LONG_SECRET)
-    assert "encoder" in message and "Steam" in message
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"otpauth://steam/Steam:gaben?secret={WIKI_LONG_SECRET}",  # Aegis, andOTP
+        f"otpauth://totp/Steam:gaben?secret={WIKI_LONG_SECRET}&issuer=Steam&digits=5",  # WinAuth
+        f"otpauth://totp/Valve:gaben?secret={WIKI_LONG_SECRET}&encoder=steam",  # pyotp, KeeWeb
+        # ykman, Yubico Authenticator:
+        f"otpauth://totp/gaben?secret={WIKI_LONG_SECRET}&issuer=Steam",
+    ],
+)
+def test_steam_guard_uris_are_kept_with_steams_codes(uri: str) -> None:
+    from pyotp.contrib import Steam
+
+    parsed = parse_uri(uri)
+    credential = parsed.credential
+    assert credential.steam and credential.name == "Steam:gaben"
+    assert (credential.kind, credential.algorithm, credential.period) == (Kind.TOTP, "SHA1", 30)
+    for moment in (0, 59, 1_111_111_109, 2_000_000_000):
+        assert compute(credential, moment).value == Steam(WIKI_LONG_SECRET).at(moment)
+    # Written back as ykman and WinAuth read Steam Guard (issuer Steam, digits=5), and pyotp
+    # (encoder=steam): every reader gives Steam's codes.
+    written = format_uri(credential)
+    assert "issuer=Steam" in written and "digits=5" in written and "encoder=steam" in written
+    assert parse_uri(written).credential == credential
+    assert pyotp.parse_uri(written).at(1_111_111_109) == Steam(WIKI_LONG_SECRET).at(1_111_111_109)
+
+
+def test_hotp_under_the_issuer_steam_is_plain_hotp() -> None:
+    uri = f"otpauth://hotp/Steam:gaben?secret={WIKI_LONG_SECRET}&counter=3"
+    credential = parse_uri(uri).credential
+    assert not credential.steam
+    assert compute(credential, 0).value == pyotp.HOTP(WIKI_LONG_SECRET).at(3)
 
 
 # --- writing URIs ----------------------------------------------------------------------------

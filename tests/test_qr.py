@@ -8,7 +8,6 @@ import os
 import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from PIL import Image, ImageOps
 
 from hwotp.errors import InputError
 from hwotp.inputs import qr
-from qrimages import CATEGORIES, Case, make_case, make_set, qr_image
+from qrimages import CATEGORIES, Case, make_case, make_set, png_claiming, qr_image
 
 UTF8_URI = (
     "otpauth://totp/Société Générale:amélie@example.fr"
@@ -139,21 +138,6 @@ def test_without_libzbar_the_fallback_is_skipped(monkeypatch: pytest.MonkeyPatch
 # --- bad files ------------------------------------------------------------------------------
 
 
-def _png_claiming(width: int, height: int) -> bytes:
-    """A small PNG file whose header claims a size: Pillow checks the size on opening."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\0" * 1000)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         qr.decode_file(tmp_path / "nope.png")
@@ -217,7 +201,7 @@ def test_truncated_file(tmp_path: Path, fmt: str, keep: float) -> None:
 )
 def test_oversized_images_are_refused_from_the_header(tmp_path: Path, size: tuple[int, int]):
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_claiming(*size))  # a header and a few bytes: nothing to decode
+    path.write_bytes(png_claiming(*size))  # a header and a few bytes: nothing to decode
     with pytest.raises(InputError, match="larger than a screenshot hwotp reads") as refused:
         qr.decode_file(path)
     assert "crop it around the QR code" in str(refused.value)

@@ -14,6 +14,9 @@ PERIODS = range(1, 301)
 SECRET_BYTES = range(1, 257)  # services issue 10 to 64; HMAC hashes anything past a block
 COUNTERS = range(2**64)  # RFC 4226 hashes the counter as 8 bytes
 HIDDEN_ISSUER = "_hidden"  # ykman's convention for credentials kept out of listings
+# Steam Guard: a TOTP credential of this issuer gives 5-character codes, as Yubico Authenticator
+# and ykman read it on a YubiKey (which stores it as a plain TOTP credential).
+STEAM_ISSUER = "Steam"
 MAX_NAME_CHARS = 256  # a YubiKey takes 64 bytes for issuer:account; the vault is more lenient
 # Joiners shape emoji and some scripts; every other format character (bidi controls, zero
 # widths, tags, soft hyphens) reorders or hides text.
@@ -75,6 +78,10 @@ class Credential:
         """`issuer:account`, or just the account when there is no issuer."""
         return display_name(self.issuer, self.account)
 
+    @property
+    def steam(self) -> bool:
+        return is_steam(self.kind, self.issuer)
+
     def entry(self, location: str, touch: bool = False, handle: bytes | None = None) -> Entry:
         return Entry(
             location=location,
@@ -120,6 +127,10 @@ class Entry:
             return None
         return printable(self.handle.decode("utf-8", errors="backslashreplace"))
 
+    @property
+    def steam(self) -> bool:
+        return is_steam(self.kind, self.issuer)
+
     def is_copy_of(self, other: Entry) -> bool:
         """Names identify credentials in every store: the same name elsewhere is a copy (two
         of one name in one store are twins another tool made, not copies)."""
@@ -142,6 +153,11 @@ class Code:
         if self.valid_until is None:
             return None
         return max(0, int(self.valid_until - now))
+
+
+def is_steam(kind: Kind, issuer: str) -> bool:
+    """Steam Guard: TOTP under the issuer "Steam", the mark Yubico's tools use on a YubiKey."""
+    return kind is Kind.TOTP and issuer == STEAM_ISSUER
 
 
 def clean_name(issuer: str, account: str) -> tuple[str, str]:

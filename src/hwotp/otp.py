@@ -1,4 +1,5 @@
-"""Codes for a credential, computed with pyotp (RFC 4226 HOTP, RFC 6238 TOTP).
+"""Codes for a credential, computed with pyotp (RFC 4226 HOTP, RFC 6238 TOTP); Steam Guard's
+five characters from the same HMAC (pyotp's Steam class is the tests' reference).
 
 pyotp is imported on first use, so the parsers that only ask `is_short_secret` stay light.
 """
@@ -18,6 +19,8 @@ _DIGESTS = {
     Algorithm.SHA512: hashlib.sha512,
 }
 SHORT_SECRET_BYTES = 14  # below 112 bits NIST SP 800-63B-4 calls a secret short
+STEAM_ALPHABET = "23456789BCDFGHJKMNPQRTVWXY"
+STEAM_CHARACTERS = 5
 
 
 @functools.cache
@@ -44,7 +47,28 @@ def compute(credential: Credential, now: float) -> Code:
     # which services and the model allow.
     step = int(now) // credential.period
     start = step * credential.period
-    return Code(hotp.at(step), valid_from=start, valid_until=start + credential.period)
+    value = steam_code(_hmac(credential, step)) if credential.steam else hotp.at(step)
+    return Code(value, valid_from=start, valid_until=start + credential.period)
+
+
+def steam_code(answer: bytes) -> str:
+    """Steam Guard's code from a full HMAC answer: RFC 4226's dynamic truncation, then five
+    characters of Steam's alphabet, least significant first (as Steam's app, Aegis and
+    Yubico Authenticator compute it; a YubiKey gives the full answer when asked for it)."""
+    offset = answer[-1] & 0x0F
+    value = int.from_bytes(answer[offset : offset + 4], "big") & 0x7FFFFFFF
+    characters = []
+    for _ in range(STEAM_CHARACTERS):
+        value, index = divmod(value, len(STEAM_ALPHABET))
+        characters.append(STEAM_ALPHABET[index])
+    return "".join(characters)
+
+
+def _hmac(credential: Credential, counter: int) -> bytes:
+    import hmac
+
+    message = counter.to_bytes(8, "big")
+    return hmac.new(credential.secret, message, _DIGESTS[credential.algorithm]).digest()
 
 
 def is_short_secret(credential: Credential) -> bool:

@@ -232,4 +232,4 @@ def _settle_output() -> None:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
-from hwotp.cli import commands, slots  # noqa: E402,F401 - registers the commands on `cli`
+from hwotp.cli import commands, slots, transfer  # noqa: E402,F401 - registers the commands on `cli`

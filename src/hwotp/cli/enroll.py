@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -16,6 +19,9 @@ from hwotp.cli.targets import Placement
 from hwotp.credential import Code, Credential, split_name
 from hwotp.secret import looks_like_a_secret
 from hwotp.usecases.sources import Found
+
+if TYPE_CHECKING:
+    from hwotp.formats.imports import Refusal
 
 # The options that describe a setup key, and how the user spells them.
 SETUP_KEY_FLAGS = {
@@ -42,6 +48,76 @@ def _choices(
     return tuple(int(part) for part in parts)
 
 
+@dataclass(frozen=True)
+class Enrolment:
+    """What to keep of what was read, and where and how to store it: the options `enroll`
+    and `import` share."""
+
+    pick: tuple[int, ...]
+    new_name: str | None
+    dry_run: bool
+    force: bool
+    as_json: bool
+    placement: Placement
+
+
+_ENROLMENT_OPTIONS = (
+    click.option(
+        "--pick", multiple=True, callback=_choices, help="Enrol only these (numbers as listed)."
+    ),
+    click.option("--name", "new_name", help="Store it as ISSUER:ACCOUNT (one credential only)."),
+    click.option("--dry-run", is_flag=True, help="Decode and show the code, store nothing."),
+    click.option(
+        "--force",
+        is_flag=True,
+        help="Replace a stored credential of the same name (the vault's backup is rewritten "
+        "without the old secret).",
+    ),
+    key_options,
+    weak_passphrase_option,
+    click.option("--no-touch", is_flag=True, help="On a YubiKey: give codes without a touch."),
+    click.option("--all-keys", is_flag=True, help="Write it to every YubiKey present (backups)."),
+    click.option("--also-vault", is_flag=True, help="Keep an encrypted copy in the vault too."),
+    click.option(
+        "--in-vault", is_flag=True, help="Store in the vault only, even with keys present."
+    ),
+    click.option(
+        "--fallback",
+        type=click.Choice(["vault"]),
+        help="Where to store it when the YubiKey is full (else asked at a terminal).",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result."),
+)
+
+
+def enrolment_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of `Enrolment`, handed to `command` as one `enrolment` argument."""
+
+    @functools.wraps(command)
+    def with_enrolment(
+        *args: Any,
+        pick: tuple[int, ...],
+        new_name: str | None,
+        dry_run: bool,
+        force: bool,
+        as_json: bool,
+        no_touch: bool,
+        all_keys: bool,
+        also_vault: bool,
+        in_vault: bool,
+        fallback: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        placement = Placement(not no_touch, all_keys, also_vault, in_vault, fallback)
+        enrolment = Enrolment(pick, new_name, dry_run, force, as_json, placement)
+        return command(*args, enrolment=enrolment, **kwargs)
+
+    decorated: Callable[..., Any] = with_enrolment
+    for option in reversed(_ENROLMENT_OPTIONS):
+        decorated = option(decorated)
+    return decorated
+
+
 @cli.command()
 @click.option(
     "--qr", "qr_file", type=click.Path(path_type=Path), help="Screenshot or photo of the QR code."
@@ -61,45 +137,14 @@ def _choices(
 @click.option("--digits", type=int, default=6, show_default=True)
 @click.option("--period", type=int, default=30, show_default=True, help="TOTP step in seconds.")
 @click.option("--counter", type=int, default=0, show_default=True, help="HOTP initial counter.")
-@click.option(
-    "--pick", multiple=True, callback=_choices, help="Enrol only these (numbers as listed)."
-)
-@click.option("--name", "new_name", help="Store it as ISSUER:ACCOUNT (one credential only).")
-@click.option("--dry-run", is_flag=True, help="Decode and show the code, store nothing.")
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Replace a stored credential of the same name (the vault's backup is rewritten "
-    "without the old secret).",
-)
-@key_options
-@weak_passphrase_option
-@click.option("--no-touch", is_flag=True, help="On a YubiKey: give codes without a touch.")
-@click.option("--all-keys", is_flag=True, help="Write it to every YubiKey present (backups).")
-@click.option("--also-vault", is_flag=True, help="Keep an encrypted copy in the vault too.")
-@click.option("--in-vault", is_flag=True, help="Store in the vault only, even with keys present.")
-@click.option(
-    "--fallback",
-    type=click.Choice(["vault"]),
-    help="Where to store it when the YubiKey is full (else asked at a terminal).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
+@enrolment_options
 @click.pass_obj
 def enroll(
     app: App,
     qr_file: Path | None,
     uri: str | None,
     secret: str | None,
-    pick: tuple[int, ...],
-    new_name: str | None,
-    dry_run: bool,
-    force: bool,
-    as_json: bool,
-    no_touch: bool,
-    all_keys: bool,
-    also_vault: bool,
-    in_vault: bool,
-    fallback: str | None,
+    enrolment: Enrolment,
     **setup_key: Any,
 ) -> None:
     """Store a new credential from a QR image, a URI or a setup key, and print its first code.
@@ -108,24 +153,33 @@ def enroll(
     the secret is written into it (touch required unless --no-touch), where it cannot be read
     back; without one it goes into the encrypted vault.
     """
+    enrol_found(app, _read_found(qr_file, uri, secret, setup_key), enrolment)
+
+
+def enrol_found(
+    app: App, found: Found, enrolment: Enrolment, refused: Sequence[Refusal] | None = None
+) -> None:
+    """Show what was read (and what was `refused`), pick, rename, then store it as chosen, or
+    show the codes of a dry run: `enroll` and `import` alike."""
     from hwotp.usecases import sources
 
-    found = _read_found(qr_file, uri, secret, setup_key)
-    _show_found(found)  # numbered as --pick counts, before any are picked
-    if pick:
-        found = sources.pick(found, pick)
-        note(f"Picked {', '.join(map(str, dict.fromkeys(pick)))}.")
-    if new_name is not None:
-        found = _renamed(found, new_name)
-    if dry_run:
-        _finish_dry_run(found, app.now(), as_json)
+    _show_found(found, refused or ())  # numbered as --pick counts, before any are picked
+    if enrolment.pick:
+        found = sources.pick(found, enrolment.pick)
+        note(f"Picked {', '.join(map(str, dict.fromkeys(enrolment.pick)))}.")
+    if enrolment.new_name is not None:
+        found = _renamed(found, enrolment.new_name)
+    # Only `import` has refusals; its --json always lists them, enroll's never does.
+    refusals = None if refused is None else [{"name": r.name, "reason": r.reason} for r in refused]
+    if enrolment.dry_run:
+        _finish_dry_run(found, app.now(), enrolment.as_json, refusals)
         return
-    if in_vault and (all_keys or also_vault or app.serials):
+    placement = enrolment.placement
+    if placement.in_vault and (placement.all_keys or placement.also_vault or app.serials):
         raise click.UsageError("--in-vault stores in the vault only; leave out the key options")
-    if app.no_vault and (in_vault or also_vault or fallback):
+    if app.no_vault and (placement.in_vault or placement.also_vault or placement.fallback):
         raise click.UsageError("--no-vault contradicts --in-vault, --also-vault and --fallback")
-    placement = Placement(not no_touch, all_keys, also_vault, in_vault, fallback)
-    _store(app, found, force, as_json, placement)
+    _store(app, found, enrolment.force, enrolment.as_json, placement, refusals)
 
 
 def _read_found(
@@ -166,21 +220,23 @@ def _refuse_setup_key_options() -> None:
             raise click.UsageError(f"{flag} goes with --secret only; a QR code or URI sets it")
 
 
-def _show_found(found: Found) -> None:
+def _show_found(found: Found, refused: Sequence[Refusal]) -> None:
     count = len(found.credentials)
     note(f"Found {count} credential{'s' if count > 1 else ''} in {found.source}:")
     for number, credential in enumerate(found.credentials, start=1):
         note(f"  {number}. {credential.name} ({describe(credential)})")
+    for refusal in refused:
+        warn(f"not imported: {refusal}")
     for message in found.warnings:
         warn(message)
 
 
-def _finish_dry_run(found: Found, now: float, as_json: bool) -> None:
+def _finish_dry_run(found: Found, now: float, as_json: bool, refusals: Refusals) -> None:
     from hwotp.otp import compute
 
     codes = [(c, compute(c, now)) for c in found.credentials]
     if as_json:
-        emit_json(_result(codes, [], found.warnings, now))
+        emit_json(_result(codes, [], found.warnings, now, refusals))
         return
     note("Dry run: nothing was stored.")
     for credential, code in codes:
@@ -200,20 +256,23 @@ def _renamed(found: Found, new_name: str) -> Found:
     return replace(found, credentials=(credential,))
 
 
-def _store(app: App, found: Found, force: bool, as_json: bool, placement: Placement) -> None:
+def _store(
+    app: App, found: Found, force: bool, as_json: bool, placement: Placement, refusals: Refusals
+) -> None:
     from hwotp.cli.targets import store_everywhere
 
     stored = store_everywhere(app, found.credentials, placement, replace=force)
     now = app.now()
     if as_json:
-        emit_json(_result(stored.codes, stored.locations, found.warnings, now))
+        emit_json(_result(stored.codes, stored.locations, found.warnings, now, refusals))
         return
     for location in stored.locations:
         where = f"vault at {app.vault_path}" if location == "vault" else location
         note(f"Stored {_names(found)} in the {where}.")
     for credential, code in stored.codes:
         click.echo(f"{credential.name}: {code_text(code, now)}")
-    note("Type this code into the site to finish its setup.")
+    if refusals is None:  # an import moves credentials that are set up already
+        note("Type this code into the site to finish its setup.")
 
 
 def _names(found: Found) -> str:
@@ -223,11 +282,18 @@ def _names(found: Found) -> str:
 CodedCredentials = list[tuple[Credential, Code]]
 
 
+Refusals = list[dict[str, str]] | None  # None: not an import
+
+
 def _result(
-    codes: CodedCredentials, locations: list[str], warnings: tuple[str, ...], now: float
+    codes: CodedCredentials,
+    locations: list[str],
+    warnings: tuple[str, ...],
+    now: float,
+    refusals: Refusals,
 ) -> dict[str, object]:
     location = locations[0] if locations else "nowhere (dry run)"
-    return {
+    result: dict[str, object] = {
         "stored": bool(locations),
         "stored_in": locations,
         "warnings": list(warnings),
@@ -236,3 +302,6 @@ def _result(
             for credential, code in codes
         ],
     }
+    if refusals is not None:
+        result["refused"] = refusals
+    return result

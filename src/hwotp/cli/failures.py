@@ -15,7 +15,8 @@ EXIT_CODE_MEANINGS = {
     ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
     ExitCode.STORAGE: "the vault cannot be read, written or locked",
     ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
-    ExitCode.EXISTS: "a credential with that name is already stored (see --force)",
+    ExitCode.EXISTS: "a credential with that name is already stored, or the file to write "
+    "exists (see --force)",
     ExitCode.NOT_VERIFIED: "the stored copy gave a different code, so it was removed again",
     ExitCode.OUTPUT: "the output could not be written; changes made before that are kept",
     ExitCode.KEY_UNAVAILABLE: "no YubiKey could be used: none found, pcscd not running, "

@@ -13,6 +13,8 @@ from hwotp.stores.base import Computed
 
 def describe(item: Credential | Entry) -> str:
     """Kind and parameters, never the secret: `TOTP, SHA1, 6 digits, every 30 s`."""
+    if item.steam:
+        return f"Steam Guard, 5 characters, every {item.period} s"
     timing = f"every {item.period} s" if item.kind is Kind.TOTP else "counter-based"
     return f"{item.kind.name}, {item.algorithm.value}, {item.digits} digits, {timing}"
 

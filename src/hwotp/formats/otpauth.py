@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote
 
 from hwotp.credential import (
+    STEAM_ISSUER,
     Algorithm,
     Credential,
     CredentialError,
@@ -38,7 +39,8 @@ def parse_uri(uri: str) -> ParsedUri:
     """The credential in an `otpauth://` URI, with warnings about doubtful but usable input."""
     kind, label, params = _split_uri(uri)
     issuer, account, warnings = split_label(label, params.get("issuer"))
-    _refuse_steam(params)
+    if kind is Kind.TOTP and _is_steam(uri, params, issuer):
+        return _steam(params, account, warnings)
     secret = _secret(params)
     algorithm = _algorithm(params.get("algorithm"))
     digits = _number(params, "digits", default=6)
@@ -79,6 +81,8 @@ def format_uri(credential: Credential) -> str:
         params["period"] = str(credential.period)
     if credential.kind is Kind.HOTP:
         params["counter"] = str(credential.counter)
+    if credential.steam:  # as ykman and WinAuth read Steam Guard, and pyotp (encoder)
+        params |= {"digits": "5", "encoder": "steam"}
     query = "&".join(f"{name}={quote(value, safe='')}" for name, value in params.items())
     return f"{SCHEME}{credential.kind.value}/{_format_label(credential)}?{query}"
 
@@ -119,8 +123,8 @@ def _split_uri(uri: str) -> tuple[Kind, str, dict[str, str]]:
         raise InputError("the URI scheme must be otpauth://")
     path, _, query = text[len(SCHEME) :].partition("?")
     type_text, _, raw_label = path.partition("/")
-    try:
-        kind = Kind(type_text.lower())
+    try:  # Steam Guard's type is TOTP with its own codes (see _is_steam)
+        kind = Kind.TOTP if type_text.lower() == "steam" else Kind(type_text.lower())
     except ValueError:
         raise InputError("the OTP type must be totp or hotp") from None
     try:
@@ -144,11 +148,23 @@ def _format_label(credential: Credential) -> str:
     return account
 
 
-def _refuse_steam(params: Mapping[str, str]) -> None:
-    # pyotp and some apps read `encoder=steam` as Steam Guard's 5-character codes; computing
-    # standard codes for it would silently give codes that Steam rejects.
-    if params.get("encoder", "").strip().lower() == "steam":
-        raise InputError("encoder=steam (Steam Guard codes) is not supported")
+def _is_steam(uri: str, params: Mapping[str, str], issuer: str) -> bool:
+    """Steam Guard, however an app writes it: the type `steam` (Aegis, andOTP), `encoder=steam`
+    (pyotp, KeeWeb), or TOTP under the issuer Steam (WinAuth, ykman, Yubico Authenticator;
+    with digits=5, which is no TOTP length)."""
+    steam_type = uri.strip()[len(SCHEME) :].lower().startswith("steam/")
+    encoder = params.get("encoder", "").strip().lower() == "steam"
+    return steam_type or encoder or issuer == STEAM_ISSUER
+
+
+def _steam(params: Mapping[str, str], account: str, warnings: tuple[str, ...]) -> ParsedUri:
+    """Steam's codes are five characters from SHA-1 every 30 s, whatever the URI says of
+    digits, algorithm or period."""
+    try:
+        credential = Credential(_secret(params), STEAM_ISSUER, account, Kind.TOTP)
+    except CredentialError as error:
+        raise InputError(str(error)) from None
+    return ParsedUri(credential, (*warnings, *secret_warnings(credential)))
 
 
 def _secret(params: Mapping[str, str]) -> bytes:

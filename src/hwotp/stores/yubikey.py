@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from hwotp.credential import Algorithm, Code, Credential, Entry, Kind, display_name, printable
+from hwotp.credential import (
+    Algorithm,
+    Code,
+    Credential,
+    Entry,
+    Kind,
+    display_name,
+    is_steam,
+    printable,
+)
 from hwotp.errors import (
     ExistsError,
     InputError,
@@ -24,6 +33,7 @@ from hwotp.errors import (
     Remedy,
     TouchTimeoutError,
 )
+from hwotp.otp import steam_code
 from hwotp.stores.base import Computed
 from hwotp.yubikey import oathwire
 from hwotp.yubikey.device import PasswordSource, YubiKey
@@ -141,6 +151,8 @@ class YubiKeyStore:
                                 entry.account, OATH_TYPE[entry.kind.name], entry.period,
                                 entry.touch)
             try:
+                if entry.steam:
+                    return self._steam_code(session, entry, now)
                 code = session.calculate_code(target, int(now))
             except ApduError as error:
                 if error.sw == oathwire.SW_SECURITY_CONDITION and entry.touch:
@@ -151,6 +163,14 @@ class YubiKeyStore:
         if entry.kind is Kind.HOTP:
             return Code(code.value)
         return Code(code.value, code.valid_from, code.valid_to)
+
+    def _steam_code(self, session: OathSession, entry: Entry, now: float) -> Code:
+        """Steam Guard's code from the key's full HMAC answer (CALCULATE without truncation),
+        as Yubico Authenticator computes it."""
+        step = int(now) // entry.period
+        answer = session.calculate(self._id(entry), step.to_bytes(8, "big"))
+        start = step * entry.period
+        return Code(steam_code(answer), start, start + entry.period)
 
     def delete(self, entry: Entry) -> None:
         with self._session() as session, self._missing(entry):
@@ -252,6 +272,8 @@ def _computed(item: CalculateAllItem, location: str, timestamp: int) -> Computed
         return Computed(name, location, None, "needs a touch")
     if item.kind is Kind.HOTP:
         return Computed(name, location, None, "HOTP")
+    if is_steam(item.kind, read.issuer):  # its code needs the full HMAC answer
+        return Computed(name, location, None, "Steam Guard")
     if read.period != DEFAULT_PERIOD:
         return Computed(name, location, None, f"every {read.period} s")
     start = timestamp // DEFAULT_PERIOD * DEFAULT_PERIOD

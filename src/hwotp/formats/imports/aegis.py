@@ -20,7 +20,6 @@ from hwotp.credential import Credential, Kind
 from hwotp.errors import InputError
 from hwotp.formats.imports.common import (
     MOTP,
-    STEAM,
     YANDEX,
     Collector,
     EntryRefused,
@@ -40,6 +39,7 @@ from hwotp.formats.imports.common import (
     number,
     objects,
     scrypt,
+    steam_credential,
     text_field,
     unbase64,
     unhex,
@@ -52,7 +52,8 @@ _PASSWORD_SLOT = 1
 _MAX_PASSWORD_SLOTS = 4  # each costs an scrypt run; Aegis writes one
 _MAX_SCRYPT_BYTES = 2**30
 _KINDS = {"totp": Kind.TOTP, "hotp": Kind.HOTP}
-_REFUSED = {"steam": STEAM, "yandex": YANDEX, "motp": MOTP}
+_STEAM = "steam"
+_REFUSED = {"yandex": YANDEX, "motp": MOTP}
 
 
 def matches(source: Source) -> bool:
@@ -165,11 +166,13 @@ def _credential(entry: dict[str, Any]) -> Credential:
     kind_name = kind_text.lower() if isinstance(kind_text, str) else ""
     if kind_name in _REFUSED:
         raise EntryRefused(_REFUSED[kind_name])
-    if kind_name not in _KINDS:
+    if kind_name not in _KINDS and kind_name != _STEAM:
         raise EntryRefused(f"the OTP type {describe(kind_text)} is not supported")
     info = entry.get("info")
     if not isinstance(info, dict):
         raise EntryRefused("its info (secret and settings) is missing")
+    if kind_name == _STEAM:
+        return steam_credential(base32_secret(info.get("secret")), text_field(entry, "name"))
     return credential(
         secret=base32_secret(info.get("secret")),
         issuer=text_field(entry, "issuer"),

@@ -21,7 +21,6 @@ from typing import Any
 from hwotp.credential import Credential, Kind
 from hwotp.errors import InputError
 from hwotp.formats.imports.common import (
-    STEAM,
     Collector,
     EntryRefused,
     Imported,
@@ -39,6 +38,7 @@ from hwotp.formats.imports.common import (
     number,
     objects,
     pbkdf2,
+    steam_credential,
     text_field,
     utf8,
     wrong_password,
@@ -126,7 +126,7 @@ def _credential(entry: dict[str, Any], issuer: str, account: str) -> Credential:
     type_text = entry.get("type") or "TOTP"
     kind_name = type_text.upper() if isinstance(type_text, str) else ""
     if kind_name == "STEAM":
-        raise EntryRefused(STEAM)
+        return steam_credential(base32_secret(entry.get("secret")), account)
     if kind_name not in _KINDS:
         raise EntryRefused(f"the OTP type {describe(type_text)} is not supported")
     return credential(

@@ -3,7 +3,7 @@
 JSON: `{encrypted: false, folders, items: [{type, name, login: {username, password, totp,
 uris}}]}`; CSV: a header row with `name`, `login_username` and `login_totp` among its columns.
 `totp` holds an otpauth URI, a bare base32 secret (Bitwarden's defaults: SHA1, 6 digits, 30 s;
-named by the item name and user name), or `steam://SECRET` (refused for now). Items without a
+named by the item name and user name), or `steam://SECRET` (Steam Guard). Items without a
 `totp` are passwords only and are not mentioned.
 
 Password-protected (Bitwarden's `export_encrypted_json`): `{encrypted: true, passwordProtected:
@@ -25,10 +25,9 @@ import hmac
 import io
 from typing import Any
 
-from hwotp.credential import Credential, Kind
+from hwotp.credential import STEAM_ISSUER, Credential, Kind, display_name
 from hwotp.errors import InputError
 from hwotp.formats.imports.common import (
-    STEAM,
     Collector,
     Imported,
     PasswordSource,
@@ -42,6 +41,7 @@ from hwotp.formats.imports.common import (
     entry_name,
     load_inner_json,
     pbkdf2,
+    steam_credential,
     text_field,
     unbase64,
     utf8,
@@ -127,7 +127,11 @@ def _add(collector: Collector, totp: object, item_name: str, username: str, inde
     if value[:10].lower() == "otpauth://":
         add_uri(collector, value, uri_name(value) or fallback)
     elif value[:8].lower() == "steam://":
-        collector.refuse(fallback, STEAM)
+        account = username or item_name
+        collector.entry(
+            display_name(STEAM_ISSUER, account),
+            lambda: steam_credential(base32_secret(value[8:]), account),
+        )
     else:
         collector.entry(fallback, lambda: _bare_secret(value, item_name, username))
 

@@ -3,7 +3,7 @@
 Layout (FreeOTP+'s `SavedTokens`, the legacy token list it exports): `{tokenOrder: [...],
 tokens: [{algo, counter, digits, issuerExt, issuerInt, label, period, secret, type (TOTP |
 HOTP)}]}`, the secret a JSON array of signed bytes (-128..127). FreeOTP+ computes Steam Guard
-codes for a token whose issuer is "Steam", so such a token is refused as a Steam entry.
+codes for a token whose issuer is "Steam", so such a token is kept as one.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from hwotp.credential import Credential, Kind
+from hwotp.credential import STEAM_ISSUER, Credential, Kind
 from hwotp.errors import InputError
 from hwotp.formats.imports.common import (
-    STEAM,
     Collector,
     EntryRefused,
     Imported,
@@ -27,6 +26,7 @@ from hwotp.formats.imports.common import (
     entry_name,
     number,
     objects,
+    steam_credential,
     text_field,
 )
 
@@ -54,8 +54,8 @@ def read(source: Source, password: PasswordSource | None = None) -> Imported:
 
 def _credential(token: dict[str, Any]) -> Credential:
     issuer = text_field(token, "issuerExt")
-    if issuer == "Steam":
-        raise EntryRefused(STEAM)
+    if issuer == STEAM_ISSUER:  # FreeOTP+ gives Steam Guard codes for these
+        return steam_credential(_signed_bytes(token.get("secret")), text_field(token, "label"))
     type_text = token.get("type")
     if type_text not in _KINDS:
         raise EntryRefused(f"the OTP type {describe(type_text)} is not supported")

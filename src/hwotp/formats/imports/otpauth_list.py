@@ -2,9 +2,9 @@
 URIs, or any list; `otpauth-migration://` lines (Google Authenticator) are read too.
 
 Also the URI reader the JSON importers share (Bitwarden, Proton and Ente hold URIs), so every
-app's URI gets the same rules: Steam, Yandex and mOTP entries are refused by name with the
-reason, Ente's `codeDisplay` trash flag is honoured, and its literal `null` parameters mean
-"the default".
+app's URI gets the same rules: Steam Guard entries are kept, Yandex and mOTP entries are
+refused by name with the reason, Ente's `codeDisplay` trash flag is honoured, and its literal
+`null` parameters mean "the default".
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from hwotp.credential import display_name
 from hwotp.errors import InputError
 from hwotp.formats.imports.common import (
     MOTP,
-    STEAM,
     YANDEX,
     Collector,
     EntryRefused,
@@ -31,7 +30,6 @@ from hwotp.formats.otpauth import ParsedUri, parse_uri, secret_warnings, split_l
 LABEL = "otpauth list"
 _SCHEME = "otpauth://"
 _MIGRATION = "otpauth-migration://"
-_STEAM_DIGITS = "5"  # WinAuth and others write Steam entries as TOTP with 5 "digits"
 
 
 def matches(source: Source) -> bool:
@@ -85,13 +83,11 @@ def add_uri(collector: Collector, uri: str, name: str) -> None:
 def uri_credential(uri: str) -> ParsedUri:
     """The credential of one URI by hwotp's URI rules; EntryRefused says why not."""
     kind, params = _peek(uri)
-    if kind == "steam" or _is_steam(params, uri_name(uri)):
-        raise EntryRefused(STEAM)
     if kind == "yandex":
         raise EntryRefused(YANDEX)
     if kind == "motp":
         raise EntryRefused(MOTP)
-    if kind not in ("totp", "hotp"):
+    if kind not in ("totp", "hotp", "steam"):
         raise EntryRefused(f"the OTP type {describe(kind)} is not supported")
     if _trashed(params.get("codedisplay", "")):
         raise EntryRefused("it is in Ente Auth's trash")
@@ -122,12 +118,6 @@ def _peek(uri: str) -> tuple[str, dict[str, str]]:
     kind = path.partition("/")[0].lower()
     pairs = parse_qsl(query, keep_blank_values=True, errors="replace")
     return kind, {name.lower(): value for name, value in pairs}
-
-
-def _is_steam(params: dict[str, str], name: str) -> bool:
-    if params.get("encoder", "").strip().lower() == "steam":
-        return True
-    return name.partition(":")[0] == "Steam" and params.get("digits") == _STEAM_DIGITS
 
 
 def _trashed(code_display: str) -> bool:

@@ -2,7 +2,7 @@
 
 Layout (Proton's `proton-authenticator` crate, `entry/exporter.rs`): `{version: 1, entries:
 [{id, content: {uri, entry_type (Totp | Steam), name}, note}]}`; `uri` is an otpauth URI, or
-`steam://SECRET` for Steam entries (refused for now).
+`steam://SECRET` for Steam Guard entries.
 
 Password-protected (`entry/password_exporter.rs`): `{version: 1, salt, content}`, both base64.
 The key is Argon2id (version 0x13, 19 MiB = 19,456 KiB, 2 passes, 1 lane, 32 bytes) of the
@@ -14,11 +14,12 @@ wrong password from a modified file, so the refusal names both.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from hwotp.credential import STEAM_ISSUER, Credential, display_name
 from hwotp.errors import InputError
 from hwotp.formats.imports.common import (
-    STEAM,
     Collector,
     Imported,
     PasswordSource,
@@ -26,10 +27,12 @@ from hwotp.formats.imports.common import (
     aes_gcm_open,
     argon2id,
     ask_password,
+    base32_secret,
     damaged,
     entry_name,
     load_inner_json,
     objects,
+    steam_credential,
     text_field,
     unbase64,
     utf8,
@@ -77,6 +80,10 @@ def _decrypt(document: dict[str, Any], password: PasswordSource | None) -> Any:
     return inner
 
 
+def _steam(uri: str, account: str) -> Credential:
+    return steam_credential(base32_secret(uri[len("steam://") :]), account)
+
+
 def _entries(document: dict[str, Any], *, encrypted: bool) -> Imported:
     collector = Collector(LABEL)
     for index, entry in objects(document.get("entries"), "entries", LABEL):
@@ -86,8 +93,10 @@ def _entries(document: dict[str, Any], *, encrypted: bool) -> Imported:
         uri = text_field(content, "uri")
         name = uri_name(uri) if uri.lower().startswith("otpauth://") else ""
         name = name or entry_name("", content.get("name"), index)
-        if content.get("entry_type") == "Steam" or uri.lower().startswith("steam://"):
-            collector.refuse(name, STEAM)
+        if uri.lower().startswith("steam://"):
+            account = text_field(content, "name")
+            collector.entry(display_name(STEAM_ISSUER, account),
+                            partial(_steam, uri, account))
         elif not uri.lower().startswith("otpauth://"):
             collector.refuse(name, "it holds no otpauth:// URI")
         else:

@@ -108,9 +108,22 @@ def _name(key: Any) -> tuple[str, str]:
     if key.issuer:
         issuer = key.issuer
     if key.key_userid:
-        match = re.search(r"(?:^|,)\s*CN=([^,]*)", key.key_userid)
-        account = match.group(1) if match else key.key_userid
+        account = _common_name(key.key_userid)
     return issuer, account
+
+
+def _common_name(userid: str) -> str:
+    """The CN of a user id that is a distinguished name (RFC 4514, escapes undone), else the
+    user id itself, as ykman's import does (with its own RFC 4514 parser)."""
+    from cryptography.x509 import NameOID
+    from cryptography.x509.name import Name
+
+    try:
+        names = Name.from_rfc4514_string(userid).get_attributes_for_oid(NameOID.COMMON_NAME)
+        value = names[0].value
+    except (ValueError, IndexError):
+        return userid
+    return value if isinstance(value, str) else userid
 
 
 def _credential(key: Any) -> Credential:

@@ -18,7 +18,6 @@ from typing import Any
 from hwotp.credential import Credential, Kind
 from hwotp.errors import InputError
 from hwotp.formats.imports.common import (
-    STEAM,
     Collector,
     EntryRefused,
     Imported,
@@ -36,6 +35,7 @@ from hwotp.formats.imports.common import (
     number,
     objects,
     pbkdf2,
+    steam_credential,
     text_field,
     unbase64,
     utf8,
@@ -131,7 +131,7 @@ def _credential(
 ) -> Credential:
     token_type = otp.get("tokenType") or "TOTP"
     if token_type == "STEAM":
-        raise EntryRefused(STEAM)
+        return steam_credential(base32_secret(service.get("secret")), account)
     if token_type not in _KINDS:
         raise EntryRefused(f"the OTP type {describe(token_type)} is not supported")
     return credential(
