@@ -20,6 +20,8 @@ from virtualkey.log import ApduLog
 from virtualkey.pcscd import HIDDEN_FOLDERS
 
 WITH_KEYS = Path(__file__).parent / "virtualkey" / "with-keys"
+REAPER = Path(__file__).parent / "virtualkey" / "reaper.py"
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 LOOPBACK = {"127.0.0.1", "[::1]", "::1"}
 
 
@@ -119,6 +121,24 @@ def test_everything_the_command_started_dies_with_a_killed_with_keys(tmp_path):
     while processes_mentioning(f"sleep {token}") or processes_mentioning(str(tmp_path)):
         assert time.monotonic() < deadline, processes_mentioning(f"sleep {token}")
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize("unprivileged", [False, True], ids=["namespace", "subreaper"])
+def test_the_reaper_kills_what_the_command_left_running(unprivileged):
+    """As root the command's PID namespace goes with it; without root (as nobody here) the
+    reaper, a child subreaper, kills the orphans itself."""
+    token = f"{1000 + uuid.uuid4().int % 1000}.{os.getpid()}"
+    prefix = AS_NOBODY if unprivileged and os.geteuid() == 0 else []
+    result = subprocess.run([*prefix, sys.executable, str(REAPER), "sh", "-c",
+                             f"sleep {token} & exit 3"], timeout=30)
+    assert result.returncode == 3
+    assert processes_mentioning(f"sleep {token}") == []
+
+
+def test_the_reaper_exits_128_plus_the_signal_that_ended_the_command():
+    result = subprocess.run([sys.executable, str(REAPER), "sh", "-c", "kill -TERM $$"],
+                            timeout=30)
+    assert result.returncode == 128 + 15
 
 
 def test_with_keys_removes_the_folders_of_killed_runs(tmp_path):
