@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 # builds it: gcc, libc6-dev, python3-dev, swig and libpcsclite-dev. vsmartcard-vpcd: the reader
 # driver the virtual YubiKeys of the tests plug into. util-linux: unshare and nsenter, which give
 # the tests' pcscd a private /run/pcscd and the virtual USB keys' /dev/hidrawN a private /dev.
+# iproute2: ss, with which a test checks that nothing of the rig listens beyond loopback.
 # No libfuse or Python FUSE binding: the tests speak the FUSE protocol on /dev/fuse themselves,
 # because libfuse's high-level API overruns python-fido2's ioctl buffers (docs/testing.md).
 SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc libc6-dev libzbar0 zbar-tools
-                 pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux)
+                 pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux iproute2)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

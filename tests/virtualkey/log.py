@@ -7,6 +7,7 @@ a file, so a test or a benchmark in another process can count APDUs.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -52,8 +53,15 @@ class ApduLog:
                                len(answer), sw)
             self.records.append(entry)
             if self.path is not None:
-                with self.path.open("a", encoding="utf-8") as file:
-                    file.write(json.dumps(asdict(entry)) + "\n")
+                self._append(json.dumps(asdict(entry)) + "\n")
+
+    def _append(self, line: str) -> None:
+        """The control folder may be shared: never follow a link planted at the log's name
+        (OSError instead), and a new log is the owner's only."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        descriptor = os.open(self.path, flags, 0o600)
+        with os.fdopen(descriptor, "a", encoding="utf-8") as file:
+            file.write(line)
 
     def instructions(self) -> list[int | None]:
         return [record.ins for record in self.records]

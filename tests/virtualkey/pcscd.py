@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import random
 import shutil
 import signal
 import socket
@@ -18,11 +17,15 @@ import subprocess
 import time
 from pathlib import Path
 
-from .vpcd_driver import single_slot_copy
+from .vpcd_driver import patched_copy
 
 READER_NAME = "Yubico YubiKey OTP+FIDO+CCID"
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 MAX_KEYS = 2  # vpcd 0.8: one reader per pcscd, two slots (ports P and P+1); see vpcd_driver.py
+# Hidden from pcscd by an empty tmpfs in its namespace: the machine's reader drivers (pcscd
+# always loads them for USB readers it finds: a real YubiKey would appear beside the virtual
+# ones, under the same name) and the USB devices and udev database they would find it in.
+HIDDEN_FOLDERS = ("/usr/lib/pcsc/drivers", "/dev/bus/usb", "/run/udev")
 START_TIMEOUT = 10.0
 PR_SET_PDEATHSIG = 1
 
@@ -40,15 +43,16 @@ def missing_requirements() -> list[str]:
 
 
 class PrivatePcscd:
-    """A pcscd whose one vpcd reader has a slot per key; `ports[i]` is key i's vpcd port."""
+    """A pcscd whose one vpcd reader has a slot per key; `ports[i]` is key i's vpcd port, on
+    the loopback interface, where vpcd connects to whoever listens (the key's bridge)."""
 
-    def __init__(self, workdir: Path, keys: int = 1, reader_name: str = READER_NAME) -> None:
+    def __init__(self, workdir: Path, first_port: int, keys: int = 1,
+                 reader_name: str = READER_NAME) -> None:
         if not 1 <= keys <= MAX_KEYS:
             raise PcscdError(f"vpcd can show 1 to {MAX_KEYS} keys through one pcscd, not {keys}")
         self.workdir = workdir
         self.reader_name = reader_name
-        base = _free_port_pair()
-        self.ports = [base + slot for slot in range(keys)]
+        self.ports = [first_port + slot for slot in range(keys)]
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,9 +70,9 @@ class PrivatePcscd:
             raise PcscdError("cannot start a private pcscd: missing " + ", ".join(missing))
         config = self.workdir / "reader.conf.d"
         config.mkdir(parents=True, exist_ok=True)
-        driver = VPCD_DRIVER
-        if len(self.ports) == 1:
-            driver = single_slot_copy(VPCD_DRIVER, self.workdir / "libifdvpcd-1slot.so")
+        # A patched copy (vpcd_driver.py), outside the drivers folder that pcscd's namespace hides
+        driver = patched_copy(VPCD_DRIVER, self.workdir / f"libifdvpcd-{len(self.ports)}slot.so",
+                              slots=len(self.ports))
         reader = _reader_config(self.reader_name, self.ports[0], driver)
         (config / "virtualkey").write_text(reader)
         Path("/run/pcscd").mkdir(parents=True, exist_ok=True)  # the mount point, if missing
@@ -114,17 +118,21 @@ class PrivatePcscd:
         raise PcscdError("pcscd did not open its socket in time")
 
 
-def die_with_parent() -> None:
+def die_with_parent(signal_number: int = signal.SIGTERM) -> None:
     """Even if whoever started pcscd is killed outright, pcscd goes too (PR_SET_PDEATHSIG)."""
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(PR_SET_PDEATHSIG, signal_number)
 
 
 def _namespace_command(config: Path) -> list[str]:
-    """unshare -m (plus -r when not root) gives pcscd a private /run/pcscd.
-    VIRTUALKEY_PCSCD_FLAGS (for example -d) adds pcscd options when debugging."""
+    """unshare -m (plus -r when not root) gives pcscd a private /run/pcscd and empty
+    HIDDEN_FOLDERS. VIRTUALKEY_PCSCD_FLAGS (for example -d) adds pcscd options when debugging."""
+    hide = "".join(
+        f"if [ -d {folder} ]; then mount -t tmpfs -o mode=0755 tmpfs {folder} || exit 1; fi; "
+        for folder in HIDDEN_FOLDERS
+    )
     script = (
-        "mount -t tmpfs -o mode=0755 tmpfs /run/pcscd && "
+        f"{hide}mount -t tmpfs -o mode=0755 tmpfs /run/pcscd && "
         'exec pcscd -f ${VIRTUALKEY_PCSCD_FLAGS:-} -c "$0"'
     )
     unshare = ["unshare", "--mount", "--propagation", "private"]
@@ -136,27 +144,10 @@ def _namespace_command(config: Path) -> list[str]:
 def _reader_config(name: str, port: int, driver: Path) -> str:
     return (
         f'FRIENDLYNAME "{name}"\n'
-        f"DEVICENAME   /dev/null:{port}\n"
+        f"DEVICENAME   127.0.0.1:{port}\n"  # vpcd connects there (reverse mode), see vpcd.py
         f"LIBPATH      {driver}\n"
         f"CHANNELID    {port}\n"
     )
-
-
-def _free_port_pair() -> int:
-    """A port P with P and P+1 free (vpcd listens on one port per slot)."""
-    candidate = 20000 + random.randrange(20000)
-    while not (_port_free(candidate) and _port_free(candidate + 1)):
-        candidate += 2
-    return candidate
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
 
 
 def _connectable(path: Path) -> bool:

@@ -9,7 +9,7 @@ from . import devns
 from .hidraw import HidrawDevice
 from .key import KeyConfig, VirtualKey
 from .pcscd import READER_NAME, PrivatePcscd
-from .vpcd import VpcdBridge
+from .vpcd import VpcdBridge, listen_on_loopback
 
 # A reader that is not named like a YubiKey: ykman and python-fido2 take a card in it for NFC.
 NFC_READER_NAME = "Virtual NFC Reader"
@@ -35,9 +35,17 @@ class KeyRig:
         if len(transports) != 1:  # the keys share one vpcd reader, so one reader name
             raise ValueError("the keys of one rig are all USB or all NFC")
         name = NFC_READER_NAME if transports == {"nfc"} else READER_NAME
-        self.pcscd = PrivatePcscd(workdir, len(self.keys), reader_name=name)
-        pairs = zip(self.keys, self.pcscd.ports, strict=True)
-        self.bridges = [VpcdBridge(key, port) for key, port in pairs]
+        # The bridges listen before pcscd starts: vpcd connects to them (see vpcd.py)
+        listeners = listen_on_loopback(len(self.keys))
+        self.bridges = [VpcdBridge(key, listener)
+                        for key, listener in zip(self.keys, listeners, strict=True)]
+        try:
+            self.pcscd = PrivatePcscd(workdir, self.bridges[0].port, len(self.keys),
+                                      reader_name=name)
+        except BaseException:
+            for bridge in self.bridges:
+                bridge.close()
+            raise
         usb_fido = [key for key in self.keys if key.config.transport == "usb"
                     and key.config.has_fido2]  # choice: a YubiKey 4's U2F-only HID is not here
         if hidraw is None:
@@ -47,10 +55,10 @@ class KeyRig:
         self._usb_fido = usb_fido
 
     def start(self) -> None:
-        self.pcscd.start()
         try:
             for bridge in self.bridges:
-                bridge.plug_in()
+                bridge.plug_in()  # served as soon as pcscd's vpcd connects
+            self.pcscd.start()
             for bridge in self.bridges:
                 bridge.wait_ready()
             if self.devns is not None:
@@ -62,12 +70,14 @@ class KeyRig:
             raise
 
     def stop(self) -> None:
+        # pcscd first: while it runs, vpcd must always find the bridges listening (when its
+        # connect fails, vpcd 0.8 keeps the closed descriptor as if connected)
+        self.pcscd.stop()
         for bridge in self.bridges:
-            bridge.pull_out()
+            bridge.close()
         if self.devns is not None:
             self.devns.stop()
         self.hidraw.clear()
-        self.pcscd.stop()
 
     def command(self, argv: list[str]) -> list[str]:
         """argv as it must run to see the keys as a user's machine shows them: inside the

@@ -9,18 +9,25 @@ discovery): its environment points pcsc-lite at the private pcscd (PCSCLITE_CSOC
 keys' FIDO interfaces are /dev/hidrawN in COMMAND's own mount namespace (VIRTUALKEY_HIDRAW lists
 them, SERIAL=PATH; needs root, see devns.py); NFC keys are YubiKey 5 NFCs on a reader, FIDO2
 over PC/SC. VIRTUALKEY_CONTROL names a folder holding each key's APDU log (SERIAL.apdu.jsonl)
-and where creating SERIAL.touch touches a key whose policy is `signal`. Everything is torn down
-when COMMAND ends; the exit status is COMMAND's.
+and where creating SERIAL.touch touches a key whose policy is `signal`. Unless the caller set
+them, HWOTP_VAULT, HWOTP_CACHE_DIR and PYTHON_KEYRING_BACKEND (the null keyring) keep COMMAND
+away from the user's own vault, key cache and keyring. Everything is torn down when COMMAND
+ends, and whatever COMMAND started goes with it, even when with-keys is killed (reaper.py); the
+exit status is COMMAND's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from . import devns
@@ -30,6 +37,14 @@ from .presence import POLICIES
 from .rig import KeyRig
 
 FIRST_SERIAL = 10000001
+REAPER = Path(__file__).with_name("reaper.py")  # runs COMMAND; see there
+WORKDIR_PREFIX = "with-keys-"  # then the pid of the with-keys run, so stale ones can be found
+# Defaults for COMMAND, inside the run's folder: never the user's own vault, cache or keyring.
+PRIVATE_ENV = {
+    "HWOTP_VAULT": "{workdir}/hwotp/vault.hwotp",
+    "HWOTP_CACHE_DIR": "{workdir}/hwotp/cache",
+    "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+}
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -71,10 +86,11 @@ def key_configs(arguments: argparse.Namespace) -> list[KeyConfig]:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
-    with tempfile.TemporaryDirectory(prefix="with-keys-") as workdir:
+    remove_stale_workdirs()
+    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as workdir:
         control = arguments.control or Path(workdir) / "control"
-        control.mkdir(parents=True, exist_ok=True)
         try:
+            prepare_control(control)
             configs = key_configs(arguments)
             rig = KeyRig(Path(workdir), configs, control)
             if rig.devns is None and arguments.transport == "usb" and configs[0].has_fido2:
@@ -85,13 +101,50 @@ def main(argv: list[str] | None = None) -> int:
             print(f"with-keys: {error}", file=sys.stderr)
             return 125
         try:
-            return _run(arguments.command, rig, control)
+            return _run(arguments.command, rig, control, Path(workdir))
         finally:
             rig.stop()
 
 
-def _run(command: list[str], rig: KeyRig, control: Path) -> int:
+def remove_stale_workdirs() -> None:
+    """Removes the folders of with-keys runs that were killed (their pid is gone)."""
+    pattern = re.compile(re.escape(WORKDIR_PREFIX) + r"(\d+)-")
+    for folder in Path(tempfile.gettempdir()).iterdir():
+        match = pattern.match(folder.name)
+        if not match or not _is_own_folder(folder) or _is_alive(int(match.group(1))):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def prepare_control(control: Path) -> None:
+    """The control folder holds APDU logs and touch files: refuse one somebody else owns."""
+    control.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if control.stat().st_uid != os.geteuid():
+        raise PermissionError(f"the control folder {control} belongs to another user")
+
+
+def _is_own_folder(path: Path) -> bool:
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _run(command: list[str], rig: KeyRig, control: Path, workdir: Path) -> int:
+    private = {name: value.format(workdir=workdir) for name, value in PRIVATE_ENV.items()}
     env = {
+        **private,
         **os.environ,
         **rig.env(),
         "VIRTUALKEY_CONTROL": str(control),
@@ -99,11 +152,8 @@ def _run(command: list[str], rig: KeyRig, control: Path) -> int:
         "VIRTUALKEY_HIDRAW": " ".join(f"{serial}={device.path}"
                                       for serial, device in rig.hidraw.items()),
     }
-    try:
-        child = subprocess.Popen(rig.command(command), env=env, preexec_fn=die_with_parent)
-    except OSError as error:
-        print(f"with-keys: cannot run {command[0]}: {error.strerror}", file=sys.stderr)
-        return 127
+    reaper = [sys.executable, str(REAPER), *rig.command(command)]
+    child = subprocess.Popen(reaper, env=env, preexec_fn=partial(die_with_parent, signal.SIGKILL))
     previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     try:
         while True:
