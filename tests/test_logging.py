@@ -272,3 +272,11 @@ def test_hwotp_debug_in_the_environment_turns_the_log_on(plug_keys, hwotp):
     result = ok(hwotp("code", env={"HWOTP_DEBUG": "1"}))
     assert (0xA4, 0x04, 0x9000) in apdus_logged(result.stderr)
     assert totp() in result.stdout
+
+
+def test_debug_words_that_mean_off_are_off(plug_keys, hwotp) -> None:
+    rig = plug_keys(KeyConfig(serial=ONE))
+    put(rig.keys[0], "alice", "GitHub")
+    for off in ("false", "no", "OFF", " 0 "):
+        assert not log_lines(ok(hwotp("code", env={"HWOTP_DEBUG": off})).stderr), off
+    assert log_lines(ok(hwotp("code", env={"HWOTP_DEBUG": "yes"})).stderr)

@@ -268,3 +268,12 @@ def test_hwotp_reads_what_ykman_wrote(plug_keys, hwotp, ykman):
     assert codes_printed(ok(hwotp("code", "slow")).stdout) == {
         "Slow:dave": totp(SECRET_B, interval=60)
     }
+
+
+def test_key_password_set_on_a_protected_key_says_so_without_asking(plug_keys, hwotp):
+    key = plug_keys(KeyConfig(serial=ONE)).keys[0]
+    ok(hwotp("key", "password", "set", env={"HWOTP_NEW_OATH_PASSWORD": "first"}))
+    again = hwotp("key", "password", "set", stdin="")  # no password anywhere: none is needed
+    message = failed(again, ExitCode.USAGE)
+    assert "has a password already; use change" in message
+    assert key.oath.access_key is not None

@@ -135,3 +135,25 @@ def test_a_zero_period_prefix_is_refused_before_writing(plug_keys, hwotp):
     refused = hwotp("enroll", "--uri", uri, "--no-touch", "--no-vault")
     assert refused.exit_code == 3, refused.everything
     assert key.oath.credentials == {}
+
+
+def test_a_name_another_tool_wrote_in_another_unicode_spelling_is_the_same_name(
+    plug_keys, hwotp, ykman
+):
+    key = plug_keys(KeyConfig(serial=11111111)).keys[0]
+    decomposed = "Cafe\u0301:x"  # NFD, as ykman writes what it is given
+    assert ykman("oath", "accounts", "add", "-f", decomposed, OTHER).exit_code == 0
+    uri = f"otpauth://totp/Caf%C3%A9:x?secret={SECRET}&issuer=Caf%C3%A9"  # NFC
+    clash = hwotp("enroll", "--uri", uri, "--no-touch", "--no-vault")
+    assert clash.exit_code == 9, clash.everything
+    assert set(key.oath.credentials) == {decomposed.encode()}
+    code = hwotp("code", decomposed, "--no-vault")  # reached by its own bytes
+    assert pyotp.TOTP(OTHER).at(FIXED_TIME) in code.stdout
+
+
+def test_a_key_on_an_nfc_reader_is_pointed_at_with_reader(plug_keys, hwotp):
+    plug_keys(KeyConfig(serial=11111111, transport="nfc"))
+    missing = hwotp("keys")
+    assert missing.exit_code == 12 and "--reader" in missing.stderr, missing.everything
+    found = hwotp("keys", "--reader", "NFC")
+    assert found.exit_code == 0 and "11111111" in found.stdout, found.everything

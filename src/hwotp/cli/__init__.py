@@ -93,7 +93,7 @@ _debugging = False
 
 
 def _debug_asked_by_environment() -> bool:
-    return os.environ.get("HWOTP_DEBUG", "") not in ("", "0")
+    return os.environ.get("HWOTP_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def _debug_option(_ctx: click.Context, _param: click.Parameter, given: bool) -> None:

@@ -74,7 +74,8 @@ def password(app: App, action: str) -> None:
     HWOTP_OATH_PASSWORD); the new one at the terminal twice, or HWOTP_NEW_OATH_PASSWORD.
     """
     store = _one_key(app)
-    has_password = store.key.has_password(app.ask_oath_password)
+    # A key with a password answers SELECT locked: no need to ask for it just to say so.
+    has_password = store.key.password_locked() or store.key.has_password(app.ask_oath_password)
     if action == "set" and has_password:
         raise click.UsageError(f"the {store.location} has a password already; use change")
     if action != "set" and not has_password:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ def check(credentials: Sequence[Credential], store: Store, *, replace: bool) -> 
     if twice:
         raise InputError(f"{', '.join(twice)} appears twice in this input", remedy=Remedy.PICK)
     store.check_writable(credentials)
-    taken = {entry.name for entry in store.entries()}
+    # Another tool may have written a name in another Unicode spelling: it is the same name.
+    taken = {unicodedata.normalize("NFC", entry.name) for entry in store.entries()}
     clashes = [c.name for c in credentials if c.name in taken]
     if clashes and not replace:
         raise ExistsError(f"{', '.join(clashes)} already in the {store.location}",

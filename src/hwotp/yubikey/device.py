@@ -56,9 +56,14 @@ def find_keys(reader: str | None = None, on_unlock: UnlockHook | None = None) ->
     with pcsc_errors():
         from smartcard.System import readers
 
-        found = [item for item in readers() if wanted in item.name.lower()]
+        present = readers()
+    found = [item for item in present if wanted in item.name.lower()]
     logger.debug("readers matching %r: %s", wanted,
                  ", ".join(item.name for item in found) or "none")
+    if not found and present and reader is None:
+        names = ", ".join(item.name for item in present)
+        raise NoKeyError(f"no YubiKey reader found (readers present: {names}; a key on an NFC "
+                         "reader is used with --reader NAME)")
     return [YubiKey(item, on_unlock) for item in found]
 
 
