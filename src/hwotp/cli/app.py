@@ -36,6 +36,7 @@ class App:
     no_vault: bool = False
     oath_password: str | None = None
     remember: bool = False
+    next_within: float | None = None  # --next-within; None: the config's, else 5 s
     _keys: list[YubiKey] | None = None
 
     @property
@@ -66,6 +67,39 @@ class App:
         if not self.no_vault:
             stores.append(self.vault_store())
         return stores
+
+    def keys_or_note(self) -> list[YubiKeyStore]:
+        """The keys of a reading command; none found is a note (the vault may answer) unless
+        keys were asked for by serial or reader, or the vault is left out."""
+        from hwotp.errors import KeyUnavailableError
+
+        try:
+            return self.key_stores()
+        except KeyUnavailableError as error:
+            if self.serials or self.reader or self.no_vault:
+                raise
+            note(f"{error}; using the vault only.")
+            return []
+
+    def reading_vault(self) -> VaultStore | None:
+        """The vault for `code` and `list`, or None when it is left out or absent. Asking for
+        its passphrase where nobody can answer raises VaultLeftOut, not an input error."""
+        if self.no_vault:
+            return None
+        from hwotp.stores.vault import VaultStore
+
+        store = VaultStore(self.vault_path, self._passphrase_or_leave_out)
+        return store if store.exists() else None
+
+    def vault_would_prompt(self) -> bool:
+        """Whether opening the vault waits for a person at the terminal."""
+        return is_terminal() and "HWOTP_PASSPHRASE" not in os.environ
+
+    def _passphrase_or_leave_out(self, creating: bool) -> str:
+        try:
+            return self.ask_passphrase(creating)
+        except NoAnswerError as error:
+            raise VaultLeftOut(error) from None
 
     def keys(self) -> list[YubiKey]:
         """The YubiKeys of this command: all found, or those named by --device."""
@@ -113,6 +147,12 @@ class App:
     def now(self) -> float:
         return clock()
 
+    def threshold(self) -> float:
+        """Seconds left below which a code comes with the next one: --next-within, else 5."""
+        from hwotp.usecases.codes import NEXT_WITHIN
+
+        return NEXT_WITHIN if self.next_within is None else self.next_within
+
     def ask_passphrase(self, creating: bool) -> str:
         """The vault passphrase; `creating` asks twice and says where the new vault goes."""
         if creating and is_terminal() and "HWOTP_PASSPHRASE" not in os.environ:
@@ -123,6 +163,19 @@ class App:
     def ask_new_passphrase(self) -> str:
         """A replacement passphrase: asked twice, or HWOTP_NEW_PASSPHRASE, or the next line."""
         return read_hidden("New vault passphrase", variable="HWOTP_NEW_PASSPHRASE", twice=True)
+
+
+class NoAnswerError(InputError):
+    """A secret was needed and there was nobody and nothing to give it."""
+
+
+class VaultLeftOut(Exception):
+    """An outcome `code` and `list` expect: the vault could not be opened without a person;
+    `cause` says what was missing."""
+
+    def __init__(self, cause: NoAnswerError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def read_hidden(label: str, variable: str | None = None, twice: bool = False) -> str:
@@ -139,7 +192,7 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
             raise InputError(f"the {what} is not valid text (UTF-8)") from None
         if not line:
             where = f"set {variable}, " if variable else ""
-            raise InputError(
+            raise NoAnswerError(
                 f"no {what}: type it at a terminal, {where}"
                 "or give it as one line on standard input"
             )
