@@ -159,7 +159,10 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
     hits = first_of_each(matching(keys, query))
     if not hits:  # only now is the vault worth a passphrase
         vault = app.reading_vault()
-        everything = keys + (locate_all([vault]) if vault is not None else [])
+        try:
+            everything = keys + (locate_all([vault]) if vault is not None else [])
+        except VaultLeftOut as left_out:  # the answer may be in there: nobody to open it
+            raise left_out.cause from None
         hits = _select(everything, query, several=True)
     if copy and len(hits) > 1:
         raise NotFoundError(f"{len(hits)} credentials match; --copy needs a query naming one")

@@ -1,0 +1,291 @@
+"""Daily use (issue 11): codes never stale and with the next one when close, keys never
+waiting on the vault, queries as people type them, output that reads at a glance.
+
+The installed script runs at a real pseudo-terminal (pexpect) or without one (subprocess);
+where a test needs a fixed time it points `hwotp.cli.app.clock` at a file the test writes,
+through a sitecustomize module that only the test's processes load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pyotp
+import pytest
+
+from conftest import FIXED_TIME, PASSPHRASE
+from hwotp.errors import ExitCode
+from virtualkey.key import KeyConfig
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+SECRET_B = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+GITHUB = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
+BANK = f"otpauth://totp/Bank:bob?secret={SECRET_B}&issuer=Bank"
+HOTP_URI = f"otpauth://hotp/Counter:carol?secret={SECRET}&issuer=Counter&counter=5"
+HWOTP = str(Path(sys.executable).with_name("hwotp"))
+ONE = 11111111
+
+CLOCK_HOOK = """\
+import os
+_file = os.environ.get("HWOTP_TEST_CLOCK_FILE")
+if _file:
+    import hwotp.cli.app
+
+    def _clock():
+        with open(_file) as source:
+            return float(source.read())
+
+    hwotp.cli.app.clock = _clock
+"""
+
+
+def totp(secret: str = SECRET, at: float = FIXED_TIME) -> str:
+    return pyotp.TOTP(secret).at(at)
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
+    for name in ("HWOTP_PASSPHRASE", "HWOTP_OATH_PASSWORD", "HWOTP_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def clock_file(tmp_path: Path) -> Path:
+    return tmp_path / "clock"
+
+
+@pytest.fixture
+def script_env(tmp_path: Path, vault_path: Path, clock_file: Path) -> dict[str, str]:
+    """The environment of the installed script: the test's vault, cache and clock."""
+    hook = tmp_path / "clock-hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(CLOCK_HOOK)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_")}
+    return {
+        **env,
+        "HWOTP_VAULT": str(vault_path),
+        "HWOTP_CACHE_DIR": os.environ["HWOTP_CACHE_DIR"],
+        "HWOTP_TEST_CLOCK_FILE": str(clock_file),
+        "PYTHONPATH": str(hook),
+    }
+
+
+def set_clock(clock_file: Path, moment: float) -> None:
+    clock_file.write_text(repr(moment))
+
+
+def run(env: dict[str, str], *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HWOTP, *args], env={**env, **extra}, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120)
+
+
+def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
+    return pexpect.spawn(HWOTP, list(args), env=env, encoding="utf-8", timeout=60)
+
+
+def finish(child: pexpect.spawn) -> tuple[str, int]:
+    rest = child.read()
+    child.close()
+    return rest, child.exitstatus
+
+
+# --- item 1: never stale, the next code when close ---------------------------------------------
+
+
+def test_a_prompt_held_over_a_period_gives_the_code_of_when_it_was_answered(
+    script_env: dict[str, str], clock_file: Path
+) -> None:
+    set_clock(clock_file, FIXED_TIME)
+    assert run(script_env, "enroll", "--uri", GITHUB, HWOTP_PASSPHRASE=PASSPHRASE).returncode == 0
+    asked = FIXED_TIME + 28  # 2 s left in the period when the prompt appears
+    set_clock(clock_file, asked)
+    child = spawn(script_env, "code")
+    child.expect("Vault passphrase: ")
+    answered = asked + 35  # the person comes back 35 s later: a period and more has passed
+    set_clock(clock_file, answered)
+    child.sendline(PASSPHRASE)
+    rest, status = finish(child)
+    assert status == 0, rest
+    assert f"GitHub:alice  {totp(at=answered)}  (27 s left)" in rest
+    assert totp(at=asked) not in rest
+
+
+def test_json_never_shows_a_code_already_expired(
+    script_env: dict[str, str], clock_file: Path
+) -> None:
+    set_clock(clock_file, FIXED_TIME)
+    run(script_env, "enroll", "--uri", GITHUB, HWOTP_PASSPHRASE=PASSPHRASE)
+    set_clock(clock_file, FIXED_TIME + 29)
+    child = spawn(script_env, "code", "github", "--json")
+    child.expect("Vault passphrase: ")
+    set_clock(clock_file, FIXED_TIME + 61)
+    child.sendline(PASSPHRASE)
+    rest, status = finish(child)
+    assert status == 0, rest
+    (item,) = json.loads(rest[rest.index("["):])
+    assert item["valid_until"] > FIXED_TIME + 61
+    assert (item["code"], item["valid_until"]) == (totp(at=FIXED_TIME + 61), FIXED_TIME + 90)
+
+
+def test_a_code_about_to_expire_comes_with_the_next_one(hwotp, monkeypatch) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    hwotp("enroll", "--uri", HOTP_URI)
+    monkeypatch.setattr("hwotp.cli.app.clock", lambda: FIXED_TIME + 27)  # 3 s left
+    text = hwotp("code")
+    assert text.exit_code == 0, text.stderr
+    assert text.stdout == (
+        f"GitHub:alice  {totp(at=FIXED_TIME)}  (3 s left; next {totp(at=FIXED_TIME + 30)} in 3 s)\n"
+    )
+    (item,) = json.loads(hwotp("code", "github", "--json").stdout)
+    assert item["next"] == {"code": totp(at=FIXED_TIME + 30), "valid_from": FIXED_TIME + 30,
+                            "valid_until": FIXED_TIME + 60}
+    assert item["seconds_left"] == 3
+    assert "next" not in hwotp("code", "--next-within", "3").stdout  # 3 s left is not < 3
+    assert "next" in hwotp("code", "--next-within", "3.5").stdout
+    monkeypatch.setattr("hwotp.cli.app.clock", lambda: FIXED_TIME + 20)
+    assert "next" not in hwotp("code").stdout  # 10 s left
+
+
+def test_hotp_json_has_no_period_and_no_expiry(hwotp) -> None:
+    hwotp("enroll", "--uri", HOTP_URI)
+    (item,) = json.loads(hwotp("code", "counter", "--json").stdout)
+    assert item["code"] == pyotp.HOTP(SECRET).at(6)
+    assert not {"period", "valid_until", "seconds_left", "next"} & set(item)
+    (listed,) = json.loads(hwotp("list", "--json").stdout)
+    assert "period" not in listed and listed["kind"] == "hotp"
+
+
+def test_enrolment_never_offers_a_code_that_expires_before_it_is_typed(
+    hwotp, monkeypatch
+) -> None:
+    monkeypatch.setattr("hwotp.cli.app.clock", lambda: FIXED_TIME + 24)  # 6 s left
+    result = hwotp("enroll", "--uri", GITHUB)
+    assert result.exit_code == 0, result.stderr
+    following = totp(at=FIXED_TIME + 30)
+    assert f"type the next one, {following}, into the site from " in result.stderr
+    assert "(in 6 s)" in result.stderr
+    assert "Type this code" not in result.stderr
+    monkeypatch.setattr("hwotp.cli.app.clock", lambda: FIXED_TIME + 15)
+    relaxed = hwotp("enroll", "--uri", BANK)
+    assert "Type this code into the site" in relaxed.stderr
+    assert f"Bank:bob  {totp(SECRET_B, at=FIXED_TIME + 15)}  (15 s left)" in relaxed.stdout
+
+
+# --- item 2: keys never wait on the vault ------------------------------------------------------
+
+
+@pytest.fixture
+def key_and_vault(plug_keys, script_env: dict[str, str], clock_file: Path) -> dict[str, str]:
+    """A key holding GitHub:alice (no touch) and a vault holding Bank:bob."""
+    plug_keys(KeyConfig(serial=ONE))
+    set_clock(clock_file, FIXED_TIME)
+    on_key = run(script_env, "enroll", "--uri", GITHUB, "--no-touch")
+    assert on_key.returncode == 0, on_key.stderr
+    in_vault = run(script_env, "enroll", "--uri", BANK, "--in-vault",
+                   HWOTP_PASSPHRASE=PASSPHRASE)
+    assert in_vault.returncode == 0, in_vault.stderr
+    return script_env
+
+
+def test_a_code_on_a_key_never_opens_the_vault(key_and_vault: dict[str, str]) -> None:
+    result = run(key_and_vault, "code", "github")  # no terminal, no passphrase
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"GitHub:alice  {totp()}  (30 s left)\n"
+    assert "passphrase" not in result.stderr.lower()
+    missing = run(key_and_vault, "code", "bank")  # only the vault can answer: that is an error
+    assert missing.returncode == ExitCode.BAD_INPUT
+    assert "no vault passphrase" in missing.stderr
+
+
+def test_without_a_passphrase_the_vault_is_left_out_and_the_keys_stand(
+    key_and_vault: dict[str, str],
+) -> None:
+    for command in ("code", "list"):
+        result = run(key_and_vault, command)
+        assert result.returncode == 0, result.stderr
+        assert "GitHub:alice" in result.stdout and "Bank:bob" not in result.stdout
+        assert result.stderr.count("The vault was left out") == 1
+    both = run(key_and_vault, "code", HWOTP_PASSPHRASE=PASSPHRASE)
+    assert both.stdout == (f"Bank:bob      {totp(SECRET_B)}  (30 s left)\n"
+                           f"GitHub:alice  {totp()}  (30 s left)\n")
+
+
+def test_a_wrong_passphrase_loses_no_key_result(key_and_vault: dict[str, str]) -> None:
+    for command in ("code", "list"):
+        result = run(key_and_vault, command, HWOTP_PASSPHRASE="not it")
+        assert result.returncode == ExitCode.WRONG_PASSPHRASE
+        assert "GitHub:alice" in result.stdout
+        assert result.stderr.splitlines()[-1].startswith("hwotp: wrong passphrase")
+
+
+def test_at_a_terminal_the_keys_codes_come_before_the_vault_prompt(
+    key_and_vault: dict[str, str],
+) -> None:
+    child = spawn(key_and_vault, "code")
+    child.expect("Vault passphrase: ")
+    assert f"GitHub:alice  {totp()}  (30 s left)" in child.before
+    child.sendline("wrong")
+    rest, status = finish(child)
+    assert status == ExitCode.WRONG_PASSPHRASE
+    child = spawn(key_and_vault, "code")
+    child.expect("Vault passphrase: ")
+    child.sendline(PASSPHRASE)
+    rest, status = finish(child)
+    assert status == 0
+    assert f"Bank:bob  {totp(SECRET_B)}  (30 s left)" in rest
+
+
+def test_list_names_every_place_of_a_credential_on_one_line(
+    plug_keys, script_env: dict[str, str], clock_file: Path
+) -> None:
+    plug_keys(KeyConfig(serial=ONE))
+    set_clock(clock_file, FIXED_TIME)
+    env = {**script_env, "HWOTP_PASSPHRASE": PASSPHRASE}
+    assert run(env, "enroll", "--uri", GITHUB, "--no-touch", "--also-vault").returncode == 0
+    assert run(env, "enroll", "--uri", BANK, "--in-vault").returncode == 0
+    listing = run(env, "list")
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.splitlines() == [
+        "Bank:bob      TOTP, SHA1, 6 digits, every 30 s  vault",
+        f"GitHub:alice  TOTP, SHA1, 6 digits, every 30 s  YubiKey {ONE}, vault",
+    ]
+
+
+# --- item 5: queries ---------------------------------------------------------------------------
+
+
+def test_a_slip_gets_did_you_mean(hwotp) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    hwotp("enroll", "--uri", BANK)
+    for slip in ("gthub", "gihtub"):  # letters in order; one swap
+        result = hwotp("code", slip)
+        assert result.exit_code == ExitCode.NOT_FOUND
+        assert result.stderr.rstrip().endswith("did you mean GitHub:alice?")
+    assert "did you mean" not in hwotp("code", "zzzzzz").stderr
+
+
+def test_at_a_terminal_a_slip_offers_a_numbered_pick(script_env: dict[str, str],
+                                                      clock_file: Path) -> None:
+    set_clock(clock_file, FIXED_TIME)
+    env = {**script_env, "HWOTP_PASSPHRASE": PASSPHRASE}
+    run(env, "enroll", "--uri", GITHUB)
+    run(env, "enroll", "--uri", "otpauth://totp/GitLab:alice?secret=" + SECRET_B)
+    child = spawn(env, "code", "gtlab")
+    child.expect(r"1\. GitLab:alice")
+    child.expect(r"Pick a number \(Enter for none\): ")
+    child.sendline("1")
+    rest, status = finish(child)
+    assert status == 0, rest
+    assert f"GitLab:alice  {totp(SECRET_B)}  (30 s left)" in rest
+    child = spawn(env, "delete", "gthub")
+    child.expect(r"Pick a number \(Enter for none\): ")
+    child.sendline("")
+    rest, status = finish(child)
+    assert status == ExitCode.NOT_FOUND
+    assert "did you mean GitHub:alice?" in rest
