@@ -38,6 +38,14 @@ class Run:
         return self.stdout + self.stderr
 
 
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the user's config file or writes into the user's cache folder."""
+    monkeypatch.setenv("HWOTP_CONFIG", str(tmp_path / "no-config.toml"))
+    if "HWOTP_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def vault_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "vault.hwotp"

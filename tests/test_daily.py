@@ -51,7 +51,7 @@ def totp(secret: str = SECRET, at: float = FIXED_TIME) -> str:
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("HWOTP_PASSPHRASE", "HWOTP_OATH_PASSWORD", "HWOTP_CONFIG"):
+    for name in ("HWOTP_PASSPHRASE", "HWOTP_OATH_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
 
 

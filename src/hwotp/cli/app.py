@@ -16,6 +16,7 @@ from hwotp.cli.output import note
 from hwotp.errors import InputError
 
 if TYPE_CHECKING:
+    from hwotp.cli.config import Config
     from hwotp.stores import Store
     from hwotp.stores.vault import VaultStore
     from hwotp.stores.yubikey import YubiKeyStore
@@ -36,16 +37,52 @@ class App:
     no_vault: bool = False
     oath_password: str | None = None
     remember: bool = False
-    next_within: float | None = None  # --next-within; None: the config's, else 5 s
+    next_within: float | None = None  # --next-within; None: the config's
     _keys: list[YubiKey] | None = None
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The config file's settings, read when first needed (`config path` reads none)."""
+        if self._config is None:
+            from hwotp.cli.config import load
+
+            self._config = load()
+        return self._config
 
     @property
     def vault_path(self) -> Path:
         if self.vault_override is not None:
             return self.vault_override
+        if self.config.vault is not None:
+            return self.config.vault
         from hwotp.vault import default_vault_path
 
         return default_vault_path()
+
+    @property
+    def vault_left_out(self) -> bool:
+        return self.no_vault or not self.config.use_vault
+
+    @property
+    def chosen_serials(self) -> tuple[int, ...]:
+        """--device, else the config's default key."""
+        if self.serials or self.reader:
+            return self.serials
+        return (self.config.device,) if self.config.device is not None else ()
+
+    def inform(self, topic: str, message: str) -> None:
+        """A note about the machine's state (no key, pcscd down, a vault left out): shown once
+        per situation, never when the config says quiet."""
+        from hwotp.cli.config import first_time
+
+        if not self.config.quiet and first_time(topic, message):
+            note(message)
+
+    def situation_over(self, topic: str) -> None:
+        from hwotp.cli.config import forget
+
+        forget(topic)
 
     def vault_store(self) -> VaultStore:
         from hwotp.stores.vault import VaultStore
@@ -55,16 +92,8 @@ class App:
     def stores(self) -> list[Store]:
         """Every chosen key, then the vault (unless --no-vault). No key is one note, not an
         error, unless keys were asked for by serial or the vault is off."""
-        from hwotp.errors import KeyUnavailableError
-
-        try:
-            stores: list[Store] = list(self.key_stores())
-        except KeyUnavailableError as error:
-            if self.serials or self.reader or self.no_vault:
-                raise
-            note(f"{error}; using the vault only.")
-            stores = []
-        if not self.no_vault:
+        stores: list[Store] = list(self.keys_or_note())
+        if not self.vault_left_out:
             stores.append(self.vault_store())
         return stores
 
@@ -73,18 +102,22 @@ class App:
         keys were asked for by serial or reader, or the vault is left out."""
         from hwotp.errors import KeyUnavailableError
 
+        if not self.config.keys and not (self.serials or self.reader):
+            return []  # the config says this machine has none: do not look, do not say
         try:
-            return self.key_stores()
+            stores = self.key_stores()
         except KeyUnavailableError as error:
-            if self.serials or self.reader or self.no_vault:
+            if self.chosen_serials or self.reader or self.vault_left_out:
                 raise
-            note(f"{error}; using the vault only.")
+            self.inform("keys", f"{error}; using the vault only.")
             return []
+        self.situation_over("keys")
+        return stores
 
     def reading_vault(self) -> VaultStore | None:
         """The vault for `code` and `list`, or None when it is left out or absent. Asking for
         its passphrase where nobody can answer raises VaultLeftOut, not an input error."""
-        if self.no_vault:
+        if self.vault_left_out:
             return None
         from hwotp.stores.vault import VaultStore
 
@@ -107,7 +140,7 @@ class App:
             from hwotp.yubikey.device import choose, find_keys
 
             hook = self._remember_access_key if self.remember else None
-            self._keys = choose(find_keys(self.reader, hook), self.serials)
+            self._keys = choose(find_keys(self.reader, hook), self.chosen_serials)
         return self._keys
 
     def key_stores(self, touch: bool = True) -> list[YubiKeyStore]:
@@ -148,10 +181,9 @@ class App:
         return clock()
 
     def threshold(self) -> float:
-        """Seconds left below which a code comes with the next one: --next-within, else 5."""
-        from hwotp.usecases.codes import NEXT_WITHIN
-
-        return NEXT_WITHIN if self.next_within is None else self.next_within
+        """Seconds left below which a code comes with the next one: --next-within, else the
+        config's (5 s unless set)."""
+        return self.config.next_within if self.next_within is None else self.next_within
 
     def ask_passphrase(self, creating: bool) -> str:
         """The vault passphrase; `creating` asks twice and says where the new vault goes."""

@@ -199,7 +199,7 @@ def _all_codes(app: App, as_json: bool) -> None:
 
 def _print_codes(readings: Sequence[Reading], as_json: bool) -> None:
     if as_json:
-        emit_json([reading_fields(r) for r in sorted(readings, key=lambda r: r.name)])
+        emit_json([reading_fields(r) for r in readings])
         return
     ordered = sorted(readings, key=lambda r: r.name)
     for line in code_lines(ordered):
@@ -372,3 +372,31 @@ def push(app: App, queries: tuple[str, ...], no_touch: bool, force: bool) -> Non
     stored = store_everywhere(app, chosen, placement, replace=force)
     names = ", ".join(credential.name for credential in chosen)
     note(f"Pushed {names} onto the {' and the '.join(stored.locations)}.")
+
+
+@cli.group(name="config")
+def config_group() -> None:
+    """Defaults set once: the vault, the key, notes, the next-code threshold (TOML)."""
+
+
+@config_group.command(name="path")
+def config_path_command() -> None:
+    """Print where the config file is read from (HWOTP_CONFIG overrides it)."""
+    from hwotp.cli.config import config_path
+
+    click.echo(str(config_path()))
+
+
+@config_group.command(name="show")
+@click.option("--example", is_flag=True, help="Print a commented example file instead.")
+@click.pass_obj
+def config_show(app: App, example: bool) -> None:
+    """Print the settings in effect (the file's, else the defaults)."""
+    from hwotp.cli.config import EXAMPLE, config_path, shown
+
+    if example:
+        click.echo(EXAMPLE, nl=False)
+        return
+    path = config_path()
+    note(f"From {path}." if path.exists() else f"No file at {path}: the defaults.")
+    click.echo(shown(app.config))
