@@ -289,3 +289,137 @@ def test_at_a_terminal_a_slip_offers_a_numbered_pick(script_env: dict[str, str],
     rest, status = finish(child)
     assert status == ExitCode.NOT_FOUND
     assert "did you mean GitHub:alice?" in rest
+
+
+# --- item 4: the config file -------------------------------------------------------------------
+
+
+def test_config_path_follows_hwotp_config(tmp_path: Path, script_env: dict[str, str]) -> None:
+    chosen = tmp_path / "elsewhere.toml"
+    result = run(script_env, "config", "path", HWOTP_CONFIG=str(chosen))
+    assert result.stdout == f"{chosen}\n"
+    default = run({k: v for k, v in script_env.items() if k != "HWOTP_CONFIG"}, "config", "path",
+                  XDG_CONFIG_HOME=str(tmp_path / "xdg"))
+    assert default.stdout == f"{tmp_path / 'xdg' / 'hwotp' / 'config.toml'}\n"
+
+
+def test_config_sets_defaults_and_options_override_them(
+    tmp_path: Path, script_env: dict[str, str], clock_file: Path
+) -> None:
+    set_clock(clock_file, FIXED_TIME + 27)
+    configured_vault = tmp_path / "configured.hwotp"
+    config = tmp_path / "config.toml"
+    config.write_text(f'vault = "{configured_vault}"\nnext_within = 2\nkeys = false\n')
+    env = {**script_env, "HWOTP_CONFIG": str(config), "HWOTP_PASSPHRASE": PASSPHRASE}
+    del env["HWOTP_VAULT"]
+    enrolled = run(env, "enroll", "--uri", GITHUB)
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert configured_vault.exists()
+    assert "pcscd" not in enrolled.stderr and "YubiKey" not in enrolled.stderr  # keys = false
+    plain = run(env, "code")
+    assert plain.stdout == f"GitHub:alice  {totp(at=FIXED_TIME + 27)}  (3 s left)\n"  # 3 >= 2
+    assert plain.stderr == ""
+    assert "next" in run(env, "code", "--next-within", "4").stdout  # the option wins
+    other = run(env, "--vault", str(tmp_path / "other.hwotp"), "list")
+    assert other.stdout == ""  # --vault wins over the config's
+    shown = run(env, "config", "show")
+    assert f'vault = "{configured_vault}"' in shown.stdout and "next_within = 2" in shown.stdout
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("next_within = 'soon'", "sets next_within to something other than a number of seconds"),
+    ("colour = true", "has an unknown setting: colour"),
+    ("vault = ", "is not valid TOML"),
+    ("device = true", "sets device to something other than a key's serial number"),
+])
+def test_a_config_file_that_cannot_be_used_is_one_sentence(
+    tmp_path: Path, script_env: dict[str, str], text: str, says: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text + "\n")
+    result = run(script_env, "code", HWOTP_CONFIG=str(config))
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert result.stderr.startswith(f"hwotp: the config file {config} ")
+    assert says in result.stderr and len(result.stderr.splitlines()) == 1
+    assert run(script_env, "config", "path", HWOTP_CONFIG=str(config)).returncode == 0
+
+
+def test_the_no_key_note_comes_once_per_situation(hwotp, tmp_path: Path) -> None:
+    """No pcscd in this test: the note comes on the first command only, and never when quiet."""
+    first = hwotp("code")
+    assert "using the vault only" in first.stderr
+    assert "using the vault only" not in hwotp("code").stderr
+    assert "using the vault only" not in hwotp("list").stderr
+    quiet = tmp_path / "quiet.toml"
+    quiet.write_text("quiet = true\n")
+    fresh = {"HWOTP_CONFIG": str(quiet), "HWOTP_CACHE_DIR": str(tmp_path / "fresh-cache")}
+    assert hwotp("code", env=fresh).stderr == "No credentials stored yet.\n"
+
+
+# --- item 3: unlock once -----------------------------------------------------------------------
+
+needs_keyring = pytest.mark.skipif(
+    not __import__("hwotp.vault.kernelkeys", fromlist=["supported"]).supported(),
+    reason="no Linux kernel keyring here",
+)
+
+
+@pytest.fixture
+def unlocked_env(script_env: dict[str, str], clock_file: Path, vault_path: Path):
+    set_clock(clock_file, FIXED_TIME)
+    assert run(script_env, "enroll", "--uri", GITHUB, HWOTP_PASSPHRASE=PASSPHRASE).returncode == 0
+    yield script_env
+    run(script_env, "lock")  # never leave a test's key in the keyring
+
+
+@needs_keyring
+def test_unlock_keeps_the_vault_open_until_its_time_is_up(unlocked_env: dict[str, str],
+                                                          vault_path: Path) -> None:
+    import time
+
+    from hwotp.vault import kernelkeys
+
+    unlocked = run(unlocked_env, "unlock", "--for", "3s", HWOTP_PASSPHRASE=PASSPHRASE)
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert "stays unlocked for 3 s" in unlocked.stderr
+    started = time.monotonic()
+    held = kernelkeys.held(vault_path)
+    assert held is not None and PASSPHRASE.encode() not in held  # the key, not the passphrase
+    opened = run(unlocked_env, "code")  # no terminal, no passphrase: the held key opens it
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout == f"GitHub:alice  {totp()}  (30 s left)\n"
+    time.sleep(max(0.0, 3.5 - (time.monotonic() - started)))
+    expired = run(unlocked_env, "code")
+    assert expired.returncode == ExitCode.BAD_INPUT  # no key, and now no way into the vault
+    assert "no vault passphrase" in expired.stderr
+    assert kernelkeys.held(vault_path) is None
+
+
+@needs_keyring
+def test_lock_forgets_at_once_and_a_stale_key_falls_back_to_the_passphrase(
+    unlocked_env: dict[str, str], vault_path: Path
+) -> None:
+    assert run(unlocked_env, "unlock", HWOTP_PASSPHRASE=PASSPHRASE).returncode == 0
+    assert run(unlocked_env, "list").stdout.startswith("GitHub:alice")
+    locked = run(unlocked_env, "lock")
+    assert (locked.returncode, locked.stderr) == (0, f"Locked the vault at {vault_path}.\n")
+    assert run(unlocked_env, "list").returncode == ExitCode.BAD_INPUT
+    assert "was not unlocked" in run(unlocked_env, "lock").stderr
+    # A new passphrase brings a new master key: the held one no longer opens the vault.
+    assert run(unlocked_env, "unlock", HWOTP_PASSPHRASE=PASSPHRASE).returncode == 0
+    unproven = run(unlocked_env, "vault", "passphrase", HWOTP_NEW_PASSPHRASE="x y z w")
+    assert unproven.returncode == ExitCode.BAD_INPUT  # changing it needs the current one
+    changed = run(unlocked_env, "vault", "passphrase", HWOTP_PASSPHRASE=PASSPHRASE,
+                  HWOTP_NEW_PASSPHRASE="another passphrase")
+    assert changed.returncode == 0, changed.stderr
+    assert run(unlocked_env, "code").returncode == ExitCode.BAD_INPUT  # asks again
+    again = run(unlocked_env, "code", HWOTP_PASSPHRASE="another passphrase")
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("duration", ["0", "forever", "8d", "-5m", ""])
+def test_unlock_refuses_a_duration_it_cannot_use(unlocked_env: dict[str, str],
+                                                 duration: str) -> None:
+    result = run(unlocked_env, "unlock", "--for", duration, HWOTP_PASSPHRASE=PASSPHRASE)
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr.startswith("hwotp: --for: give a duration")

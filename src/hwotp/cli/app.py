@@ -84,10 +84,12 @@ class App:
 
         forget(topic)
 
-    def vault_store(self) -> VaultStore:
+    def vault_store(self, held: bool = True) -> VaultStore:
+        """`held`: the key `hwotp unlock` keeps may open it; False where the passphrase itself
+        must be proven (changing passphrases, unlocking)."""
         from hwotp.stores.vault import VaultStore
 
-        return VaultStore(self.vault_path, self.ask_passphrase)
+        return VaultStore(self.vault_path, self.ask_passphrase, held=held)
 
     def stores(self) -> list[Store]:
         """Every chosen key, then the vault (unless --no-vault). No key is one note, not an
@@ -126,7 +128,11 @@ class App:
 
     def vault_would_prompt(self) -> bool:
         """Whether opening the vault waits for a person at the terminal."""
-        return is_terminal() and "HWOTP_PASSPHRASE" not in os.environ
+        if not is_terminal() or "HWOTP_PASSPHRASE" in os.environ:
+            return False
+        from hwotp.vault import kernelkeys
+
+        return kernelkeys.held(self.vault_path) is None  # `hwotp unlock` opens it silently
 
     def _passphrase_or_leave_out(self, creating: bool) -> str:
         try:

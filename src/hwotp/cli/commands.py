@@ -11,6 +11,7 @@ from hwotp.cli import cli
 from hwotp.cli import doctor as _doctor  # noqa: F401 - registers doctor
 from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
 from hwotp.cli import keys as _keys  # noqa: F401 - registers `keys` and `key`
+from hwotp.cli import unlock as _unlock  # noqa: F401 - registers `unlock` and `lock`
 from hwotp.cli.app import App, VaultLeftOut, is_terminal, key_options
 from hwotp.cli.output import (
     code_lines,
@@ -124,7 +125,8 @@ def _vault_part(
     except VaultLeftOut as left_out:
         if not keys:
             raise left_out.cause from None
-        note(f"The vault was left out: {left_out.cause}.")
+        if not app.config.quiet:
+            note(f"The vault was left out: {left_out.cause}.")
         return []
     except HwotpError:
         if not early:
@@ -164,6 +166,8 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
         except VaultLeftOut as left_out:  # the answer may be in there: nobody to open it
             raise left_out.cause from None
         hits = _select(everything, query, several=True)
+    if len(hits) > 1:  # as in listings, ykman's _hidden ones stay out unless named alone
+        hits = [item for item in hits if not item.entry.hidden] or hits
     if copy and len(hits) > 1:
         raise NotFoundError(f"{len(hits)} credentials match; --copy needs a query naming one")
     threshold = app.threshold()
@@ -338,7 +342,7 @@ def change_passphrase(app: App) -> None:
     passphrase still opens, stays as the backup until the next write: delete it if the old
     passphrase leaked.
     """
-    store = app.vault_store()
+    store = app.vault_store(held=False)
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     vault = store.unlocked()

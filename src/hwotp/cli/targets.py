@@ -55,7 +55,8 @@ def store_everywhere(
 
 
 def choose_targets(app: App, placement: Placement) -> list[Store]:
-    if placement.in_vault:
+    no_keys_here = not app.config.keys and not (app.serials or app.reader or placement.all_keys)
+    if placement.in_vault or no_keys_here:  # the config says this machine has no keys
         return [app.vault_store()]
     try:
         keys: list[Store] = list(app.key_stores(touch=placement.touch))

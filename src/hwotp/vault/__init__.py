@@ -84,6 +84,26 @@ class Vault:
         _decrypt(path, envelope, master_key)  # the header and payload must be intact too
         return cls(path, master_key, slot_id)
 
+    @classmethod
+    def reopen(cls, path: Path, held: bytes) -> Vault | None:
+        """Open with what `held_secret` gave (`hwotp unlock` keeps it in the kernel keyring);
+        None when it no longer opens the file: a changed passphrase brought a new master key."""
+        slot_id, colon, master_key = held.partition(b":")
+        if not colon or len(master_key) != fmt.KEY_BYTES:
+            return None
+        path = _real(path)
+        envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
+        try:
+            fmt.decrypt(envelope, master_key)
+        except VaultDamagedError:
+            return None
+        return cls(path, master_key, slot_id.decode("ascii", "replace"))
+
+    def held_secret(self) -> bytes:
+        """What opens this vault without a passphrase: for `hwotp unlock` to hand to the kernel
+        keyring only, never to a file or an output."""
+        return self.unlocked_slot.encode("ascii") + b":" + self._master_key
+
     # --- credentials ------------------------------------------------------------------------
 
     def credentials(self) -> list[Credential]:
