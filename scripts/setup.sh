@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # pcscd: PC/SC for yubikey-manager. pyscard has no wheel for Debian 12's Python on PyPI, so pip
 # builds it: gcc, libc6-dev, python3-dev, swig and libpcsclite-dev. vsmartcard-vpcd: the reader
 # driver the virtual YubiKeys of the tests plug into. util-linux: unshare, which gives the
-# tests' pcscd a private /run/pcscd.
+# tests' pcscd a private /run/pcscd. xclip and xvfb: the clipboard tests copy and clear for
+# real on a virtual X display.
 SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc libc6-dev libzbar0 zbar-tools
-                 pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux)
+                 pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux xclip xvfb)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

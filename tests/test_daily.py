@@ -423,3 +423,87 @@ def test_unlock_refuses_a_duration_it_cannot_use(unlocked_env: dict[str, str],
     result = run(unlocked_env, "unlock", "--for", duration, HWOTP_PASSPHRASE=PASSPHRASE)
     assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith("hwotp: --for: give a duration")
+
+
+# --- item 7: the clipboard, for real on a virtual X display --------------------------------------
+
+needs_x = pytest.mark.skipif(
+    not (__import__("shutil").which("Xvfb") and __import__("shutil").which("xclip")),
+    reason="Xvfb and xclip are installed by scripts/setup.sh",
+)
+
+
+@pytest.fixture
+def x_display():
+    """A private Xvfb; its display number chosen by the server itself (-displayfd)."""
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp"],
+                              pass_fds=[write_end], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end) as announced:
+        number = announced.readline().strip()
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def clipboard(display: str) -> str:
+    return subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
+                          text=True, env={**os.environ, "DISPLAY": display}, timeout=10).stdout
+
+
+def clearers() -> list[tuple[bytes, bytes]]:
+    """The command line and environment of every clipboard clearer running now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+            if b"hwotp.cli.clipboard" in command:
+                found.append((command, (entry / "environ").read_bytes()))
+        except OSError:
+            continue
+    return found
+
+
+@needs_x
+def test_copy_clears_the_clipboard_later_if_it_still_holds_the_code(
+    tmp_path: Path, script_env: dict[str, str], clock_file: Path, x_display: str
+) -> None:
+    import time
+
+    config = tmp_path / "clear.toml"
+    config.write_text("clipboard_clear = 2\nkeys = false\n")
+    env = {**script_env, "DISPLAY": x_display, "HWOTP_CONFIG": str(config),
+           "HWOTP_PASSPHRASE": PASSPHRASE}
+    env.pop("WAYLAND_DISPLAY", None)
+    set_clock(clock_file, FIXED_TIME)
+    assert run(env, "enroll", "--uri", GITHUB).returncode == 0
+    copied = run(env, "code", "github", "--copy")
+    assert copied.returncode == 0, copied.stderr
+    assert "Copied the code to the clipboard (xclip); it is cleared in 2 s" in copied.stderr
+    assert clipboard(x_display) == totp()
+    running = clearers()
+    assert running and all(totp().encode() not in command + environ
+                           for command, environ in running)  # given on its stdin only
+    time.sleep(3.5)
+    assert clipboard(x_display) == ""
+    # Something else copied meanwhile is left alone.
+    assert run(env, "code", "github", "--copy").returncode == 0
+    subprocess.run(["xclip", "-selection", "clipboard"], input="mine", text=True, timeout=10,
+                   env={**os.environ, "DISPLAY": x_display}, stdout=subprocess.DEVNULL)
+    time.sleep(3.5)
+    assert clipboard(x_display) == "mine"
+
+
+@needs_x
+def test_copy_without_a_display_says_so(script_env: dict[str, str], clock_file: Path) -> None:
+    env = {k: v for k, v in script_env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["HWOTP_PASSPHRASE"] = PASSPHRASE
+    set_clock(clock_file, FIXED_TIME)
+    assert run(env, "enroll", "--uri", GITHUB).returncode == 0
+    result = run(env, "code", "github", "--copy")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"GitHub:alice  {totp()}  (30 s left)\n"
+    assert ("No display to copy to (neither WAYLAND_DISPLAY nor DISPLAY is set); the code is "
+            "printed only.") in result.stderr

@@ -529,6 +529,9 @@ def test_copy_says_where_the_code_went_and_never_fails(plug_keys, hwotp, tmp_pat
     monkeypatch.setenv("PATH", str(tools))
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("DISPLAY", ":99")
+    no_clearing = tmp_path / "config.toml"  # clearing is test_daily.py's, under Xvfb
+    no_clearing.write_text("clipboard_clear = 0\n")
+    monkeypatch.setenv("HWOTP_CONFIG", str(no_clearing))
     expected = {"Mail:bob": totp()}
     none = ok(hwotp("code", "mail", "--copy"))
     assert NO_CLIPBOARD in none.stderr and codes_printed(none.stdout) == expected

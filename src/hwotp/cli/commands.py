@@ -178,7 +178,7 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
     if copy and readings[0].code is not None:
         from hwotp.cli.clipboard import copy_to_clipboard
 
-        note(copy_to_clipboard(readings[0].code.value))
+        note(copy_to_clipboard(readings[0].code.value, app.config.clipboard_clear))
     _print_codes(readings, as_json)
 
 

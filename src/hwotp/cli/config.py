@@ -22,7 +22,7 @@ keys = true                      # false: this machine has no YubiKeys, never lo
 use_vault = true                 # false: leave the vault out (--no-vault)
 quiet = false                    # true: no notes about missing keys or a vault left out
 next_within = 5                  # seconds: a code with less left comes with the next one
-clipboard_clear = 45             # seconds after which --copy clears the clipboard
+clipboard_clear = 45             # seconds after which --copy clears the clipboard (0: never)
 """
 
 
