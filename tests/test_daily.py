@@ -507,3 +507,37 @@ def test_copy_without_a_display_says_so(script_env: dict[str, str], clock_file: 
     assert result.stdout == f"GitHub:alice  {totp()}  (30 s left)\n"
     assert ("No display to copy to (neither WAYLAND_DISPLAY nor DISPLAY is set); the code is "
             "printed only.") in result.stderr
+
+
+# --- item 8: shell completion ------------------------------------------------------------------
+
+
+def complete(env: dict[str, str], words: str) -> list[str]:
+    """What bash would offer for the last word of `words` (click's bash protocol)."""
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    result = run(env, _HWOTP_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD=str(cword))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_each_shells_script(script_env: dict[str, str], shell: str) -> None:
+    result = run(script_env, "completion", shell)
+    assert result.returncode == 0
+    assert "_HWOTP_COMPLETE" in result.stdout and f"{shell}_complete" in result.stdout
+
+
+@needs_keyring
+def test_names_complete_from_keys_and_an_unlocked_vault_only(
+    key_and_vault: dict[str, str],
+) -> None:
+    env = key_and_vault
+    assert complete(env, "hwotp code ") == ["GitHub:alice"]  # the vault is not unlocked
+    assert complete(env, "hwotp delete git") == ["GitHub:alice"]
+    assert complete(env, "hwotp code --device ") == [str(ONE)]
+    assert run(env, "unlock", "--for", "1m", HWOTP_PASSPHRASE=PASSPHRASE).returncode == 0
+    try:
+        assert complete(env, "hwotp code ") == ["Bank:bob", "GitHub:alice"]
+        assert complete(env, "hwotp rename b") == ["Bank:bob"]
+    finally:
+        run(env, "lock")

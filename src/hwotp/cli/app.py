@@ -257,6 +257,27 @@ def is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
+def complete_serials(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
+    """--device's completion: the serials of the keys present. Never prompts, never prints a
+    note (it would land in the command line being typed), never fails."""
+    import contextlib
+    import io
+
+    from click.shell_completion import CompletionItem
+
+    app = App(ctx.find_root().params.get("vault_path"))
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            present = app.keys()
+            serials = [key.info().serial for key in present]
+        except Exception:
+            serials = []
+        finally:
+            app.close()
+    return [CompletionItem(str(serial)) for serial in serials
+            if serial is not None and str(serial).startswith(incomplete)]
+
+
 def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--device, --reader, --no-vault, --password: which keys a command uses, and how."""
 
@@ -270,6 +291,7 @@ def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--device", "serials", type=int, multiple=True, expose_value=False,
                      callback=setter("serials"), metavar="SERIAL",
+                     shell_complete=complete_serials,
                      help="Use the YubiKey with this serial (repeat for several)."),
         click.option("--reader", expose_value=False, callback=setter("reader"),
                      help="Use the PC/SC reader whose name contains this."),

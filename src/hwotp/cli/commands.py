@@ -13,6 +13,7 @@ from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
 from hwotp.cli import keys as _keys  # noqa: F401 - registers `keys` and `key`
 from hwotp.cli import unlock as _unlock  # noqa: F401 - registers `unlock` and `lock`
 from hwotp.cli.app import App, VaultLeftOut, is_terminal, key_options
+from hwotp.cli.completion import SHELLS, complete_names
 from hwotp.cli.output import (
     code_lines,
     describe,
@@ -135,7 +136,7 @@ def _vault_part(
 
 
 @cli.command()
-@click.argument("query", required=False)
+@click.argument("query", required=False, shell_complete=complete_names)
 @key_options
 @click.option("--copy", is_flag=True, help="Put the code on the clipboard (one code only).")
 @next_within_option
@@ -251,7 +252,7 @@ def _pick(names: list[str]) -> str | None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", shell_complete=complete_names)
 @key_options
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
@@ -283,7 +284,7 @@ def _name_copies(located: list[Located], item: Located, saying: str) -> None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", shell_complete=complete_names)
 @click.argument("new_name")
 @key_options
 @click.pass_obj
@@ -404,3 +405,20 @@ def config_show(app: App, example: bool) -> None:
     path = config_path()
     note(f"From {path}." if path.exists() else f"No file at {path}: the defaults.")
     click.echo(shown(app.config))
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the completion script for SHELL. Names complete from the keys, and from the vault
+    while `hwotp unlock` keeps it open (completion never asks for a passphrase); --device
+    completes serials.
+
+    \b
+    bash:  hwotp completion bash > ~/.local/share/bash-completion/completions/hwotp
+    zsh:   hwotp completion zsh > ~/.zfunc/_hwotp   (with fpath+=~/.zfunc before compinit)
+    fish:  hwotp completion fish > ~/.config/fish/completions/hwotp.fish
+    """
+    from hwotp.cli.completion import script
+
+    click.echo(script(shell), nl=False)
