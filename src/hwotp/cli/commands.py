@@ -8,10 +8,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from hwotp.cli import cli
-from hwotp.cli import doctor as _doctor  # noqa: F401 - registers doctor
-from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
-from hwotp.cli import keys as _keys  # noqa: F401 - registers `keys` and `key`
-from hwotp.cli import unlock as _unlock  # noqa: F401 - registers `unlock` and `lock`
 from hwotp.cli.app import App, VaultLeftOut, is_terminal, key_options
 from hwotp.cli.completion import SHELLS, complete_names
 from hwotp.cli.output import (

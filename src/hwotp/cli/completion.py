@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
 
 from hwotp.cli.app import App
 from hwotp.credential import fold
@@ -18,11 +17,15 @@ from hwotp.credential import fold
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from click.shell_completion import CompletionItem
+
 SHELLS = ("bash", "zsh", "fish")
 
 
 def complete_names(ctx: click.Context, _param: click.Parameter,
                    incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     names = _quietly(lambda: _names(_app(ctx))) or []
     wanted = fold(incomplete)
     return [CompletionItem(name) for name in sorted(set(names))

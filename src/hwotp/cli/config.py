@@ -50,15 +50,17 @@ def config_path() -> Path:
 def load(path: Path | None = None) -> Config:
     """The settings in the file; none when it does not exist. A file that cannot be used is
     one sentence naming the file and the setting, never silently ignored."""
-    import tomllib
-
     path = path or config_path()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Config()
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"the config file {path} cannot be read ({error})") from None
+    import tomllib  # only when there is a file: most runs have none
+
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"the config file {path} is not valid TOML ({error})") from None
     return _parsed(path, data)

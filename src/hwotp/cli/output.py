@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -96,6 +95,8 @@ def reading_fields(reading: Reading) -> dict[str, object]:
 
 
 def emit_json(data: object) -> None:
+    import json
+
     click.echo(json.dumps(data, indent=2))  # ASCII: valid JSON whatever the terminal takes
 
 
