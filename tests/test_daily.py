@@ -152,6 +152,21 @@ def test_a_code_about_to_expire_comes_with_the_next_one(hwotp, monkeypatch) -> N
     assert "next" not in hwotp("code").stdout  # 10 s left
 
 
+def test_a_code_that_expired_while_the_key_waited_for_a_touch_is_asked_for_again(
+    plug_keys, hwotp, monkeypatch
+) -> None:
+    from test_yubikey_cli import put
+
+    rig = plug_keys(KeyConfig(serial=ONE, touch="auto", touch_delay=0.1))
+    put(rig.keys[0], "alice", "Mail", touch=True)
+    readings = iter([FIXED_TIME + 29, FIXED_TIME + 31])  # the touch took past the period's end
+    monkeypatch.setattr("hwotp.cli.app.clock", lambda: next(readings, FIXED_TIME + 32))
+    result = hwotp("code", "mail", "--no-vault")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count(f"Touch your YubiKey {ONE} for Mail:alice") == 2
+    assert result.stdout == f"Mail:alice  {totp(at=FIXED_TIME + 31)}  (28 s left)\n"
+
+
 def test_hotp_json_has_no_period_and_no_expiry(hwotp) -> None:
     hwotp("enroll", "--uri", HOTP_URI)
     (item,) = json.loads(hwotp("code", "counter", "--json").stdout)

@@ -123,7 +123,8 @@ def _vault_part(
         if not keys:
             raise left_out.cause from None
         if not app.config.quiet:
-            note(f"The vault was left out: {left_out.cause}.")
+            note("The vault was left out: no passphrase (type it at a terminal, set "
+                 "HWOTP_PASSPHRASE, or run `hwotp unlock` first).")
         return []
     except HwotpError:
         if not early:
