@@ -556,3 +556,29 @@ def test_names_complete_from_keys_and_an_unlocked_vault_only(
         assert complete(env, "hwotp rename b") == ["Bank:bob"]
     finally:
         run(env, "lock")
+
+
+def test_without_a_kernel_keyring_unlock_and_lock_say_so(hwotp, monkeypatch) -> None:
+    hwotp("enroll", "--uri", GITHUB)
+    monkeypatch.setattr("hwotp.vault.kernelkeys.supported", lambda: False)
+    for command in ("unlock", "lock"):
+        result = hwotp(command)
+        assert result.exit_code == ExitCode.NOT_SUPPORTED
+        assert result.stderr == (
+            "hwotp: keeping the vault unlocked needs the Linux kernel keyring, which this system "
+            "does not have; the vault asks for its passphrase each time\n"
+        )
+
+
+def test_the_config_chooses_the_default_key(plug_keys, hwotp, tmp_path: Path) -> None:
+    from test_yubikey_cli import put
+
+    rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=22222222))
+    put(rig.keys[0], "alice", "One")
+    put(rig.keys[1], "bob", "Two")
+    config = tmp_path / "device.toml"
+    config.write_text("device = 22222222\nuse_vault = false\n")
+    chosen = hwotp("code", env={"HWOTP_CONFIG": str(config)})
+    assert chosen.stdout == f"Two:bob  {totp()}  (30 s left)\n"
+    overridden = hwotp("code", "--device", str(ONE), env={"HWOTP_CONFIG": str(config)})
+    assert overridden.stdout == f"One:alice  {totp()}  (30 s left)\n"
