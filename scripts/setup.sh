@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 # libzbar0: pyzbar, the fallback QR decoder. zbar-tools: zbarimg, the peer in bench/qr.py.
 # pcscd: PC/SC for yubikey-manager. pyscard has no wheel for Debian 12's Python on PyPI, so pip
 # builds it: gcc, libc6-dev, python3-dev, swig and libpcsclite-dev. vsmartcard-vpcd: the reader
-# driver the virtual YubiKeys of the tests plug into. util-linux: unshare, which gives the
-# tests' pcscd a private /run/pcscd. xclip and xvfb: the clipboard tests copy and clear for
-# real on a virtual X display.
+# driver the virtual YubiKeys of the tests plug into. util-linux: unshare and nsenter, which give
+# the tests' pcscd a private /run/pcscd and the virtual USB keys' /dev/hidrawN a private /dev.
+# No libfuse or Python FUSE binding: the tests speak the FUSE protocol on /dev/fuse themselves,
+# because libfuse's high-level API overruns python-fido2's ioctl buffers (docs/testing.md).
+# xclip and xvfb: the clipboard tests copy and clear for real on a virtual X display.
 SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc libc6-dev libzbar0 zbar-tools
                  pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux xclip xvfb)
 

@@ -1,19 +1,23 @@
 """Shared fixtures: a throwaway vault for the command line, run in-process with a fixed clock,
-and virtual YubiKeys plugged into a private pcscd."""
+a key cache of the test's own, and virtual YubiKeys plugged into a private pcscd. Helpers the
+test files share are in helpers/."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from helpers.cli import Run
+from helpers.keys import point_pcsc_link
+from helpers.samples import FIXED_TIME, PASSPHRASE
 from hwotp.cli import cli
 
 # Every PC/SC client of the test run (this process, ykman, hwotp) talks to the private pcscd of
@@ -22,28 +26,22 @@ from hwotp.cli import cli
 PCSC_LINK = Path(tempfile.mkdtemp(prefix="hwotp-tests-pcsc-")) / "pcscd.comm"
 os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_LINK)
 
-# 2009-02-13 23:31:30 UTC: a fixed moment, 0 s into a 30 s step.
-FIXED_TIME = 1234567890.0
-PASSPHRASE = "correct horse battery staple"
 
-
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def everything(self) -> str:
-        return self.stdout + self.stderr
+@pytest.fixture(autouse=True)
+def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every hwotp run of a test (in-process or not) remembers keys in the test's own folder,
+    and no OATH password comes from the environment the tests were started in."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("HWOTP_CACHE_DIR", str(folder))
+    for name in ("HWOTP_OATH_PASSWORD", "HWOTP_NEW_OATH_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    return folder
 
 
 @pytest.fixture(autouse=True)
-def own_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the user's config file or writes into the user's cache folder."""
+def own_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the user's config file (key_cache keeps notes out of the user's cache)."""
     monkeypatch.setenv("HWOTP_CONFIG", str(tmp_path / "no-config.toml"))
-    if "HWOTP_CACHE_DIR" not in os.environ:
-        monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture
@@ -69,37 +67,66 @@ def hwotp(vault_path: Path, monkeypatch: pytest.MonkeyPatch):
     return run
 
 
-@pytest.fixture
-def plug_keys(tmp_path: Path) -> Iterator:
-    """plug_keys(KeyConfig(...) or VirtualKey, ...) plugs one or two virtual keys into a new
-    private pcscd and returns the KeyRig; everything is torn down after the test."""
-    from virtualkey.rig import KeyRig
+class KeyPlugger:
+    """plug_keys(KeyConfig(...) or VirtualKey, ..., hidraw=None) plugs one or two virtual keys
+    into a new private pcscd (USB keys' FIDO interfaces also as /dev/hidrawN in the rig's mount
+    namespace, see docs/testing.md) and returns the KeyRig; `current` is the last one."""
 
-    rigs: list[KeyRig] = []
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.rigs: list = []
 
-    def plug(*keys) -> KeyRig:
-        for rig in rigs:
+    def __call__(self, *keys, hidraw: bool | None = None):
+        from virtualkey.rig import KeyRig
+
+        gc.collect()  # see plug_keys
+        for rig in self.rigs:
             rig.stop()
-        workdir = tmp_path / f"pcscd-{len(rigs)}"
+        workdir = self.tmp_path / f"pcscd-{len(self.rigs)}"
         workdir.mkdir()
-        rig = KeyRig(workdir, list(keys), control_dir=workdir)
-        rigs.append(rig)
+        rig = KeyRig(workdir, list(keys), control_dir=workdir, hidraw=hidraw)
+        self.rigs.append(rig)
         rig.start()
-        _point_link(PCSC_LINK, rig.pcscd.socket_path)
+        point_pcsc_link(rig.pcscd.socket_path)
         return rig
 
-    yield plug
-    for rig in rigs:
+    @property
+    def current(self):
+        if not self.rigs:
+            raise RuntimeError("plug keys in first (plug_keys)")
+        return self.rigs[-1]
+
+
+@pytest.fixture
+def plug_keys(tmp_path: Path) -> Iterator[KeyPlugger]:
+    """Everything plugged is torn down after the test, which fails if the virtual key recorded
+    a bug of its own."""
+    plugger = KeyPlugger(tmp_path)
+    yield plugger
+    # A PC/SC connection a test dropped without closing is freed by the garbage collector:
+    # now, while its pcscd still answers, not in some later test (where its disconnect fails
+    # and pytest reports an unraisable exception).
+    gc.collect()
+    for rig in plugger.rigs:
         rig.stop()
-    bugs = [error for rig in rigs for key in rig.keys for error in key.card.internal_errors]
+    bugs = [error for rig in plugger.rigs for error in rig.internal_errors]
     assert not bugs, "the virtual key answered 6F00 for a bug of its own:\n" + bugs[0]
 
 
-def _point_link(link: Path, target: Path) -> None:
-    staging = link.with_name(link.name + ".new")
-    staging.unlink(missing_ok=True)
-    staging.symlink_to(target)
-    staging.replace(link)
+@pytest.fixture
+def run_on_keys(plug_keys: KeyPlugger):
+    """Runs a command as a process on a user's machine with the plugged keys: inside the rig's
+    mount namespace (its /dev has the keys' hidraw nodes, entered with nsenter) and with
+    PCSCLITE_CSOCK_NAME pointing at the rig's pcscd."""
+
+    def run(argv: list[str], stdin: str | None = None, timeout: float = 60,
+            env: dict[str, str] | None = None) -> Run:
+        command = plug_keys.current.command([str(part) for part in argv])
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True,
+                                timeout=timeout, env={**os.environ, **(env or {})})
+        return Run(result.returncode, result.stdout, result.stderr)
+
+    return run
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -131,3 +158,18 @@ def ykman(stand_in_tools: Path):
         return Run(result.returncode, result.stdout, result.stderr)
 
     return run
+
+
+@pytest.fixture
+def healthy_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For `hwotp doctor`: everything but pcscd, readers and keys looks fine, whatever this
+    machine is like."""
+    from hwotp.usecases import doctor
+
+    rules = Path(__file__).parent.parent / "udev" / "70-hwotp-security-keys.rules"
+    monkeypatch.setattr(doctor, "read_udev_rules", lambda: {rules.name: rules.read_text()})
+    monkeypatch.setattr(doctor, "read_timedatectl", lambda: "yes\n")
+    monkeypatch.setattr(doctor, "find_zbar", lambda: "libzbar.so.0")
+    monkeypatch.setattr(
+        doctor, "keyring_backends", lambda: ["keyring.backends.SecretService.Keyring"]
+    )

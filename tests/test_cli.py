@@ -9,17 +9,11 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from conftest import FIXED_TIME
+from helpers.samples import FIXED_TIME, GITHUB, SECRET, WIKI_SECRET, LenientTOTP, totp
 from hwotp.errors import ExitCode
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-GITHUB = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
 GITLAB = f"otpauth://totp/GitLab:alice?secret={SECRET[::-1]}&issuer=GitLab&digits=8&period=60"
 HOTP_URI = f"otpauth://hotp/Bank:bob?secret={SECRET}&issuer=Bank&counter=5"
-
-
-def totp(secret: str, **options: object) -> str:
-    return pyotp.TOTP(secret, **options).at(FIXED_TIME)
 
 
 def test_enroll_uri_prints_the_code_pyotp_computes(hwotp, vault_path: Path) -> None:
@@ -130,12 +124,11 @@ def test_enroll_secret_from_stdin_keeps_it_off_the_command_line(hwotp) -> None:
 
 
 def test_short_secret_is_accepted_with_a_warning(hwotp) -> None:
-    short = "JBSWY3DPEHPK3PXP"  # 80 bits, as many services still issue
+    short = WIKI_SECRET  # 80 bits, as many services still issue
     result = hwotp("enroll", "--secret", short, "--account", "eve")
     assert result.exit_code == 0
     assert "only 80 bits long" in result.stderr
-    lenient = type("LenientTOTP", (pyotp.TOTP,), {"min_secret_length_bits": 80})
-    assert lenient(short).at(FIXED_TIME) in result.stdout
+    assert LenientTOTP(short).at(FIXED_TIME) in result.stdout
 
 
 def test_same_name_twice_is_refused_then_replaced_with_force(hwotp) -> None:
@@ -160,8 +153,8 @@ def test_names_identify_credentials_whatever_the_split(hwotp) -> None:
 
 
 def test_migration_batch_enrols_all_or_the_picked(hwotp) -> None:
-    from test_migration import entry, payload_bytes
-    from test_migration import uri as migration_uri
+    from helpers.migration import entry, payload_bytes
+    from helpers.migration import uri as migration_uri
 
     entries = [
         entry(issuer="GitHub", name="alice", secret=base64.b32decode(SECRET)),

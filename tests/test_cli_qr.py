@@ -7,14 +7,13 @@ import random
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import pyotp
 import pytest
 
 import qrimages
-from conftest import FIXED_TIME
+from helpers.samples import FIXED_TIME, WIKI_SECRET, LenientHOTP
 from hwotp.errors import ExitCode
 
-GITHUB = "otpauth://totp/GitHub:alice?secret=JBSWY3DPEHPK3PXP&issuer=GitHub"
+GITHUB = f"otpauth://totp/GitHub:alice?secret={WIKI_SECRET}&issuer=GitHub"
 
 
 def written(category: str, index: int, folder: Path) -> tuple[Path, list[str]]:
@@ -34,10 +33,6 @@ def reference_code(uri: str, now: float) -> str:
     if parts.netloc == "hotp":
         return hotp.at(int(params.get("counter", 0)))
     return hotp.at(int(now) // int(params.get("period", 30)))
-
-
-class LenientHOTP(pyotp.HOTP):
-    min_secret_length_bits = 80  # the generated set holds 80-bit secrets, as services issue
 
 
 @pytest.mark.parametrize("category", ["web3840", "dark", "jpeg", "perspective", "lowcontrast"])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.samples import RFC4226_KEY as SECRET
 from hwotp.credential import Credential, CredentialError, Entry, Kind
 from hwotp.errors import InputError
 from hwotp.formats.otpauth import parse_uri
-
-SECRET = b"12345678901234567890"
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ import pexpect
 import pyotp
 import pytest
 
-from conftest import FIXED_TIME, PASSPHRASE
+from helpers.keys import put
+from helpers.samples import FIXED_TIME, PASSPHRASE
 from hwotp.errors import ExitCode
 from virtualkey.key import KeyConfig
 
@@ -49,10 +50,8 @@ def totp(secret: str = SECRET, at: float = FIXED_TIME) -> str:
 
 
 @pytest.fixture(autouse=True)
-def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("HWOTP_PASSPHRASE", "HWOTP_OATH_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
+def no_passphrase_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HWOTP_PASSPHRASE", raising=False)
 
 
 @pytest.fixture
@@ -155,8 +154,6 @@ def test_a_code_about_to_expire_comes_with_the_next_one(hwotp, monkeypatch) -> N
 def test_a_code_that_expired_while_the_key_waited_for_a_touch_is_asked_for_again(
     plug_keys, hwotp, monkeypatch
 ) -> None:
-    from test_yubikey_cli import put
-
     rig = plug_keys(KeyConfig(serial=ONE, touch="auto", touch_delay=0.1))
     put(rig.keys[0], "alice", "Mail", touch=True)
     readings = iter([FIXED_TIME + 29, FIXED_TIME + 31])  # the touch took past the period's end
@@ -571,8 +568,6 @@ def test_without_a_kernel_keyring_unlock_and_lock_say_so(hwotp, monkeypatch) -> 
 
 
 def test_the_config_chooses_the_default_key(plug_keys, hwotp, tmp_path: Path) -> None:
-    from test_yubikey_cli import put
-
     rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=22222222))
     put(rig.keys[0], "alice", "One")
     put(rig.keys[1], "bob", "Two")

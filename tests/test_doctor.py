@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import keyring.backend
 import pytest
 
+from helpers.processes import run_hwotp, run_in_python
 from hwotp.cli.doctor import doctor_fields, doctor_lines, summary
 from hwotp.usecases import doctor
 from hwotp.usecases.doctor import Check, KeyReading
@@ -35,17 +35,6 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         pass
-
-
-@pytest.fixture
-def healthy_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Everything but pcscd, readers and keys looks fine, whatever this machine is like."""
-    monkeypatch.setattr(doctor, "read_udev_rules", lambda: {OUR_RULES.name: OUR_RULES.read_text()})
-    monkeypatch.setattr(doctor, "read_timedatectl", lambda: "yes\n")
-    monkeypatch.setattr(doctor, "find_zbar", lambda: "libzbar.so.0")
-    monkeypatch.setattr(
-        doctor, "keyring_backends", lambda: ["keyring.backends.SecretService.Keyring"]
-    )
 
 
 def by_name(checks: list[dict]) -> dict[str, list[dict]]:
@@ -316,15 +305,8 @@ def test_after_the_keys_and_pcscd_are_gone_doctor_says_so(hwotp, plug_keys, heal
 
 
 def hwotp_doctor(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("hwotp")
     path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
-    return subprocess.run(
-        [str(script), "doctor", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": path, **env},
-    )
+    return run_hwotp("doctor", *args, env={**os.environ, "PYTHONPATH": path, **env})
 
 
 def test_two_keys_as_a_process(plug_keys) -> None:
@@ -386,8 +368,6 @@ def test_help_loads_none_of_the_doctors_modules() -> None:
         "heavy = ('hwotp.usecases.doctor', 'smartcard', 'keyring', 'ykman', 'ctypes')\n"
         "print('LOADED', [m for m in heavy if m in sys.modules])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
-    )
+    result = run_in_python(probe)
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
     assert "doctor" in result.stdout

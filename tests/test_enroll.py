@@ -12,13 +12,14 @@ from collections.abc import Sequence
 import pyotp
 import pytest
 
+from helpers.samples import RFC4226_KEY as SECRET
+from helpers.samples import SECRET_B
 from hwotp.credential import Code, Credential, Entry
 from hwotp.errors import ExistsError, ExitCode, InputError, StorageError
 from hwotp.otp import compute
 from hwotp.usecases.enroll import VerificationError, enroll
 
 NOW = 1_700_000_000.0
-SECRET = b"12345678901234567890"
 
 
 class ListStore:
@@ -63,7 +64,7 @@ def credential(account: str) -> Credential:
 def test_enrolled_code_comes_from_the_store_and_matches_pyotp() -> None:
     store = ListStore()
     (result,) = enroll([credential("a")], store, lambda: NOW)
-    reference = pyotp.TOTP("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").at(NOW)
+    reference = pyotp.TOTP(SECRET_B).at(NOW)
     assert result.code.value == reference
     assert result.location == "test store"
 
@@ -112,4 +113,4 @@ def test_the_code_is_computed_after_the_write() -> None:
 
     (result,) = enroll([credential("a")], SlowStore(), lambda: clock[0])
     assert result.code.valid_until == (NOW + 3600) // 30 * 30 + 30
-    assert result.code.value == pyotp.TOTP("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").at(NOW + 3600)
+    assert result.code.value == pyotp.TOTP(SECRET_B).at(NOW + 3600)

@@ -7,34 +7,20 @@ import base64
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pyotp
 import pytest
 
+from helpers.processes import hwotp_script, run_in_python
+from helpers.samples import PASSPHRASE
+
 HEAVY = ["yubikit", "ykman", "fido2", "PIL", "zxingcpp", "pyzbar", "cryptography", "pyotp"]
 SAMPLE = Path(__file__).parents[1] / "examples" / "mfa-setup-page.png"
+# What the screenshot's QR code holds (examples/make_sample.py drew it): the picture's, not ours.
 SAMPLE_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def hwotp_script() -> str:
-    script = shutil.which("hwotp", path=str(Path(sys.executable).parent))
-    assert script, "the hwotp console script is not installed next to this Python"
-    return script
-
-
-def run_in_python(code: str, *args: str, env: dict[str, str] | None = None):
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
@@ -71,7 +57,7 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
         "    except SystemExit as done:\n        assert done.code == 0, (args, done.code)\n"
         "print('LOADED', [m for m in ('PIL', 'zxingcpp', 'pyzbar') if m in sys.modules])\n"
     )
-    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pass words"}
+    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": PASSPHRASE}
     uri = f"otpauth://totp/x:y?secret={SAMPLE_SECRET}"
     result = run_in_python(probe, uri, env=env)
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
@@ -103,7 +89,7 @@ def test_no_socket_is_opened_by_a_full_session(tmp_path: Path) -> None:
         "    except SystemExit as done:\n        assert done.code == 0, (args, done.code)\n"
         "print('SOCKETS', opened)\n"
     )
-    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": "pass words"}
+    env = {"HWOTP_VAULT": str(tmp_path / "v.hwotp"), "HWOTP_PASSPHRASE": PASSPHRASE}
     result = run_in_python(probe, str(SAMPLE), env=env)
     assert "SOCKETS []" in result.stdout, result.stdout + result.stderr
 
@@ -112,7 +98,7 @@ def test_installed_script_enrols_the_sample_screenshot(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "HWOTP_VAULT": str(tmp_path / "vault" / "v.hwotp"),
-        "HWOTP_PASSPHRASE": "end to end",
+        "HWOTP_PASSPHRASE": PASSPHRASE,
     }
     before = time.time()
     enrolled = subprocess.run(

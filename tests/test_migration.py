@@ -1,7 +1,7 @@
 """Google Authenticator exports, encoded by the real protobuf package and read by hwotp's reader.
 
-The message classes are built at test time from a FileDescriptorProto, so google.protobuf is the
-independent encoder (and, for damaged data, the independent judge of what is well-formed).
+The exports are built by helpers/migration.py: google.protobuf is the independent encoder (and,
+for damaged data, the independent judge of what is well-formed).
 """
 
 from __future__ import annotations
@@ -15,115 +15,15 @@ from urllib.parse import quote
 
 import pyotp
 import pytest
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from helpers.migration import PUBLISHED, entry, message_classes, payload_bytes, uri
+from helpers.samples import RAW_SECRET
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.errors import ExitCode, InputError
 from hwotp.formats.migration import Migration, parse_migration, read_migration_payload
 from hwotp.formats.payload import read_payload
 from hwotp.otp import compute
-
-Field = descriptor_pb2.FieldDescriptorProto
-SECRET = bytes(range(0xA0, 0xB4))  # 20 bytes, 160 bits: no short-secret warning
-# Published in several migration tools' READMEs and tests: one entry, no version or batch.
-PUBLISHED = (
-    "otpauth-migration://offline?data="
-    "CjEKCkhlbGxvId6tvu8SGEV4YW1wbGU6YWxpY2VAZ29vZ2xlLmNvbRoHRXhhbXBsZTAC"
-)
-
-
-def _field(
-    message: descriptor_pb2.DescriptorProto,
-    name: str,
-    number: int,
-    kind: int,
-    type_name: str = "",
-    repeated: bool = False,
-) -> None:
-    label = Field.LABEL_REPEATED if repeated else Field.LABEL_OPTIONAL
-    field = message.field.add(name=name, number=number, type=kind, label=label)
-    if type_name:
-        field.type_name = type_name
-
-
-def _enum(message: descriptor_pb2.DescriptorProto, name: str, values: list[str]) -> None:
-    enum = message.enum_type.add(name=name)
-    for number, value in enumerate(values):
-        enum.value.add(name=value, number=number)
-
-
-def _otp_parameters(file: descriptor_pb2.FileDescriptorProto, name: str, extra: bool) -> None:
-    message = file.message_type.add(name=name)
-    _enum(message, "Algorithm", ["ALGO_UNSPECIFIED", "SHA1", "SHA256", "SHA512", "MD5"])
-    _enum(message, "DigitCount", ["DIGIT_COUNT_UNSPECIFIED", "SIX", "EIGHT"])
-    _enum(message, "OtpType", ["OTP_TYPE_UNSPECIFIED", "HOTP", "TOTP"])
-    _field(message, "secret", 1, Field.TYPE_BYTES)
-    _field(message, "name", 2, Field.TYPE_STRING)
-    _field(message, "issuer", 3, Field.TYPE_STRING)
-    _field(message, "algorithm", 4, Field.TYPE_ENUM, f".test.{name}.Algorithm")
-    _field(message, "digits", 5, Field.TYPE_ENUM, f".test.{name}.DigitCount")
-    _field(message, "type", 6, Field.TYPE_ENUM, f".test.{name}.OtpType")
-    _field(message, "counter", 7, Field.TYPE_INT64)
-    if extra:  # fields a newer exporter might add, one of each wire type
-        _add_extra_fields(message)
-
-
-def _add_extra_fields(message: descriptor_pb2.DescriptorProto) -> None:
-    _field(message, "extra_fixed64", 100, Field.TYPE_FIXED64)  # wire type 1
-    _field(message, "extra_fixed32", 101, Field.TYPE_FIXED32)  # wire type 5
-    _field(message, "extra_text", 102, Field.TYPE_STRING)  # wire type 2
-    _field(message, "extra_varint", 103, Field.TYPE_UINT64)  # wire type 0
-    _field(message, "extra_packed", 104, Field.TYPE_INT32, repeated=True)  # packed: wire type 2
-    _field(message, "extra_double", 105, Field.TYPE_DOUBLE)
-
-
-def _payload(file: descriptor_pb2.FileDescriptorProto, name: str, entry: str, extra: bool) -> None:
-    message = file.message_type.add(name=name)
-    _field(message, "otp_parameters", 1, Field.TYPE_MESSAGE, f".test.{entry}", repeated=True)
-    _field(message, "version", 2, Field.TYPE_INT32)
-    _field(message, "batch_size", 3, Field.TYPE_INT32)
-    _field(message, "batch_index", 4, Field.TYPE_INT32)
-    _field(message, "batch_id", 5, Field.TYPE_INT32)
-    if extra:
-        _add_extra_fields(message)
-
-
-@cache
-def _classes() -> dict[str, Any]:
-    file = descriptor_pb2.FileDescriptorProto(
-        name="hwotp_test_migration.proto", package="test", syntax="proto3"
-    )
-    _otp_parameters(file, "OtpParameters", extra=False)
-    _otp_parameters(file, "OtpParametersPlus", extra=True)
-    _payload(file, "MigrationPayload", "OtpParameters", extra=False)
-    _payload(file, "MigrationPayloadPlus", "OtpParametersPlus", extra=True)
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    names = ["OtpParameters", "MigrationPayload", "MigrationPayloadPlus"]
-    return {
-        n: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"test.{n}")) for n in names
-    }
-
-
-def payload_bytes(
-    entries: list[dict[str, Any]],
-    message: str = "MigrationPayload",
-    **fields: int,
-) -> bytes:
-    payload = _classes()[message](**fields)
-    for entry in entries:
-        payload.otp_parameters.add(**entry)
-    return payload.SerializeToString()
-
-
-def entry(**fields: Any) -> dict[str, Any]:
-    """An OtpParameters entry: a TOTP credential unless told otherwise."""
-    return {"secret": SECRET, "name": "alice@example.com", "issuer": "GitHub", **fields}
-
-
-def uri(data: bytes, encode: Callable[[str], str] = lambda text: quote(text, safe="")) -> str:
-    return "otpauth-migration://offline?data=" + encode(base64.b64encode(data).decode())
 
 
 def refusal(text: str, *secrets: bytes) -> str:
@@ -161,7 +61,7 @@ def test_single_totp_entry() -> None:
     )
     migration = parse_migration(uri(data))
     assert migration == Migration(
-        credentials=(Credential(SECRET, "GitHub", "alice@example.com"),),
+        credentials=(Credential(RAW_SECRET, "GitHub", "alice@example.com"),),
         batch_index=0,
         batch_size=1,
         batch_id=-7,  # int32: negative values arrive as ten-byte varints
@@ -198,7 +98,7 @@ def test_hotp_counter_and_codes() -> None:
     credential = parse_migration(uri(data)).credentials[0]
     assert (credential.kind, credential.counter) == (Kind.HOTP, 2**40 + 5)
     assert (credential.digits, credential.algorithm) == (8, Algorithm.SHA512)
-    reference = pyotp.HOTP(base64.b32encode(SECRET).decode(), digits=8, digest="sha512")
+    reference = pyotp.HOTP(base64.b32encode(RAW_SECRET).decode(), digits=8, digest="sha512")
     assert compute(credential, 0).value == reference.at(2**40 + 5)
 
 
@@ -312,7 +212,7 @@ def awkward_payload() -> bytes:
 def test_base64_forms(encode: Callable[[str], str]) -> None:
     data = awkward_payload()
     migration = parse_migration(uri(data, encode))
-    expected = _classes()["MigrationPayload"].FromString(data).otp_parameters[0].secret
+    expected = message_classes()["MigrationPayload"].FromString(data).otp_parameters[0].secret
     assert migration.credentials[0].secret == expected
 
 
@@ -342,7 +242,8 @@ def test_unknown_fields_of_every_wire_type_are_skipped() -> None:
     # Groups (wire types 3 and 4) are proto2-only; append one by hand, nested, with contents.
     group = bytes([0x7B, 0x0B, 0x08, 0x01, 0x0C, 0x15, 0, 0, 0, 0, 0x7C])
     data += group
-    _classes()["MigrationPayload"].FromString(data)  # protobuf agrees the bytes are well-formed
+    # protobuf agrees the bytes are well-formed
+    message_classes()["MigrationPayload"].FromString(data)
     migration = parse_migration(uri(data))
     assert [c.account for c in migration.credentials] == ["alice@example.com", "bob"]
     assert (migration.batch_index, migration.batch_size, migration.version) == (1, 2, 1)
@@ -353,7 +254,7 @@ def test_unknown_fields_of_every_wire_type_are_skipped() -> None:
 
 def test_md5_refusal_names_the_entry() -> None:
     data = payload_bytes([entry(name="a"), entry(name="b"), entry(name="alice", algorithm=4)])
-    message = refusal(uri(data), SECRET)
+    message = refusal(uri(data), RAW_SECRET)
     assert message == "entry 3 (GitHub:alice) uses MD5, which hwotp does not support"
 
 
@@ -371,13 +272,13 @@ def test_md5_refusal_names_the_entry() -> None:
 )
 def test_bad_entries_are_refused_by_number(fields: dict[str, Any], words: str) -> None:
     data = payload_bytes([entry(), entry(**fields)])
-    message = refusal(uri(data), SECRET)
+    message = refusal(uri(data), RAW_SECRET)
     assert message.startswith("entry 2")
     assert words in message
 
 
 def test_entry_name_in_refusal() -> None:
-    message = refusal(uri(payload_bytes([entry(digits=9)])), SECRET)
+    message = refusal(uri(payload_bytes([entry(digits=9)])), RAW_SECRET)
     assert message.startswith("entry 1 (GitHub:alice@example.com) ")
 
 
@@ -449,7 +350,7 @@ def test_every_truncation_agrees_with_protobuf() -> None:
     for end in range(len(data)):
         cut = data[:end]
         try:
-            expected = _classes()["MigrationPayload"].FromString(cut)
+            expected = message_classes()["MigrationPayload"].FromString(cut)
         except DecodeError:
             with pytest.raises(InputError, match="damaged"):
                 read_migration_payload(cut)
@@ -465,7 +366,7 @@ def test_random_corruption_never_escapes_as_anything_but_input_error() -> None:
         for _ in range(rng.randint(1, 4)):
             corrupt[rng.randrange(len(corrupt))] = rng.randrange(256)
         try:
-            expected = _classes()["MigrationPayload"].FromString(bytes(corrupt))
+            expected = message_classes()["MigrationPayload"].FromString(bytes(corrupt))
         except DecodeError:
             with pytest.raises(InputError):
                 read_migration_payload(bytes(corrupt))

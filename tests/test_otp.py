@@ -11,11 +11,11 @@ import struct
 import pyotp
 import pytest
 
+from helpers.samples import RFC4226_KEY, RFC6238_KEYS
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.otp import compute, is_short_secret
 from hwotp.secret import encode_secret
 
-RFC4226_SECRET = b"12345678901234567890"
 # RFC 4226 Appendix D: HOTP values for counters 0-9.
 RFC4226_CODES = [
     "755224",
@@ -30,12 +30,8 @@ RFC4226_CODES = [
     "520489",
 ]
 
-# RFC 6238 Appendix B: the seed for each algorithm is "1234567890" repeated to the hash length.
-RFC6238_SEEDS = {
-    Algorithm.SHA1: b"12345678901234567890",
-    Algorithm.SHA256: b"12345678901234567890123456789012",
-    Algorithm.SHA512: b"1234567890123456789012345678901234567890123456789012345678901234",
-}
+# RFC 6238 Appendix B.
+RFC6238_SEEDS = {Algorithm(name): seed for name, seed in RFC6238_KEYS.items()}
 RFC6238_CODES = {
     59: {Algorithm.SHA1: "94287082", Algorithm.SHA256: "46119246", Algorithm.SHA512: "90693936"},
     1111111109: {
@@ -77,7 +73,7 @@ def reference_code(secret: bytes, counter: int, digits: int, algorithm: Algorith
 
 @pytest.mark.parametrize(("counter", "expected"), list(enumerate(RFC4226_CODES)))
 def test_rfc4226_hotp_vectors(counter: int, expected: str) -> None:
-    credential = Credential(RFC4226_SECRET, "RFC", "4226", kind=Kind.HOTP, counter=counter)
+    credential = Credential(RFC4226_KEY, "RFC", "4226", kind=Kind.HOTP, counter=counter)
     code = compute(credential, now=0)
     assert code.value == expected
     assert code.valid_until is None
@@ -97,7 +93,7 @@ def test_rfc6238_totp_vectors(now: int, algorithm: Algorithm) -> None:
 
 
 def test_totp_window_follows_the_period() -> None:
-    credential = Credential(RFC4226_SECRET, "RFC", "6238", period=60)
+    credential = Credential(RFC4226_KEY, "RFC", "6238", period=60)
     code = compute(credential, now=1111111111.9)
     assert (code.valid_from, code.valid_until) == (1111111080, 1111111140)
     assert code.seconds_left(1111111111.9) == 28
@@ -152,8 +148,8 @@ def test_matches_reference_hmac_for_random_short_and_long_secrets() -> None:
 
 
 def test_period_above_120_seconds() -> None:
-    credential = Credential(RFC4226_SECRET, "Slow", "alice", period=300)
-    expected = reference_code(RFC4226_SECRET, 1234567890 // 300, 6, Algorithm.SHA1)
+    credential = Credential(RFC4226_KEY, "Slow", "alice", period=300)
+    expected = reference_code(RFC4226_KEY, 1234567890 // 300, 6, Algorithm.SHA1)
     assert compute(credential, now=1234567890).value == expected
 
 

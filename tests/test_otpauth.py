@@ -14,25 +14,12 @@ from dataclasses import replace
 import pyotp
 import pytest
 
+from helpers.samples import WIKI_LONG_SECRET, WIKI_SECRET, LenientHOTP, LenientTOTP
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.errors import ExitCode, InputError
 from hwotp.formats.otpauth import format_uri, parse_uri, split_label
 from hwotp.otp import compute
 from hwotp.secret import decode_secret, encode_secret
-
-# Base32 of b"Hello!\xde\xad\xbe\xef": the 80-bit secret of Google's wiki example.
-WIKI_SECRET = "JBSWY3DPEHPK3PXP"
-# 160 bits, from the wiki's full example: long enough for no warning.
-LONG_SECRET = "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
-
-
-class LenientTOTP(pyotp.TOTP):
-    # pyotp 2.12 refuses the 80-bit secrets of its own older tests; services still use them.
-    min_secret_length_bits = 8
-
-
-class LenientHOTP(pyotp.HOTP):
-    min_secret_length_bits = 8
 
 
 def refusal(uri: str, *secrets: str) -> str:
@@ -136,7 +123,7 @@ def test_google_wiki_full_example() -> None:
     )
     credential = parsed.credential
     assert (credential.issuer, credential.account) == ("ACME Co", "john.doe@email.com")
-    assert credential.secret == base64.b32decode(LONG_SECRET)
+    assert credential.secret == base64.b32decode(WIKI_LONG_SECRET)
     assert (credential.algorithm, credential.digits, credential.period) == (Algorithm.SHA1, 6, 30)
     assert parsed.warnings == ()
 
@@ -160,18 +147,18 @@ def test_google_wiki_full_example() -> None:
     ],
 )
 def test_label_forms(label: str, issuer: str, account: str) -> None:
-    credential = parse_uri(f"otpauth://totp/{label}?secret={LONG_SECRET}").credential
+    credential = parse_uri(f"otpauth://totp/{label}?secret={WIKI_LONG_SECRET}").credential
     assert (credential.issuer, credential.account) == (issuer, account)
 
 
 def test_issuer_parameter_alone() -> None:
-    parsed = parse_uri(f"otpauth://totp/alice@google.com?secret={LONG_SECRET}&issuer=Example")
+    parsed = parse_uri(f"otpauth://totp/alice@google.com?secret={WIKI_LONG_SECRET}&issuer=Example")
     assert (parsed.credential.issuer, parsed.credential.account) == ("Example", "alice@google.com")
     assert parsed.warnings == ()
 
 
 def test_issuer_parameter_with_plus_means_space() -> None:
-    parsed = parse_uri(f"otpauth://totp/ACME Co:john?secret={LONG_SECRET}&issuer=ACME+Co")
+    parsed = parse_uri(f"otpauth://totp/ACME Co:john?secret={WIKI_LONG_SECRET}&issuer=ACME+Co")
     assert parsed.credential.issuer == "ACME Co"
     assert parsed.warnings == ()
 
@@ -179,7 +166,7 @@ def test_issuer_parameter_with_plus_means_space() -> None:
 def test_issuer_parameter_wins_over_a_different_label_prefix_with_a_warning() -> None:
     # Microsoft 365 labels with the tenant and names itself in the issuer parameter.
     parsed = parse_uri(
-        f"otpauth://totp/Contoso:alice%40contoso.com?secret={LONG_SECRET}&issuer=Microsoft"
+        f"otpauth://totp/Contoso:alice%40contoso.com?secret={WIKI_LONG_SECRET}&issuer=Microsoft"
     )
     assert (parsed.credential.issuer, parsed.credential.account) == (
         "Microsoft",
@@ -192,8 +179,8 @@ def test_issuer_parameter_wins_over_a_different_label_prefix_with_a_warning() ->
 def test_pyotp_issuer_mismatch_case_is_a_warning_here() -> None:
     # pyotp.parse_uri raises on this one; hwotp keeps going.
     with pytest.raises(ValueError):
-        pyotp.parse_uri(f"otpauth://totp/SomeIssuer:?secret={LONG_SECRET}&issuer=AnotherIssuer")
-    parsed = parse_uri(f"otpauth://totp/SomeIssuer:?secret={LONG_SECRET}&issuer=AnotherIssuer")
+        pyotp.parse_uri(f"otpauth://totp/SomeIssuer:?secret={WIKI_LONG_SECRET}&issuer=AnotherIssuer")
+    parsed = parse_uri(f"otpauth://totp/SomeIssuer:?secret={WIKI_LONG_SECRET}&issuer=AnotherIssuer")
     assert (parsed.credential.issuer, parsed.credential.account) == ("AnotherIssuer", "")
     assert len(parsed.warnings) == 1
 
@@ -207,9 +194,9 @@ def test_split_label_same_issuer_twice_gives_no_warning() -> None:
 @pytest.mark.parametrize(
     "uri",
     [
-        f"OTPAUTH://TOTP/Example:alice?secret={LONG_SECRET}",
-        f"OtpAuth://Totp/Example:alice?secret={LONG_SECRET}",
-        f"  otpauth://totp/Example:alice?secret={LONG_SECRET}\n",
+        f"OTPAUTH://TOTP/Example:alice?secret={WIKI_LONG_SECRET}",
+        f"OtpAuth://Totp/Example:alice?secret={WIKI_LONG_SECRET}",
+        f"  otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}\n",
     ],
 )
 def test_scheme_and_type_in_any_case_and_surrounding_space(uri: str) -> None:
@@ -224,18 +211,18 @@ def test_scheme_and_type_in_any_case_and_surrounding_space(uri: str) -> None:
 @pytest.mark.parametrize(
     "secret",
     [
-        LONG_SECRET.lower(),
+        WIKI_LONG_SECRET.lower(),
         "hxdm vjec jjws rb3h wizr 4ifu gftm xboz",
         "hxdm%20vjec%20jjws%20rb3h%20wizr%204ifu%20gftm%20xboz",
         "HXDM+VJEC+JJWS+RB3H+WIZR+4IFU+GFTM+XBOZ",  # '+' is a space in a query
         "HXDM-VJEC-JJWS-RB3H-WIZR-4IFU-GFTM-XBOZ",
-        LONG_SECRET + "========",
-        LONG_SECRET + "%3D%3D",
+        WIKI_LONG_SECRET + "========",
+        WIKI_LONG_SECRET + "%3D%3D",
     ],
 )
 def test_secret_forms(secret: str) -> None:
     credential = parse_uri(f"otpauth://totp/Example:alice?secret={secret}").credential
-    assert credential.secret == base64.b32decode(LONG_SECRET)
+    assert credential.secret == base64.b32decode(WIKI_LONG_SECRET)
 
 
 def test_padded_short_secret() -> None:
@@ -245,33 +232,33 @@ def test_padded_short_secret() -> None:
 
 def test_unknown_parameters_are_ignored() -> None:
     parsed = parse_uri(
-        f"otpauth://totp/Example:alice?secret={LONG_SECRET}&issuer=Example"
+        f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&issuer=Example"
         "&image=https%3A%2F%2Fexample.com%2Flogo.png&color=ff0000&foo&lock=true&encoder=base32"
     )
-    assert parsed.credential == Credential(base64.b32decode(LONG_SECRET), "Example", "alice")
+    assert parsed.credential == Credential(base64.b32decode(WIKI_LONG_SECRET), "Example", "alice")
     assert parsed.warnings == ()
 
 
 def test_parameter_names_in_any_case() -> None:
-    credential = parse_uri(f"otpauth://totp/Example:alice?Secret={LONG_SECRET}&DIGITS=8").credential
+    credential = parse_uri(f"otpauth://totp/Example:alice?Secret={WIKI_LONG_SECRET}&DIGITS=8").credential
     assert credential.digits == 8
 
 
 def test_hotp_without_counter_starts_at_zero() -> None:
-    credential = parse_uri(f"otpauth://hotp/Example:alice?secret={LONG_SECRET}").credential
+    credential = parse_uri(f"otpauth://hotp/Example:alice?secret={WIKI_LONG_SECRET}").credential
     assert (credential.kind, credential.counter) == (Kind.HOTP, 0)
 
 
 def test_hotp_counter() -> None:
     credential = parse_uri(
-        f"otpauth://hotp/Example:alice?secret={LONG_SECRET}&counter=12"
+        f"otpauth://hotp/Example:alice?secret={WIKI_LONG_SECRET}&counter=12"
     ).credential
     assert (credential.kind, credential.counter) == (Kind.HOTP, 12)
 
 
 def test_totp_ignores_counter() -> None:
     credential = parse_uri(
-        f"otpauth://totp/Example:alice?secret={LONG_SECRET}&counter=x"
+        f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&counter=x"
     ).credential
     assert credential.counter == 0
 
@@ -289,13 +276,13 @@ def test_totp_ignores_counter() -> None:
     ],
 )
 def test_algorithm_any_case(text: str, algorithm: Algorithm) -> None:
-    uri = f"otpauth://totp/Example:alice?secret={LONG_SECRET}&algorithm={text}"
+    uri = f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&algorithm={text}"
     assert parse_uri(uri).credential.algorithm is algorithm
 
 
 @pytest.mark.parametrize(("digits", "period"), [(6, 30), (7, 1), (8, 60), (8, 300), (6, 15)])
 def test_digits_and_period(digits: int, period: int) -> None:
-    uri = f"otpauth://totp/Example:alice?secret={LONG_SECRET}&digits={digits}&period={period}"
+    uri = f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&digits={digits}&period={period}"
     credential = parse_uri(uri).credential
     assert (credential.digits, credential.period) == (digits, period)
 
@@ -390,7 +377,7 @@ def test_refuses_missing_secret(uri: str) -> None:
 
 @pytest.mark.parametrize(
     "secret",
-    ["JBSWY3DPEHPK3PX1", "JBSWY3DPEHPK3PX%21", "not a secret!", LONG_SECRET + "A"],
+    ["JBSWY3DPEHPK3PX1", "JBSWY3DPEHPK3PX%21", "not a secret!", WIKI_LONG_SECRET + "A"],
 )
 def test_refuses_non_base32_secret(secret: str) -> None:
     message = refusal(f"otpauth://totp/Example:alice?secret={secret}", secret, secret[:12])
@@ -399,57 +386,57 @@ def test_refuses_non_base32_secret(secret: str) -> None:
 
 @pytest.mark.parametrize("digits", ["5", "9", "10", "0", "six", "-1", "6.0", "٦"])
 def test_refuses_digits(digits: str) -> None:
-    uri = f"otpauth://totp/Example:alice?secret={LONG_SECRET}&digits={digits}"
-    assert "digits" in refusal(uri, LONG_SECRET)
+    uri = f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&digits={digits}"
+    assert "digits" in refusal(uri, WIKI_LONG_SECRET)
 
 
 def test_empty_digits_means_the_default() -> None:
-    uri = f"otpauth://totp/Example:alice?secret={LONG_SECRET}&digits="
+    uri = f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&digits="
     assert parse_uri(uri).credential.digits == 6
 
 
 @pytest.mark.parametrize("period", ["0", "301", "3600", "abc", "-30", "30s", "1e2"])
 def test_refuses_period(period: str) -> None:
-    uri = f"otpauth://totp/Example:alice?secret={LONG_SECRET}&period={period}"
-    assert "period" in refusal(uri, LONG_SECRET)
+    uri = f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&period={period}"
+    assert "period" in refusal(uri, WIKI_LONG_SECRET)
 
 
 @pytest.mark.parametrize("counter", ["abc", "-1", "18446744073709551616", "1.5"])
 def test_refuses_hotp_counter(counter: str) -> None:
-    uri = f"otpauth://hotp/Example:alice?secret={LONG_SECRET}&counter={counter}"
-    assert "counter" in refusal(uri, LONG_SECRET)
+    uri = f"otpauth://hotp/Example:alice?secret={WIKI_LONG_SECRET}&counter={counter}"
+    assert "counter" in refusal(uri, WIKI_LONG_SECRET)
 
 
 def test_largest_hotp_counter() -> None:
-    uri = f"otpauth://hotp/Example:alice?secret={LONG_SECRET}&counter=18446744073709551615"
+    uri = f"otpauth://hotp/Example:alice?secret={WIKI_LONG_SECRET}&counter=18446744073709551615"
     assert parse_uri(uri).credential.counter == 2**64 - 1
 
 
 @pytest.mark.parametrize("algorithm", ["aes", "SHA3", "SHA384", "SHA224", "sha-1-but-not"])
 def test_refuses_unknown_algorithm(algorithm: str) -> None:
-    uri = f"otpauth://totp/Example:alice?secret={LONG_SECRET}&algorithm={algorithm}"
-    message = refusal(uri, LONG_SECRET)
+    uri = f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&algorithm={algorithm}"
+    message = refusal(uri, WIKI_LONG_SECRET)
     assert "algorithm" in message and "SHA1" in message
 
 
 @pytest.mark.parametrize("algorithm", ["MD5", "md5", "Md5"])
 def test_refuses_md5_saying_so(algorithm: str) -> None:
-    uri = f"otpauth://totp/Example:alice?secret={LONG_SECRET}&algorithm={algorithm}"
-    message = refusal(uri, LONG_SECRET)
+    uri = f"otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}&algorithm={algorithm}"
+    message = refusal(uri, WIKI_LONG_SECRET)
     assert "MD5" in message and "not supported" in message
 
 
 @pytest.mark.parametrize(
     "uri",
     [
-        f"otpauth://derp/Example:alice?secret={LONG_SECRET}",
-        f"otpauth://steam/Example:alice?secret={LONG_SECRET}",
-        f"otpauth:///Example:alice?secret={LONG_SECRET}",
-        f"otpauth://Example:alice?secret={LONG_SECRET}",
+        f"otpauth://derp/Example:alice?secret={WIKI_LONG_SECRET}",
+        f"otpauth://steam/Example:alice?secret={WIKI_LONG_SECRET}",
+        f"otpauth:///Example:alice?secret={WIKI_LONG_SECRET}",
+        f"otpauth://Example:alice?secret={WIKI_LONG_SECRET}",
     ],
 )
 def test_refuses_unknown_type(uri: str) -> None:
-    message = refusal(uri, LONG_SECRET)
+    message = refusal(uri, WIKI_LONG_SECRET)
     assert "type" in message and "totp" in message
 
 
@@ -457,39 +444,39 @@ def test_refuses_unknown_type(uri: str) -> None:
     "uri",
     [
         "http://hello.com",
-        f"https://example.com/otpauth://totp/Example:alice?secret={LONG_SECRET}",
-        f"otpauth:totp/Example:alice?secret={LONG_SECRET}",
-        f"otpauth-migration://offline?data={LONG_SECRET}",
-        f"{LONG_SECRET}",
+        f"https://example.com/otpauth://totp/Example:alice?secret={WIKI_LONG_SECRET}",
+        f"otpauth:totp/Example:alice?secret={WIKI_LONG_SECRET}",
+        f"otpauth-migration://offline?data={WIKI_LONG_SECRET}",
+        f"{WIKI_LONG_SECRET}",
         "",
     ],
 )
 def test_refuses_wrong_scheme(uri: str) -> None:
-    assert "otpauth://" in refusal(uri, LONG_SECRET)
+    assert "otpauth://" in refusal(uri, WIKI_LONG_SECRET)
 
 
 @pytest.mark.parametrize(
     "uri",
     [
-        f"otpauth://totp?secret={LONG_SECRET}&issuer=Example",
-        f"otpauth://totp/?secret={LONG_SECRET}&issuer=Example",
-        f"otpauth://totp/%20%20?secret={LONG_SECRET}",
+        f"otpauth://totp?secret={WIKI_LONG_SECRET}&issuer=Example",
+        f"otpauth://totp/?secret={WIKI_LONG_SECRET}&issuer=Example",
+        f"otpauth://totp/%20%20?secret={WIKI_LONG_SECRET}",
     ],
 )
 def test_refuses_missing_label(uri: str) -> None:
-    assert "label" in refusal(uri, LONG_SECRET)
+    assert "label" in refusal(uri, WIKI_LONG_SECRET)
 
 
 def test_refuses_label_without_issuer_or_account() -> None:
     # The model's CredentialError comes out as an InputError.
-    message = refusal(f"otpauth://totp/:?secret={LONG_SECRET}", LONG_SECRET)
+    message = refusal(f"otpauth://totp/:?secret={WIKI_LONG_SECRET}", WIKI_LONG_SECRET)
     assert "issuer" in message and "account" in message
 
 
 def test_refuses_steam_encoder() -> None:
     # Steam Guard codes are five characters from their own alphabet; standard codes would be wrong.
-    uri = f"otpauth://totp/Steam:?secret={LONG_SECRET}&encoder=steam"
-    message = refusal(uri, LONG_SECRET)
+    uri = f"otpauth://totp/Steam:?secret={WIKI_LONG_SECRET}&encoder=steam"
+    message = refusal(uri, WIKI_LONG_SECRET)
     assert "encoder" in message and "Steam" in message
 
 
@@ -521,7 +508,7 @@ def test_format_hotp_has_a_counter_and_no_period() -> None:
 
 
 def test_hotp_ignores_period() -> None:
-    credential = parse_uri(f"otpauth://hotp/Example:a?secret={LONG_SECRET}&period=x").credential
+    credential = parse_uri(f"otpauth://hotp/Example:a?secret={WIKI_LONG_SECRET}&period=x").credential
     assert credential.period == 30
 
 

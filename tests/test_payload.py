@@ -6,17 +6,13 @@ import base64
 
 import pytest
 
+from helpers.migration import PUBLISHED
+from helpers.samples import WIKI_LONG_SECRET
 from hwotp.credential import Credential
 from hwotp.errors import ExitCode, InputError
 from hwotp.formats.payload import Decoded, read_payload
 
-SECRET = "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
-URI = f"otpauth://totp/ACME%20Co:john@example.com?secret={SECRET}&issuer=ACME%20Co"
-# One TOTP entry "Example:alice@google.com", secret JBSWY3DPEHPK3PXP (see test_migration).
-MIGRATION = (
-    "otpauth-migration://offline?data="
-    "CjEKCkhlbGxvId6tvu8SGEV4YW1wbGU6YWxpY2VAZ29vZ2xlLmNvbRoHRXhhbXBsZTAC"
-)
+URI = f"otpauth://totp/ACME%20Co:john@example.com?secret={WIKI_LONG_SECRET}&issuer=ACME%20Co"
 
 
 def refusal(text: str) -> str:
@@ -31,7 +27,7 @@ def refusal(text: str) -> str:
 def test_otpauth_uri() -> None:
     decoded = read_payload(URI)
     assert decoded == Decoded(
-        (Credential(base64.b32decode(SECRET), "ACME Co", "john@example.com"),), (), None
+        (Credential(base64.b32decode(WIKI_LONG_SECRET), "ACME Co", "john@example.com"),), (), None
     )
 
 
@@ -54,7 +50,7 @@ def test_otpauth_errors_pass_through_unchanged() -> None:
 
 
 def test_migration() -> None:
-    decoded = read_payload(MIGRATION)
+    decoded = read_payload(PUBLISHED)
     assert decoded.credentials == (
         Credential(b"Hello!\xde\xad\xbe\xef", "Example", "alice@google.com"),
     )
@@ -71,10 +67,10 @@ def test_migration_errors_pass_through() -> None:
     ("text", "what"),
     [
         ("https://example.com/2fa/setup", "a web address"),
-        (f"HTTP://example.com/?secret={SECRET}", "a web address"),
-        (f"https://evil.example/otpauth://totp/x?secret={SECRET}", "a web address"),
-        (f"WIFI:T:WPA;S:home;P:{SECRET};;", "Wi-Fi settings"),
-        (f"wifi:S:home;P:{SECRET};;", "Wi-Fi settings"),
+        (f"HTTP://example.com/?secret={WIKI_LONG_SECRET}", "a web address"),
+        (f"https://evil.example/otpauth://totp/x?secret={WIKI_LONG_SECRET}", "a web address"),
+        (f"WIFI:T:WPA;S:home;P:{WIKI_LONG_SECRET};;", "Wi-Fi settings"),
+        (f"wifi:S:home;P:{WIKI_LONG_SECRET};;", "Wi-Fi settings"),
         ("mailto:alice@example.com", "an e-mail address"),
         ("MATMSG:TO:alice@example.com;SUB:hi;;", "an e-mail message"),
         ("tel:+15555550100", "a phone number"),
@@ -88,10 +84,10 @@ def test_migration_errors_pass_through() -> None:
         ("steam://open/games", "a Steam link"),
         ("market://details?id=com.google.android.apps.authenticator2", "an app store link"),
         ("foo://details", "a link of a kind hwotp does not know"),
-        (f"{SECRET[:16]}://x", "a link of a kind hwotp does not know"),
-        (SECRET, "plain text"),
-        (f"Secret: {SECRET}", "plain text"),
-        (f"{SECRET}:{SECRET}", "plain text"),
+        (f"{WIKI_LONG_SECRET[:16]}://x", "a link of a kind hwotp does not know"),
+        (WIKI_LONG_SECRET, "plain text"),
+        (f"Secret: {WIKI_LONG_SECRET}", "plain text"),
+        (f"{WIKI_LONG_SECRET}:{WIKI_LONG_SECRET}", "plain text"),
         ("Hello, world", "plain text"),
         ("4006381333931", "plain text"),
     ],
@@ -99,7 +95,7 @@ def test_migration_errors_pass_through() -> None:
 def test_other_payloads_are_named_not_echoed(text: str, what: str) -> None:
     message = refusal(text)
     assert message == f"found a QR code, but it holds {what}, not an authenticator secret"
-    assert SECRET not in message and SECRET.lower() not in message.lower()
+    assert WIKI_LONG_SECRET not in message and WIKI_LONG_SECRET.lower() not in message.lower()
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\ufeff", "\n\t"])
@@ -109,4 +105,4 @@ def test_empty(text: str) -> None:
 
 def test_long_scheme_is_not_echoed() -> None:
     # A "scheme" longer than any real one is treated as text, so a secret cannot ride along.
-    assert "plain text" in refusal(f"{SECRET * 2}://x")
+    assert "plain text" in refusal(f"{WIKI_LONG_SECRET * 2}://x")

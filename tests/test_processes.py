@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def hwotp_script() -> str:
-    script = shutil.which("hwotp", path=str(Path(sys.executable).parent))
-    assert script, "the hwotp console script is not installed next to this Python"
-    return script
-
-
-def run_hwotp(*args: str, env: dict[str, str] | None = None, **options: Any):
-    """`hwotp ARGS` as a user runs it; output captured as text unless told otherwise."""
-    if "stdout" not in options:
-        options["capture_output"] = True
-    return subprocess.run([hwotp_script(), *args], env=env, text=True, timeout=120, **options)
-
-
-def vault_env(vault: Path, **extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_")}
-    return {**base, "HWOTP_VAULT": str(vault), "HWOTP_PASSPHRASE": "pw", **extra}
+from helpers.processes import hwotp_script, run_hwotp, vault_env
+from helpers.samples import PASSPHRASE, SECRET
 
 
 def test_python_dash_m_runs_the_same_program() -> None:
@@ -91,7 +72,7 @@ def test_output_trouble_is_one_sentence_with_its_own_code(tmp_path: Path) -> Non
 
     vault = tmp_path / "big.hwotp"
     many = [Credential(b"0123456789abcdef", "Site", f"{n:04}") for n in range(3000)]
-    Vault.create(vault, "pw", many)  # ~150 KB of codes: more than a pipe holds
+    Vault.create(vault, PASSPHRASE, many)  # ~150 KB of codes: more than a pipe holds
     writer = subprocess.Popen(
         [hwotp_script(), "code"],
         env=vault_env(vault),

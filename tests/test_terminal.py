@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pexpect
 import pytest
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-URI = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
-HWOTP = str(Path(sys.executable).with_name("hwotp"))
+from helpers.processes import hwotp_script
+from helpers.samples import GITHUB, PASSPHRASE, SECRET
 
 
 @pytest.fixture
@@ -20,7 +18,7 @@ def spawn(tmp_path: Path):
     env["HWOTP_VAULT"] = str(tmp_path / "vault.hwotp")
 
     def start(*args: str) -> pexpect.spawn:
-        return pexpect.spawn(HWOTP, list(args), env=env, encoding="utf-8", timeout=60)
+        return pexpect.spawn(hwotp_script(), list(args), env=env, encoding="utf-8", timeout=60)
 
     return start
 
@@ -31,8 +29,8 @@ def finish(child: pexpect.spawn) -> tuple[str, int]:
     return rest, child.exitstatus
 
 
-def create_vault(spawn, passphrase: str = "first pass") -> str:
-    child = spawn("enroll", "--uri", URI)
+def create_vault(spawn, passphrase: str = PASSPHRASE) -> str:
+    child = spawn("enroll", "--uri", GITHUB)
     child.expect("New vault passphrase: ")
     child.sendline(passphrase)
     child.expect("Repeat for confirmation: ")
@@ -50,7 +48,7 @@ def create_vault(spawn, passphrase: str = "first pass") -> str:
 def test_new_vault_asks_twice_and_never_echoes(spawn) -> None:
     transcript = create_vault(spawn)
     assert "GitHub:alice" in transcript
-    assert "first pass" not in transcript and SECRET not in transcript
+    assert PASSPHRASE not in transcript and SECRET not in transcript
 
 
 def test_wrong_passphrase_at_the_prompt(spawn) -> None:
@@ -66,7 +64,7 @@ def test_wrong_passphrase_at_the_prompt(spawn) -> None:
 def answer_delete(spawn, answer: str) -> tuple[str, int]:
     child = spawn("delete", "github")
     child.expect("Vault passphrase: ")
-    child.sendline("first pass")
+    child.sendline(PASSPHRASE)
     child.expect(r"Delete GitHub:alice from the vault\? It cannot be undone\. \[y/N\]: ")
     if answer == "\x04":
         child.sendeof()
@@ -95,7 +93,7 @@ def test_setup_key_prompt_is_hidden(spawn) -> None:
     child.expect("Setup key: ")
     child.sendline(SECRET.lower())
     child.expect("Vault passphrase: ")
-    child.sendline("first pass")
+    child.sendline(PASSPHRASE)
     rest, status = finish(child)
     assert status == 0, rest
     assert "Acme:eve" in rest and SECRET.lower() not in child.before + rest
@@ -105,7 +103,7 @@ def test_change_passphrase_at_the_terminal(spawn) -> None:
     create_vault(spawn)
     child = spawn("vault", "passphrase")
     child.expect("Vault passphrase: ")
-    child.sendline("first pass")
+    child.sendline(PASSPHRASE)
     child.expect("New vault passphrase: ")
     child.sendline("second pass")
     child.expect("Repeat for confirmation: ")

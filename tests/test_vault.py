@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.samples import PASSPHRASE
 from hwotp.credential import Algorithm, Credential, Kind
 from hwotp.errors import (
     ExitCode,
@@ -28,7 +29,6 @@ from hwotp.secret import encode_secret
 from hwotp.vault import Vault, VaultMissingError, default_vault_path, file
 from hwotp.vault import format as fmt
 
-PASSPHRASE = "first passphrase"
 GITHUB = Credential(secret=b"github-secret-bytes", issuer="GitHub", account="alice")
 BANK = Credential(
     secret=b"\x01\x02\x03\x04\x05bank",

@@ -22,7 +22,7 @@ from hwotp.vault import Vault
 from hwotp.vault import format as fmt
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "vault-format.md"
-PASSPHRASE = "correct horse battery staple"
+PASSPHRASE = "correct horse battery staple"  # the test vector's, in DOC
 REJECTED = (WrongPassphraseError, VaultDamagedError)
 
 

@@ -15,11 +15,11 @@ import time
 from collections import deque
 from pathlib import Path
 
+from helpers.samples import PASSPHRASE
 from hwotp.credential import Credential
 from hwotp.vault import Vault, file
 from hwotp.vault import format as fmt
 
-PASSPHRASE = "process test passphrase"
 KILL_TRIALS = 50
 AHEAD = 2
 

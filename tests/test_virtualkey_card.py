@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from helpers.keys import transmit
 from virtualkey import tlv
 from virtualkey.apdu import ApduError, Command, parse_command
 from virtualkey.card import Card
@@ -19,12 +20,6 @@ from virtualkey.presence import Presence
 
 OATH_AID = bytes.fromhex("a0000005272101")
 SECRET = bytes.fromhex("5ec2e7b17e5ec2e7b17e5ec2e7b17e5ec2e7b17e")
-
-
-def transmit(card: Card, apdu: bytes | str) -> tuple[bytes, int]:
-    raw = bytes.fromhex(apdu) if isinstance(apdu, str) else apdu
-    response = card.transmit(raw)
-    return response[:-2], int.from_bytes(response[-2:], "big")
 
 
 def short(ins: int, data: bytes = b"", cla: int = 0, p1: int = 0, p2: int = 0) -> bytes:

@@ -14,31 +14,40 @@ import hashlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fido2 import cbor
-from fido2.attestation import AttestationType, PackedAttestation
-from fido2.client import ClientError, DefaultClientDataCollector, Fido2Client, UserInteraction
-from fido2.ctap import STATUS, CtapDevice, CtapError
-from fido2.ctap2 import AttestationResponse, Ctap2
+from fido2.client import ClientError, Fido2Client
+from fido2.ctap import STATUS, CtapError
 from fido2.ctap2.credman import CredentialManagement
-from fido2.ctap2.extensions import HmacSecretExtension
 from fido2.ctap2.pin import ClientPin, PinProtocolV1, PinProtocolV2
-from fido2.pcsc import CtapPcscDevice
 from fido2.server import Fido2Server
 from fido2.webauthn import (
-    AttestationObject,
-    AuthenticationResponse,
     AuthenticatorData,
     PublicKeyCredentialRpEntity,
-    PublicKeyCredentialUserEntity,
-    RegistrationResponse,
 )
 
-from test_virtualkey_card import transmit
+from helpers.fido import (
+    ERR,
+    PERM,
+    PIN,
+    RP_ID,
+    TRANSPORTS,
+    Prompts,
+    Rig,
+    ThroughPcscd,
+    authenticate,
+    close,
+    direct,
+    make_request,
+    register,
+    user,
+    verify_self_attestation,
+    wrong_pin,
+)
+from helpers.keys import transmit
 from virtualkey.card import Card
 from virtualkey.ctap import cbor as own_cbor
 from virtualkey.ctap import protocols as own_protocols
@@ -49,108 +58,24 @@ from virtualkey.ctap.hmac_secret import SaltRequest
 from virtualkey.ctap.pin import PinToken
 from virtualkey.fido import FidoApplet
 from virtualkey.hid import VirtualHidConnection, open_hid_device, virtual_descriptor
-from virtualkey.key import KeyConfig, VirtualKey
 from virtualkey.oath import AccessKey, OathCredential
 from virtualkey.presence import Presence
-from virtualkey.transports import CtapAdapter
-
-RP_ID = "example.com"
-ORIGIN = "https://example.com"
-PIN = "4711"
-ERR = CtapError.ERR
-PERM = ClientPin.PERMISSION
-
 
 # Transports: each builds a python-fido2 CtapDevice around an authenticator.
 
 
-def direct(authenticator: Authenticator) -> CtapDevice:
-    return CtapAdapter(authenticator)
 
 
-def ctaphid(authenticator: Authenticator) -> CtapDevice:
-    return open_hid_device(authenticator)
 
 
-class ThroughPcscd:
-    """The FIDO applet of a virtual key plugged into a private pcscd, reached the way
-    python-fido2 finds NFC-style authenticators: CtapPcscDevice over pyscard."""
-
-    def __init__(self, plug_keys: Callable[..., Any]) -> None:
-        self.plug_keys = plug_keys
-        self.rig: Any = None
-
-    def __call__(self, authenticator: Authenticator) -> CtapDevice:
-        if self.rig is None:
-            # FIDO2 over PC/SC is an NFC thing: a YubiKey over USB refuses it on CCID.
-            config = KeyConfig(serial=5550001, transport="nfc")
-            key = VirtualKey(config, authenticator=authenticator)
-            self.rig = self.plug_keys(key)
-        devices = list(CtapPcscDevice.list_devices())
-        assert len(devices) == 1
-        return devices[0]
 
 
-def close(device: CtapDevice) -> None:
-    """Closes a device; a pyscard connection also releases its context (else its finaliser
-    runs after the test's pcscd is gone, and fails)."""
-    if isinstance(device, CtapPcscDevice):
-        device.close(release=True)
-    else:
-        device.close()
 
 
-TRANSPORTS: dict[str, Callable[[Authenticator], CtapDevice] | None] = {
-    "direct": direct,
-    "ctaphid": ctaphid,
-    "pcscd": None,  # needs the plug_keys fixture: see rig()
-}
 
 
-class Prompts(UserInteraction):
-    """The user at the platform: types the PIN when asked and notes touch prompts."""
-
-    def __init__(self, pin: str | None = None) -> None:
-        self.pin = pin
-        self.touch_prompts = 0
-
-    def prompt_up(self) -> None:
-        self.touch_prompts += 1
-
-    def request_pin(self, permissions: Any, rp_id: str | None) -> str | None:
-        return self.pin
 
 
-@dataclass
-class Rig:
-    """One virtual authenticator seen through one transport."""
-
-    transport: Callable[[Authenticator], CtapDevice]
-    firmware: tuple[int, int, int] = (5, 7, 2)
-    presence: Presence = field(default_factory=Presence)
-
-    def __post_init__(self) -> None:
-        self.authenticator = Authenticator(self.firmware, self.presence)
-        self.device = self.transport(self.authenticator)
-
-    def power_cycle(self) -> None:
-        """Unplug and plug in: a new connection to the same authenticator."""
-        close(self.device)
-        self.authenticator.power_cycle()
-        self.device = self.transport(self.authenticator)
-
-    def ctap2(self) -> Ctap2:
-        return Ctap2(self.device)
-
-    def client(
-        self, pin: str | None = None, prompts: Prompts | None = None, origin: str = ORIGIN
-    ) -> Fido2Client:
-        prompts = prompts or Prompts(pin)
-        extensions = [HmacSecretExtension(allow_hmac_secret=True)]
-        return Fido2Client(self.device, DefaultClientDataCollector(origin), prompts, extensions)
-
-    def set_pin(self, pin: str = PIN) -> None:
-        ClientPin(self.ctap2()).set_pin(pin)
 
 
 @pytest.fixture(params=sorted(TRANSPORTS))
@@ -164,45 +89,15 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
 @pytest.fixture
 def server() -> Fido2Server:
     return Fido2Server(PublicKeyCredentialRpEntity(id=RP_ID, name="Example"),
-                       attestation="direct", verify_attestation=_verify_self_attestation)
+                       attestation="direct", verify_attestation=verify_self_attestation)
 
 
-def _verify_self_attestation(attestation: AttestationObject, client_data_hash: bytes) -> None:
-    """Packed self attestation: the credential's own key signed authData || clientDataHash."""
-    result = PackedAttestation().verify(attestation.att_stmt, attestation.auth_data,
-                                        client_data_hash)
-    assert result.attestation_type == AttestationType.SELF
 
 
-def user(number: int = 1) -> PublicKeyCredentialUserEntity:
-    return PublicKeyCredentialUserEntity(id=b"user-%d" % number, name=f"user{number}",
-                                         display_name=f"User {number}")
 
 
-def register(
-    server: Fido2Server, client: Fido2Client, number: int = 1, *, resident: bool = False,
-    uv: str = "discouraged", extensions: dict | None = None,
-) -> tuple[AuthenticatorData, RegistrationResponse]:
-    options, state = server.register_begin(
-        user(number), resident_key_requirement="required" if resident else "discouraged",
-        user_verification=uv, extensions=extensions,
-    )
-    response = client.make_credential(options.public_key)
-    return server.register_complete(state, response), response
 
 
-def authenticate(
-    server: Fido2Server, client: Fido2Client, credentials: list, *, uv: str = "discouraged",
-    extensions: dict | None = None, allow: bool = True,
-) -> list[AuthenticationResponse]:
-    options, state = server.authenticate_begin(credentials if allow else None,
-                                               user_verification=uv, extensions=extensions)
-    selection = client.get_assertion(options.public_key)
-    count = len(selection.get_assertions())
-    responses = [selection.get_response(index) for index in range(count)]
-    for response in responses:
-        server.authenticate_complete(state, credentials, response)
-    return responses
 
 
 # Registration and authentication, verified by Fido2Server
@@ -370,10 +265,6 @@ def test_a_pin_too_short_is_refused():
     assert raised.value.code == ERR.PIN_POLICY_VIOLATION
 
 
-def wrong_pin(rig: Rig) -> CtapError.ERR:
-    with pytest.raises(CtapError) as raised:
-        ClientPin(rig.ctap2()).get_pin_token("0000")
-    return raised.value.code
 
 
 def test_three_wrong_pins_block_until_power_cycle_and_eight_for_good(rig: Rig):
@@ -397,7 +288,8 @@ def test_three_wrong_pins_block_until_power_cycle_and_eight_for_good(rig: Rig):
         ClientPin(rig.ctap2()).get_pin_token(PIN)
     assert raised.value.code == ERR.PIN_BLOCKED
     rig.ctap2().reset()
-    assert ClientPin(rig.ctap2()).get_pin_retries()[0] == 8
+    rig.set_pin()
+    assert ClientPin(rig.ctap2()).get_pin_retries() == (8, False)
 
 
 def test_a_wrong_pin_renews_the_key_agreement_key():
@@ -527,9 +419,6 @@ def test_the_resident_store_fills_up():
 # User presence: deny, cancel, keepalive
 
 
-def make_request(ctap2: Ctap2, **kwargs: Any) -> AttestationResponse:
-    return ctap2.make_credential(b"\0" * 32, {"id": RP_ID}, {"id": b"u"},
-                                 [{"type": "public-key", "alg": -7}], **kwargs)
 
 
 @pytest.mark.parametrize("status", [ERR.USER_ACTION_TIMEOUT, ERR.OPERATION_DENIED])
@@ -611,7 +500,7 @@ def test_ctaphid_init_allocates_channels_and_echoes_the_nonce():
     host.send(0xFFFFFFFF, 0x06, b"noncenon")
     channel, command, data = host.receive()
     assert (channel, command, data[:8]) == (0xFFFFFFFF, 0x06, b"noncenon")
-    assert data[12:17] == bytes([2, 5, 7, 2, 0x0D])  # CTAPHID 2, firmware, WINK|CBOR|NMSG
+    assert data[12:17] == bytes([2, 5, 7, 2, 0x05])  # CTAPHID 2, firmware, WINK|CBOR (U2F: no NMSG)
     assert host.allocate() != int.from_bytes(data[8:12], "big")
 
 
@@ -622,7 +511,11 @@ def test_ctaphid_ping_wink_and_errors():
     assert host.receive() == (channel, 0x01, bytes(range(200)))
     host.send(channel, 0x08)
     assert host.receive() == (channel, 0x08, b"") and host.connection.winks == 1
-    host.send(channel, 0x03, b"\x00\x01\x00\x00")
+    host.send(channel, 0x03, b"\x00\x03\x00\x00")  # MSG: U2F VERSION
+    assert host.receive() == (channel, 0x03, b"U2F_V2\x90\x00")
+    host.send(channel, 0x03, b"\x00\x01\x00\x00")  # U2F REGISTER without its 64 bytes
+    assert host.receive() == (channel, 0x03, b"\x67\x00")
+    host.send(channel, 0x04)  # LOCK is not there
     assert host.receive() == (channel, 0x3F, bytes([ERR.INVALID_COMMAND]))
     host.send(0x12345678, 0x01, b"x")
     assert host.receive() == (0x12345678, 0x3F, bytes([ERR.INVALID_CHANNEL]))
@@ -715,7 +608,7 @@ def select_fido(card: Card) -> bytes:
 
 def test_applet_select_and_get_info_through_61xx():
     card = Card([FidoApplet(Authenticator((5, 7, 2), Presence()))])
-    assert select_fido(card) == b"FIDO_2_0"
+    assert select_fido(card) == b"U2F_V2"
     data, sw = transmit(card, "80108000010440")  # Le 64: the rest behind 61xx
     assert sw >> 8 == 0x61
     while sw >> 8 == 0x61:
@@ -723,7 +616,7 @@ def test_applet_select_and_get_info_through_61xx():
         data += more
     assert sw == 0x9000 and data[0] == 0
     info = cbor.decode(data[1:])
-    assert info[1] == ["FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1"] and info[6] == [2, 1]
+    assert info[1] == ["U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1"] and info[6] == [2, 1]
     assert info[14] == 0x050702
 
 
@@ -760,7 +653,9 @@ def test_applet_cancel_and_deselect_end_a_wait():
     card.reset()  # deselects: the pending request is cancelled and forgotten
     select_fido(card)
     assert transmit(card, "80110000")[1] == 0x6985
-    assert transmit(card, "80010000")[1] == 0x6D00  # no U2F
+    assert transmit(card, "80010000")[1] == 0x6E00  # U2F is CLA 00
+    assert transmit(card, "00030000") == (b"U2F_V2", 0x9000)
+    assert transmit(card, "00040000")[1] == 0x6D00
 
 
 def test_applet_takes_chained_requests():
@@ -850,7 +745,7 @@ def test_unknown_commands_and_missing_parameters():
     assert authenticator.call(b"\x01" + cbor.encode({1: b"\0" * 32})) == bytes(
         [ERR.MISSING_PARAMETER]
     )
-    algorithms = [{"type": "public-key", "alg": -8}]
+    algorithms = [{"type": "public-key", "alg": -257}, {"type": "other", "alg": -7}]  # RS256
     request = {1: b"\0" * 32, 2: {"id": RP_ID}, 3: {"id": b"u"}, 4: algorithms}
     assert authenticator.call(b"\x01" + cbor.encode(request)) == bytes(
         [ERR.UNSUPPORTED_ALGORITHM]

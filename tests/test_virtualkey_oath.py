@@ -18,25 +18,17 @@ from yubikit.core import TRANSPORT, NotSupportedError
 from yubikit.core.smartcard import ApduError
 from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession
 
+from helpers.samples import RFC4226_KEY as SECRET
+from helpers.samples import RFC6238_KEYS, LenientHOTP, LenientTOTP
 from virtualkey import tlv
 from virtualkey.key import KeyConfig, VirtualKey
 from virtualkey.transports import SmartCardAdapter
 
 SHA1, SHA256, SHA512 = HASH_ALGORITHM.SHA1, HASH_ALGORITHM.SHA256, HASH_ALGORITHM.SHA512
 DIGESTS = {SHA1: hashlib.sha1, SHA256: hashlib.sha256, SHA512: hashlib.sha512}
-SECRET = bytes.fromhex("3132333435363738393031323334353637383930")  # RFC 4226's
 TIMES = (59, 1_111_111_109, 1_234_567_890, 1_700_000_015, 2_000_000_000)
 TOUCH_TIMEOUT = 0.2
 PASSWORD = "correct horse"
-
-
-class Totp(pyotp.TOTP):
-    # Real services issue 80-bit secrets and a YubiKey takes them; pyotp would refuse them.
-    min_secret_length_bits = 8
-
-
-class Hotp(pyotp.HOTP):
-    min_secret_length_bits = 8
 
 
 def make_key(firmware=(5, 7, 2), touch: str = "auto", timeout: float = TOUCH_TIMEOUT) -> VirtualKey:
@@ -48,12 +40,12 @@ def connect(key: VirtualKey, transport: TRANSPORT = TRANSPORT.USB) -> OathSessio
 
 
 def totp(secret: bytes, algorithm=SHA1, digits: int = 6, period: int = 30) -> pyotp.TOTP:
-    return Totp(b32encode(secret).decode(), digits=digits, digest=DIGESTS[algorithm],
+    return LenientTOTP(b32encode(secret).decode(), digits=digits, digest=DIGESTS[algorithm],
                 interval=period)
 
 
 def hotp(secret: bytes, algorithm=SHA1, digits: int = 6) -> pyotp.HOTP:
-    return Hotp(b32encode(secret).decode(), digits=digits, digest=DIGESTS[algorithm])
+    return LenientHOTP(b32encode(secret).decode(), digits=digits, digest=DIGESTS[algorithm])
 
 
 def credential(name: str, secret: bytes = SECRET, oath_type=OATH_TYPE.TOTP, algorithm=SHA1,
@@ -127,11 +119,7 @@ RFC6238 = {
     2000000000: ("69279037", "90698825", "38618901"),
     20000000000: ("65353130", "77737706", "47863826"),
 }
-RFC6238_SEEDS = {
-    SHA1: b"12345678901234567890",
-    SHA256: b"12345678901234567890123456789012",
-    SHA512: b"1234567890" * 6 + b"1234",
-}
+RFC6238_SEEDS = {HASH_ALGORITHM[name]: seed for name, seed in RFC6238_KEYS.items()}
 
 
 @pytest.mark.parametrize(("column", "algorithm"), list(enumerate([SHA1, SHA256, SHA512])))
@@ -227,6 +215,17 @@ def test_rename(firmware) -> None:
     with pytest.raises(ApduError) as error:
         session.rename_credential(stored.id, "again")
     assert sw_of(error) == 0x6984
+
+
+def test_rename_onto_a_taken_name_or_its_own_is_refused() -> None:
+    session = connect(make_key((5, 7, 2)))
+    first = session.put_credential(credential("first"))
+    session.put_credential(credential("second"))
+    for new_name in ("second", "first"):  # another credential's name, then its own
+        with pytest.raises(ApduError) as error:
+            session.rename_credential(first.id, new_name)
+        assert sw_of(error) == 0x6A80
+    assert sorted(c.name for c in session.list_credentials()) == ["first", "second"]
 
 
 def test_rename_refused_below_5_3_1() -> None:

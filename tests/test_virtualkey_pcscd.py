@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -19,20 +18,10 @@ from ykman.pcsc import list_devices
 from yubikit.core.smartcard import SmartCardConnection
 from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession, parse_b32_key
 
+from helpers.keys import ONE, TWO, pyotp_codes_around, replug
+from helpers.samples import SECRET
 from virtualkey.key import KeyConfig
 from virtualkey.transports import SmartCardAdapter
-
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits: pyotp refuses under 112
-FIRST, SECOND = 11111111, 22222222
-
-
-def pyotp_codes_around(make: Callable[[], pyotp.TOTP], run: Callable[[], str]) -> tuple[str, set]:
-    """Runs `run` and returns its output with pyotp's codes for the moments before and after."""
-    before = time.time()
-    output = run()
-    after = time.time()
-    totp = make()
-    return output, {totp.at(before), totp.at(after)}
 
 
 def pcsc_connection(serial: int) -> SmartCardConnection:
@@ -48,7 +37,7 @@ def pcsc_connection(serial: int) -> SmartCardConnection:
 
 
 def test_ykman_lists_both_keys_with_serial_and_firmware(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND, firmware=(5, 4, 3)))
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO, firmware=(5, 4, 3)))
     result = ykman("list")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -59,8 +48,8 @@ def test_ykman_lists_both_keys_with_serial_and_firmware(plug_keys, ykman):
 
 
 def test_ykman_info_shows_the_chosen_key(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND, firmware=(5, 4, 3)))
-    result = ykman("--device", str(SECOND), "info")
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO, firmware=(5, 4, 3)))
+    result = ykman("--device", str(TWO), "info")
     assert result.exit_code == 0, result.stderr
     assert "Serial number: 22222222" in result.stdout
     assert "Firmware version: 5.4.3" in result.stdout
@@ -85,10 +74,10 @@ def _digest(name: str):
 
 @pytest.mark.parametrize(("algorithm", "digits", "period"), TOTP_CASES)
 def test_ykman_totp_codes_equal_pyotp(plug_keys, ykman, algorithm, digits, period):
-    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND))
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
     secret = pyotp.random_base32(32)
     name = f"Site:{algorithm}-{digits}-{period}"
-    added = ykman("--device", str(SECOND), "oath", "accounts", "add", "--algorithm", algorithm,
+    added = ykman("--device", str(TWO), "oath", "accounts", "add", "--algorithm", algorithm,
                   "--digits", str(digits), "--period", str(period), name, secret)
     assert added.exit_code == 0, added.stderr
 
@@ -96,16 +85,16 @@ def test_ykman_totp_codes_equal_pyotp(plug_keys, ykman, algorithm, digits, perio
         return pyotp.TOTP(secret, digits=digits, digest=_digest(algorithm), interval=period)
 
     output, expected = pyotp_codes_around(
-        make, lambda: ykman("--device", str(SECOND), "oath", "accounts", "code", "-s", name).stdout
+        make, lambda: ykman("--device", str(TWO), "oath", "accounts", "code", "-s", name).stdout
     )
     assert output.strip() in expected
     # The other key was not written to.
-    assert ykman("--device", str(FIRST), "oath", "accounts", "list").stdout == ""
+    assert ykman("--device", str(ONE), "oath", "accounts", "list").stdout == ""
 
 
 @pytest.mark.parametrize("counter", [0, 5])
 def test_ykman_hotp_codes_equal_pyotp_and_the_counter_moves(plug_keys, ykman, counter):
-    plug_keys(KeyConfig(serial=FIRST))
+    plug_keys(KeyConfig(serial=ONE))
     added = ykman("oath", "accounts", "add", "--oath-type", "HOTP", "--counter", str(counter),
                   "Bank:alice", SECRET)
     assert added.exit_code == 0, added.stderr
@@ -120,8 +109,8 @@ def test_ykman_hotp_codes_equal_pyotp_and_the_counter_moves(plug_keys, ykman, co
 
 
 def test_ykman_touch_credential_codes_and_listing(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND, touch="auto", touch_delay=0.2))
-    on_second = partial(ykman, "--device", str(SECOND))  # two keys: use the second only
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO, touch="auto", touch_delay=0.2))
+    on_second = partial(ykman, "--device", str(TWO))  # two keys: use the second only
     assert on_second("oath", "accounts", "add", "--touch", "Mail:bob", SECRET).exit_code == 0
     assert on_second("oath", "accounts", "add", "Chat:bob", SECRET).exit_code == 0
     listed = on_second("oath", "accounts", "code").stdout
@@ -131,11 +120,11 @@ def test_ykman_touch_credential_codes_and_listing(plug_keys, ykman):
         lambda: on_second("oath", "accounts", "code", "-s", "Mail").stdout,
     )
     assert output.strip() in expected
-    assert ykman("--device", str(FIRST), "oath", "accounts", "list").stdout == ""
+    assert ykman("--device", str(ONE), "oath", "accounts", "list").stdout == ""
 
 
 def test_ykman_reports_a_timeout_when_touch_is_denied(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST, touch="deny", touch_timeout=0.5))
+    plug_keys(KeyConfig(serial=ONE, touch="deny", touch_timeout=0.5))
     assert ykman("oath", "accounts", "add", "--touch", "Mail:bob", SECRET).exit_code == 0
     result = ykman("oath", "accounts", "code", "-s", "Mail")
     assert result.exit_code != 0
@@ -143,8 +132,8 @@ def test_ykman_reports_a_timeout_when_touch_is_denied(plug_keys, ykman):
 
 
 def test_ykman_uri_rename_delete(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND))
-    on_second = partial(ykman, "--device", str(SECOND))  # two keys: use the second only
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
+    on_second = partial(ykman, "--device", str(TWO))  # two keys: use the second only
     uri = f"otpauth://totp/Example:alice@example.com?secret={SECRET}&issuer=Example&digits=8"
     assert on_second("oath", "accounts", "uri", uri).exit_code == 0
     assert on_second("oath", "accounts", "list").stdout.strip() == "Example:alice@example.com"
@@ -158,11 +147,11 @@ def test_ykman_uri_rename_delete(plug_keys, ykman):
     assert output.strip() in expected
     assert on_second("oath", "accounts", "delete", "-f", "carol").exit_code == 0
     assert on_second("oath", "accounts", "list").stdout == ""
-    assert ykman("--device", str(FIRST), "oath", "accounts", "list").stdout == ""
+    assert ykman("--device", str(ONE), "oath", "accounts", "list").stdout == ""
 
 
 def test_ykman_rename_needs_firmware_5_3_1(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST, firmware=(5, 2, 7)))
+    plug_keys(KeyConfig(serial=ONE, firmware=(5, 2, 7)))
     assert ykman("oath", "accounts", "add", "Old:alice", SECRET).exit_code == 0
     renamed = ykman("oath", "accounts", "rename", "-f", "alice", "New:alice")
     assert renamed.exit_code != 0
@@ -170,8 +159,8 @@ def test_ykman_rename_needs_firmware_5_3_1(plug_keys, ykman):
 
 
 def test_ykman_password_change_use_and_reset(plug_keys, ykman):
-    plug_keys(KeyConfig(serial=FIRST), KeyConfig(serial=SECOND))
-    on_second = partial(ykman, "--device", str(SECOND))  # two keys: use the second only
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
+    on_second = partial(ykman, "--device", str(TWO))  # two keys: use the second only
     assert on_second("oath", "accounts", "add", "Site:alice", SECRET).exit_code == 0
     changed = on_second("oath", "access", "change", "-n", "hunter22")
     assert changed.exit_code == 0, changed.stderr
@@ -189,12 +178,12 @@ def test_ykman_password_change_use_and_reset(plug_keys, ykman):
     assert on_second("oath", "reset", "-f").exit_code == 0
     after = on_second("oath", "accounts", "list")
     assert after.exit_code == 0 and after.stdout == ""
-    assert ykman("--device", str(FIRST), "oath", "accounts", "list").stdout == ""
+    assert ykman("--device", str(ONE), "oath", "accounts", "list").stdout == ""
 
 
 @pytest.mark.parametrize(("firmware", "capacity"), [((5, 4, 3), 32), ((5, 7, 2), 64)])
 def test_ykman_reports_a_full_key(plug_keys, ykman, firmware, capacity):
-    rig = plug_keys(KeyConfig(serial=FIRST, firmware=firmware))
+    rig = plug_keys(KeyConfig(serial=ONE, firmware=firmware))
     # Fill all but one slot in-process (fast), then let ykman add the last one and one more.
     session = OathSession(SmartCardAdapter(rig.keys[0]))
     for index in range(capacity - 1):
@@ -214,10 +203,10 @@ def _credential(name: str, issuer: str | None = None, **fields) -> CredentialDat
 
 
 def test_oath_session_in_process_and_through_pcscd_agree(plug_keys):
-    rig = plug_keys(KeyConfig(serial=FIRST))
-    in_process_key = rig.keys[0].__class__(KeyConfig(serial=SECOND))
+    rig = plug_keys(KeyConfig(serial=ONE))
+    in_process_key = rig.keys[0].__class__(KeyConfig(serial=TWO))
     answers = []
-    for connect in (lambda: SmartCardAdapter(in_process_key), lambda: pcsc_connection(FIRST)):
+    for connect in (lambda: SmartCardAdapter(in_process_key), lambda: pcsc_connection(ONE)):
         with connect() as connection:
             answers.append(_exercise(OathSession(connection)))
     assert answers[0] == answers[1]
@@ -243,36 +232,6 @@ def _exercise(session: OathSession) -> dict:
     }
 
 
-def _replug(rig, serial: int) -> None:
-    """Pulls the key out and plugs it back in, waiting until pcscd has powered it up again."""
-    key, bridge = rig.key(serial), rig.bridge(serial)
-    bridge.pull_out()
-    key.faults.plug_in()
-    bridge.plug_in()
-    bridge.wait_ready()
-    _wait_until_connectable()
-
-
-def _wait_until_connectable(timeout: float = 5.0) -> None:
-    """pcscd has powered the key up; wait until a client can also connect to it."""
-    from smartcard.Exceptions import SmartcardException
-    from smartcard.System import readers
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            connection = readers()[0].createConnection()
-            connection.connect()
-        except (SmartcardException, IndexError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-        else:
-            connection.disconnect()
-            connection.release()
-            return
-
-
 def _enrol(serial: int) -> None:
     """Find the key through pcscd, open OATH, write one credential: what an enrol does."""
     connection = pcsc_connection(serial)
@@ -294,22 +253,22 @@ def _close_quietly(connection: SmartCardConnection) -> None:
 
 @pytest.mark.parametrize("fault", ["pull_after", "pull_during"])
 def test_a_key_pulled_at_each_apdu_of_a_put_fails_the_connection(plug_keys, fault):
-    rig = plug_keys(KeyConfig(serial=FIRST))
+    rig = plug_keys(KeyConfig(serial=ONE))
     key = rig.keys[0]
     before = key.log.count
-    _enrol(FIRST)
+    _enrol(ONE)
     apdus = key.log.count - before
     assert apdus >= 3  # management select + read config, OATH select, PUT
     for n in range(1, apdus + 1):
-        with pcsc_connection(FIRST) as connection:
+        with pcsc_connection(ONE) as connection:
             OathSession(connection).reset()
         # pull_after=N: N APDUs answered, the next fails; pull_during=N: the Nth is carried out
         # and its answer lost.
         setattr(key.faults, fault, key.log.count + (n - 1 if fault == "pull_after" else n))
         with pytest.raises(CardConnectionException):
-            _enrol(FIRST)
-        _replug(rig, FIRST)
-        with pcsc_connection(FIRST) as connection:
+            _enrol(ONE)
+        replug(rig, ONE)
+        with pcsc_connection(ONE) as connection:
             stored = [c.id for c in OathSession(connection).list_credentials()]
         written = fault == "pull_during" and n == apdus
         assert stored == ([b"Count:probe"] if written else []), (fault, n)

@@ -5,24 +5,16 @@ proof. Before the checks had one home, the same enrolment listed the key four ti
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pyotp
-import pytest
 
-from conftest import FIXED_TIME
+from helpers.samples import FIXED_TIME, GITHUB, SECRET
 from virtualkey.key import KeyConfig
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-URI = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
+URI = GITHUB
 SELECT, LIST, PUT, CALCULATE, CALCULATE_ALL, SEND_REMAINING = (
     (0xA4, 0x04), (0xA1, 0x00), (0x01, 0x00), (0xA2, 0x00), (0xA4, 0x00), (0xA5, 0x00))
 READ_CONFIG = (0x1D, 0x00)  # the management applet: a write trusts only the key's own serial
-
-
-@pytest.fixture(autouse=True)
-def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def test_one_enrolment_lists_the_key_once_then_writes_and_proves(plug_keys, hwotp):
@@ -40,3 +32,18 @@ def test_one_enrolment_lists_the_key_once_then_writes_and_proves(plug_keys, hwot
     # Measured on the same enrolment: 13 APDUs before this change (4 LIST, 4 CALCULATE_ALL), 7
     # after it.
     assert sum(sent.values()) < 13
+
+
+def test_a_key_pulled_after_its_write_with_also_vault_says_the_vault_copy_is_missing(
+    plug_keys, hwotp, vault_path
+):
+    key = plug_keys(KeyConfig(serial=11111111)).keys[0]
+    assert hwotp("keys").exit_code == 0
+    # SELECTs, the serial, LIST, CALCULATE_ALL, then the PUT (6th): its proof never arrives.
+    key.faults.pull_after = key.log.count + 6
+    result = hwotp("enroll", "--uri", URI, "--no-touch", "--also-vault")
+    assert result.exit_code == 12, result.everything
+    message = result.stderr.splitlines()[-1]
+    assert "after GitHub:alice was written to it" in message
+    assert message.endswith("(nothing was stored in the vault)")
+    assert not vault_path.exists()

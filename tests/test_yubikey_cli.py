@@ -4,111 +4,34 @@ checked against pyotp; what a key holds is read back from the virtual key itself
 
 `hwotp keys`, enrolment onto keys, `hwotp code` and `hwotp list` are here; passwords,
 delete/rename/reset, a key pulled at every APDU and interop with the ykman CLI are in
-test_yubikey_cli_keys.py.
+test_yubikey_cli_keys.py. Their helpers are in helpers/ (keys, cli, samples).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pyotp
 import pytest
 from click.testing import CliRunner
-from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession, parse_b32_key
+from yubikit.oath import HASH_ALGORITHM, OATH_TYPE
 
 import qrimages
-from conftest import FIXED_TIME, PCSC_LINK, _point_link
+from helpers.cli import codes_printed, failed, ok
+from helpers.keys import ONE, TWO, fill, names_on, point_pcsc_link, put, puts, pyotp_codes_around
+from helpers.migration import entry, payload_bytes
+from helpers.migration import uri as migration_uri
+from helpers.samples import FIXED_TIME, GITHUB, PERIOD_60, SECRET, SECRET_B, SECRET_C, totp
 from hwotp.cli import cli
 from hwotp.errors import ExitCode
-from test_virtualkey_pcscd import pyotp_codes_around
 from virtualkey.key import KeyConfig
-from virtualkey.transports import SmartCardAdapter
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits
-SECRET_B = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 4226's "12345678901234567890"
-SECRET_C = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
-ONE, TWO = 11111111, 22222222
-GITHUB = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
-PERIOD_60 = f"otpauth://totp/Slow:alice?secret={SECRET_B}&issuer=Slow&period=60"
 NO_CLIPBOARD = "No clipboard tool found"
-
-
-@pytest.fixture(autouse=True)
-def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every hwotp run of a test (in-process or not) remembers keys in the test's own folder."""
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("HWOTP_CACHE_DIR", str(folder))
-    for name in ("HWOTP_OATH_PASSWORD", "HWOTP_NEW_OATH_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def totp(secret: str = SECRET, at: float = FIXED_TIME, **options) -> str:
-    return pyotp.TOTP(secret, **options).at(at)
-
-
-def ok(result):
-    assert result.exit_code == 0, result.everything
-    assert "Traceback" not in result.everything
-    return result
-
-
-def failed(result, exit_code: int) -> str:
-    """The command failed with `exit_code` and one error sentence, last on stderr."""
-    assert result.exit_code == exit_code, result.everything
-    assert "Traceback" not in result.everything
-    lines = result.stderr.splitlines()
-    errors = [line for line in lines if line.startswith("hwotp: ")]
-    assert errors == [lines[-1]], result.stderr
-    return errors[0]
-
-
-def codes_printed(stdout: str) -> dict[str, str]:
-    """`name  123456  (12 s left)` lines -> {name: code}."""
-    found = {}
-    for line in stdout.splitlines():
-        name, code = re.match(r"(.*?) {2,}(\S+)", line).groups()
-        found[name] = code
-    return found
-
-
-def session(key) -> OathSession:
-    """yubikit in-process on the virtual key itself: fast set-up, and the key's own view."""
-    return OathSession(SmartCardAdapter(key))
-
-
-def put(key, name: str, issuer: str | None = None, secret: str = SECRET, touch: bool = False,
-        **fields) -> None:
-    data = {"oath_type": OATH_TYPE.TOTP, "hash_algorithm": HASH_ALGORITHM.SHA1,
-            "secret": parse_b32_key(secret), **fields}
-    session(key).put_credential(CredentialData(name=name, issuer=issuer, **data),
-                                touch_required=touch)
-
-
-def fill(key, count: int) -> None:
-    oath = session(key)
-    for index in range(count):
-        oath.put_credential(CredentialData(
-            name=f"filler{index}", issuer=None, oath_type=OATH_TYPE.TOTP,
-            hash_algorithm=HASH_ALGORITHM.SHA1, secret=parse_b32_key(SECRET)))
-
-
-def names_on(key) -> set[bytes]:
-    return set(key.oath.credentials)
-
-
-def puts(key) -> int:
-    return sum(record.ins == 0x01 for record in key.log.records)
 
 
 # --- hwotp keys; no key; no pcscd -----------------------------------------------------------
@@ -169,7 +92,7 @@ def test_a_reader_asked_for_that_is_not_there_is_an_error(plug_keys, hwotp):
 
 
 def test_pcscd_not_running_says_so_and_how_to_start_it(tmp_path, hwotp, vault_path):
-    _point_link(PCSC_LINK, tmp_path / "no-pcscd-here")  # whatever an earlier test left
+    point_pcsc_link(tmp_path / "no-pcscd-here")  # whatever an earlier test left
     keys = hwotp("keys")
     message = failed(keys, ExitCode.KEY_UNAVAILABLE)
     assert "pcscd (the smart card service) is not running" in message
@@ -366,11 +289,9 @@ def test_second_key_full_says_exactly_which_key_holds_it(plug_keys, hwotp, vault
 
 
 def test_a_key_filling_up_within_a_batch_says_what_it_holds(plug_keys, hwotp, vault_path):
-    from test_migration import entry, payload_bytes, uri
-
     rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
     fill(rig.keys[0], 31)
-    batch = uri(payload_bytes([entry(name="a@x"), entry(name="b@x", issuer="Other")]))
+    batch = migration_uri(payload_bytes([entry(name="a@x"), entry(name="b@x", issuer="Other")]))
     message = failed(hwotp("enroll", "--uri", batch, "--no-touch"), ExitCode.KEY_FULL)
     assert message == (f"hwotp: the YubiKey {ONE} is full: it holds 32 credentials, its limit "
                        "is 32 (GitHub:a@x stored before that)")

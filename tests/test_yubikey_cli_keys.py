@@ -1,35 +1,27 @@
 """hwotp on YubiKeys (issue 4), continued: OATH passwords, delete / rename / reset on keys, a key
-pulled out at every APDU of an enrolment, and interop with the ykman CLI. Helpers and
-conventions: test_yubikey_cli.py."""
+pulled out at every APDU of an enrolment, and interop with the ykman CLI. Conventions:
+test_yubikey_cli.py."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pyotp
 
-from hwotp.errors import ExitCode
-from test_virtualkey_pcscd import _replug
-from test_yubikey_cli import (  # noqa: F401 - key_cache is an autouse fixture
-    GITHUB,
+from helpers.cli import codes_printed, failed, ok
+from helpers.keys import (
     ONE,
-    PERIOD_60,
-    SECRET,
-    SECRET_B,
-    SECRET_C,
     TWO,
-    codes_printed,
-    failed,
-    key_cache,
     names_on,
-    ok,
     put,
     pyotp_codes_around,
+    replug,
     session,
-    totp,
+    wait_until_pcscd_sees_no_card,
 )
+from helpers.samples import GITHUB, PERIOD_60, SECRET, SECRET_B, SECRET_C, totp
+from hwotp.errors import ExitCode
 from virtualkey.key import KeyConfig
 
 PASSWORD = "hunter22"
@@ -188,7 +180,7 @@ def test_a_key_pulled_at_every_apdu_of_an_enrol(plug_keys, hwotp, vault_path):
         else:
             assert message.startswith(f"{lost} after GitHub:alice was written to it"), n
             assert message.endswith("`hwotp list` shows whether it is there"), n
-        _replug(rig, ONE)
+        replug(rig, ONE)
         listed = json.loads(ok(hwotp("list", "--json", "--no-vault")).stdout)
         on_key = [item["name"] for item in listed]
         assert on_key == (["GitHub:alice"] if n > put_at else []), (n, put_at)
@@ -201,7 +193,7 @@ def test_a_key_plugged_in_a_moment_late_is_waited_for(plug_keys, hwotp):
     rig = plug_keys(KeyConfig(serial=ONE))
     bridge = rig.bridge(ONE)
     bridge.pull_out()  # the reader stays, empty: as a key being plugged in
-    _wait_until_pcscd_sees_no_card()
+    wait_until_pcscd_sees_no_card()
     plugging = threading.Thread(target=bridge.plug_in)
     plugging.start()  # in again after a second (the bridge keeps a pulled key out that long)
     try:
@@ -211,32 +203,12 @@ def test_a_key_plugged_in_a_moment_late_is_waited_for(plug_keys, hwotp):
     assert json.loads(listed.stdout) == []
 
 
-def _wait_until_pcscd_sees_no_card(timeout: float = 5.0) -> None:
-    """vpcd is polled about every 0.45 s: until then pcscd still shows the pulled card."""
-    from smartcard.Exceptions import NoCardException
-    from smartcard.System import readers
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        connection = readers()[0].createConnection()
-        try:
-            connection.connect()
-        except NoCardException:
-            return
-        else:
-            connection.disconnect()
-        finally:
-            connection.release()
-        time.sleep(0.05)
-    raise AssertionError("pcscd still shows the pulled key")
-
-
 def test_after_a_pull_the_same_enrol_works(plug_keys, hwotp):
     rig = plug_keys(KeyConfig(serial=ONE))
     key = rig.keys[0]
     key.faults.pull_after = key.log.count + 2
     failed(hwotp("enroll", "--uri", GITHUB), ExitCode.KEY_UNAVAILABLE)
-    _replug(rig, ONE)
+    replug(rig, ONE)
     result = ok(hwotp("enroll", "--uri", GITHUB))
     assert codes_printed(result.stdout) == {"GitHub:alice": totp()}
     assert names_on(key) == {b"GitHub:alice"}

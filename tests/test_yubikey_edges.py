@@ -8,24 +8,11 @@ import json
 
 import pytest
 
+from helpers.cli import codes_printed, failed, ok
+from helpers.keys import ONE, TWO, fill, names_on, put, puts
+from helpers.samples import GITHUB, SECRET, SECRET_B, totp
 from hwotp.errors import ExitCode
-from test_yubikey_cli import (  # noqa: F401 - key_cache is an autouse fixture
-    GITHUB,
-    SECRET,
-    SECRET_B,
-    codes_printed,
-    failed,
-    fill,
-    key_cache,
-    names_on,
-    ok,
-    put,
-    puts,
-    totp,
-)
 from virtualkey.key import KeyConfig
-
-ONE, TWO = 11111111, 22222222
 
 
 def test_a_name_a_key_would_read_as_a_period_is_refused_before_writing(plug_keys, hwotp):
@@ -40,7 +27,7 @@ def test_a_name_a_key_would_read_as_a_period_is_refused_before_writing(plug_keys
     assert names_on(rig.keys[0]) == {b"10/Acme:alice"}
 
 
-def test_device_trusts_the_key_not_a_lying_cache(plug_keys, hwotp, key_cache):  # noqa: F811
+def test_device_trusts_the_key_not_a_lying_cache(plug_keys, hwotp, key_cache):
     rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
     ok(hwotp("keys"))  # both keys cached
     cache = key_cache / "keys.json"
@@ -62,7 +49,7 @@ def test_device_trusts_the_key_not_a_lying_cache(plug_keys, hwotp, key_cache):  
      '{"x": {"serial": 5, "firmware": [], "form_factor": "f"}}',
      "not json"],
 )
-def test_a_damaged_key_cache_is_ignored(plug_keys, hwotp, key_cache, damage):  # noqa: F811
+def test_a_damaged_key_cache_is_ignored(plug_keys, hwotp, key_cache, damage):
     plug_keys(KeyConfig(serial=ONE))
     key_cache.mkdir(parents=True, exist_ok=True)
     (key_cache / "keys.json").write_text(damage)

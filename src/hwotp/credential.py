@@ -18,6 +18,7 @@ MAX_NAME_CHARS = 256  # a YubiKey takes 64 bytes for issuer:account; the vault i
 # Joiners shape emoji and some scripts; every other format character (bidi controls, zero
 # widths, tags, soft hyphens) reorders or hides text.
 _VISIBLE_FORMAT = frozenset("\u200c\u200d")
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class Kind(StrEnum):
@@ -112,9 +113,17 @@ class Entry:
     def hidden(self) -> bool:
         return is_hidden(self.name)
 
+    @property
+    def handle_text(self) -> str | None:
+        """The handle as a person can type it (a key's raw id: `60/Site:x`), or None."""
+        if self.handle is None:
+            return None
+        return printable(self.handle.decode("utf-8", errors="backslashreplace"))
+
     def is_copy_of(self, other: Entry) -> bool:
-        """Names identify credentials in every store: the same name elsewhere is a copy."""
-        return self.name == other.name
+        """Names identify credentials in every store: the same name elsewhere is a copy (two
+        of one name in one store are twins another tool made, not copies)."""
+        return self.name == other.name and self.location != other.location
 
     def matches(self, query: str) -> bool:
         """Case-insensitive substring match on `issuer:account`, in any Unicode spelling."""
@@ -152,7 +161,7 @@ def _clean_text(field_name: str, text: str) -> str:
     except UnicodeEncodeError:
         raise CredentialError(f"the {field_name} is not valid text (UTF-8)") from None
     text = unicodedata.normalize("NFC", text).strip()
-    categories = {unicodedata.category(char) for char in text if char not in _VISIBLE_FORMAT}
+    categories = {unicodedata.category(char) for char in text if _unsafe(char)}
     if categories & {"Cc", "Zl", "Zp"}:
         raise CredentialError(f"the {field_name} contains a control character")
     if "Cf" in categories:
@@ -160,6 +169,17 @@ def _clean_text(field_name: str, text: str) -> str:
     if len(text) > MAX_NAME_CHARS:
         raise CredentialError(f"the {field_name} is longer than {MAX_NAME_CHARS} characters")
     return text
+
+
+def printable(text: str) -> str:
+    """`text` with every character a name may not hold (control, invisible or reordering)
+    escaped as `\\uXXXX`, and nothing else changed: a name hwotp stored prints as it is, and
+    a name another tool wrote on a key cannot fake a line of output."""
+    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in text)
+
+
+def _unsafe(char: str) -> bool:
+    return char not in _VISIBLE_FORMAT and unicodedata.category(char) in _UNSAFE_CATEGORIES
 
 
 def fold(text: str) -> str:

@@ -1,8 +1,9 @@
 """The FIDO applet: CTAP2 over ISO 7816 as NFC carries it (CTAP 2.1 section 11.3), which is
 also what python-fido2's ``CtapPcscDevice`` speaks over any PC/SC reader.
 
-- SELECT answers the version string. A real YubiKey answers "U2F_V2" (it speaks U2F too); this
-  one has no U2F, so it answers "FIDO_2_0".
+- SELECT answers the version string "U2F_V2", as a YubiKey does (CTAP 2.1 11.3.4: an
+  authenticator that speaks U2F too answers "U2F_V2"); U2F REGISTER, AUTHENTICATE and VERSION
+  (CLA 00, INS 01-03) go to ``u2f.py``.
 - NFCCTAP_MSG (INS 10) carries a CTAP request. With P1 bit 80 (the platform can poll) a request
   still waiting for a touch is answered 9100 with the keepalive status byte; the platform then
   polls with NFCCTAP_GETRESPONSE (INS 11), P1 11 cancelling. Without that bit the APDU blocks.
@@ -24,6 +25,7 @@ from .apdu import (
 )
 from .ctap.authenticator import Authenticator
 from .ctap.status import STATUS_PROCESSING
+from .u2f import INS_AUTHENTICATE, INS_REGISTER, INS_VERSION, U2f
 
 FIDO_AID = bytes.fromhex("a0000006472f0001")
 INS_NFCCTAP_MSG = 0x10
@@ -60,9 +62,10 @@ class FidoApplet:
     send_remaining_ins = None
     response_limit = None
 
-    def __init__(self, authenticator: Authenticator, version: bytes = b"FIDO_2_0") -> None:
+    def __init__(self, authenticator: Authenticator, version: bytes = b"U2F_V2") -> None:
         self.authenticator = authenticator
         self.version = version
+        self.u2f = U2f(authenticator)
         self._operation: _Operation | None = None
 
     def select(self, command: Command) -> bytes:
@@ -79,7 +82,10 @@ class FidoApplet:
             return self._message(command)
         if command.ins == INS_NFCCTAP_GETRESPONSE:
             return self._get_response(command)
-        raise ApduError(SW_INS_NOT_SUPPORTED, "only NFCCTAP_MSG and NFCCTAP_GETRESPONSE")
+        if command.ins in (INS_REGISTER, INS_AUTHENTICATE, INS_VERSION):
+            self.deselect()  # a U2F request ends a CTAP2 one the platform gave up on
+            return self.u2f.process(command)
+        raise ApduError(SW_INS_NOT_SUPPORTED, "NFCCTAP_MSG, NFCCTAP_GETRESPONSE and U2F only")
 
     def _message(self, command: Command) -> bytes:
         self.deselect()  # a new request replaces one the platform gave up on

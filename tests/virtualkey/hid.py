@@ -7,8 +7,8 @@ on an allocated channel resynchronises it; PING echoes; WINK; CBOR requests of o
 up to 128 continuation packets; KEEPALIVE every 100 ms while a request waits for a touch;
 CANCEL ends such a wait (the answer is then KEEPALIVE_CANCEL 0x2D); ERROR for a bad channel,
 sequence, length or command, and CHANNEL_BUSY while another channel's request runs.
-MSG (U2F) answers ERROR INVALID_CMD: there is no U2F here, and INIT says so with NMSG.
-Not modelled: the 500 ms timeout between continuation packets, and LOCK.
+MSG carries a U2F APDU (extended length) to ``u2f.py`` and answers its response APDU, so INIT
+does not set NMSG. Not modelled: the 500 ms timeout between continuation packets, and LOCK.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from fido2.hid import CtapHidDevice
 from fido2.hid.base import CtapHidConnection, HidDescriptor
 
 from .ctap.authenticator import Authenticator
+from .u2f import U2f
 
 REPORT_SIZE = 64
 BROADCAST = 0xFFFFFFFF
@@ -31,7 +32,7 @@ CMD_KEEPALIVE, CMD_ERROR = 0x3B, 0x3F
 ERR_INVALID_CMD, ERR_INVALID_LEN, ERR_INVALID_SEQ = 0x01, 0x03, 0x04
 ERR_CHANNEL_BUSY, ERR_INVALID_CHANNEL = 0x06, 0x0B
 CTAP_OTHER = 0x7F
-CAPABILITY_WINK, CAPABILITY_CBOR, CAPABILITY_NMSG = 0x01, 0x04, 0x08
+CAPABILITY_WINK, CAPABILITY_CBOR = 0x01, 0x04
 CTAPHID_VERSION = 2
 INIT_DATA = REPORT_SIZE - 7
 CONT_DATA = REPORT_SIZE - 5
@@ -162,7 +163,7 @@ class VirtualHidConnection(CtapHidConnection):
             self._error(channel, ERR_INVALID_CHANNEL)
             return
         major, minor, patch = self.authenticator.firmware
-        capabilities = CAPABILITY_WINK | CAPABILITY_CBOR | CAPABILITY_NMSG
+        capabilities = CAPABILITY_WINK | CAPABILITY_CBOR
         answer = nonce + struct.pack(">IBBBBB", new, CTAPHID_VERSION, major, minor, patch,
                                      capabilities)
         self._send(channel, CMD_INIT, answer)
@@ -180,14 +181,15 @@ class VirtualHidConnection(CtapHidConnection):
         elif command == CMD_WINK:
             self.winks += 1
             self._send(channel, CMD_WINK, b"")
-        elif command == CMD_CBOR:
+        elif command in (CMD_CBOR, CMD_MSG):
             if not data:
                 self._error(channel, ERR_INVALID_LEN)
                 return
             self._running = _Running(channel)
-            threading.Thread(target=self._cbor, args=(self._running, data),
+            work = self._cbor if command == CMD_CBOR else self._msg
+            threading.Thread(target=work, args=(self._running, data),
                              name="virtual-ctaphid-request", daemon=True).start()
-        else:  # MSG (no U2F), LOCK and anything else
+        else:  # LOCK and anything else
             self._error(channel, ERR_INVALID_CMD)
 
     def _cbor(self, running: _Running, request: bytes) -> None:
@@ -199,14 +201,23 @@ class VirtualHidConnection(CtapHidConnection):
         try:
             answer = self.authenticator.call(request, keepalive, running.cancel.is_set)
         except Exception:
-            self._finish(channel, bytes([CTAP_OTHER]))  # the host is not left waiting
+            self._finish(channel, CMD_CBOR, bytes([CTAP_OTHER]))  # the host is not left waiting
             raise  # a bug in the authenticator: the test run reports it
-        self._finish(channel, answer)
+        self._finish(channel, CMD_CBOR, answer)
 
-    def _finish(self, channel: int, answer: bytes) -> None:
+    def _msg(self, running: _Running, apdu: bytes) -> None:
+        """U2F: no keepalives (CTAP 2.1 11.2.9.1.1), the answer is a response APDU."""
+        try:
+            answer = U2f(self.authenticator).call(apdu)
+        except Exception:
+            self._finish(running.channel, CMD_MSG, b"\x6f\x00")
+            raise
+        self._finish(running.channel, CMD_MSG, answer)
+
+    def _finish(self, channel: int, command: int, answer: bytes) -> None:
         with self._lock:
             self._running = None
-        self._send(channel, CMD_CBOR, answer)
+        self._send(channel, command, answer)
 
     def _error(self, channel: int, code: int) -> None:
         self._send(channel, CMD_ERROR, bytes([code]))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .card import NFC_ATR, YUBIKEY5_ATR, Card
-from .ctap.authenticator import Authenticator
+from .ctap.authenticator import Authenticator, aaguid_for
 from .faults import Faults
 from .fido import FidoApplet
 from .log import ApduLog
@@ -33,10 +33,13 @@ class KeyConfig:
     touch_delay: float = 0.0
     touch_timeout: float = 1.0
     transport: str = "usb"  # usb: a key in a USB port; nfc: a YubiKey 5 NFC on a reader
+    nfc: bool = True  # the model has NFC (a YubiKey 5 NFC); False: a YubiKey 5 or 5C
 
     def __post_init__(self) -> None:
         if self.transport not in ("usb", "nfc"):
             raise ValueError("transport is usb or nfc")
+        if self.transport == "nfc" and not self.nfc:
+            raise ValueError("a model without NFC cannot sit on an NFC reader")
 
     @property
     def has_fido2(self) -> bool:
@@ -58,10 +61,13 @@ class VirtualKey:
         self.faults = Faults()
         self.log = ApduLog(log_file)
         self.management = ManagementApplet(
-            config.serial, config.firmware, config.form_factor, fido2=config.has_fido2
+            config.serial, config.firmware, config.form_factor, nfc=config.nfc,
+            fido2=config.has_fido2,
         )
         self.oath = OathApplet(config.firmware, self.presence)
-        self.authenticator = authenticator or Authenticator(config.firmware, self.presence)
+        self.authenticator = authenticator or Authenticator(
+            config.firmware, self.presence, aaguid=aaguid_for(config.form_factor, config.nfc)
+        )
         self.fido = FidoApplet(self.authenticator)
         applets = [self.management, self.oath]
         if config.transport == "nfc" and config.has_fido2:
@@ -88,6 +94,18 @@ class VirtualKey:
         """Pulled out and plugged in: a reconnect, and FIDO2 forgets tokens and power-up state."""
         self.card.reset()
         self.authenticator.power_cycle()
+
+    def reader_power(self) -> None:
+        """The reader powers the card off, on or resets it (PC/SC IFD_POWER_DOWN / UP / RESET).
+        On an NFC reader that is the RF field going off and on, and the field is all the power
+        a YubiKey NFC has there: a power cycle (PIN tokens and the PIN_AUTH_BLOCKED state go,
+        the reset window opens again). In a USB port the key keeps its power and only the
+        card is reset.
+        # choice: a contactless reader's warm reset is also taken as the field going off."""
+        if self.config.transport == "nfc":
+            self.power_cycle()
+        else:
+            self.reset()
 
     def touch(self) -> None:
         self.presence.touch()

@@ -299,8 +299,9 @@ class OathApplet:
         old, new = names
         self._check_name(new)
         credential = self._find(old)
-        # choice: the answer for a new name that is already taken is not documented; 6A80.
-        if new != old and new in self.credentials:
+        # A taken name is refused, the credential's own current name too, as on a real key.
+        # choice: the status for it is not documented; 6A80.
+        if new in self.credentials:
             raise ApduError(SW_WRONG_DATA, "the new name is taken")
         credential.name = new
         # Rebuild in order: a renamed credential keeps its place in LIST.

@@ -18,6 +18,7 @@ from yubikit.core.smartcard import SmartCardConnection
 from .ctap.authenticator import Authenticator
 from .faults import KeyPulled
 from .key import VirtualKey
+from .u2f import U2f
 
 
 class SmartCardAdapter(SmartCardConnection):
@@ -44,8 +45,9 @@ class SmartCardAdapter(SmartCardConnection):
 
 
 class CtapAdapter(CtapDevice):
-    """The authenticator as python-fido2's ``Ctap2`` sees a device: CBOR requests only (no
-    CTAPHID framing, see ``hid.py`` for that). The event cancels a touch wait."""
+    """The authenticator as python-fido2's ``Ctap2`` and ``Ctap1`` see a device: CBOR requests
+    and U2F APDUs (MSG), without CTAPHID framing (see ``hid.py`` for that). The event cancels
+    a touch wait."""
 
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
@@ -64,6 +66,8 @@ class CtapAdapter(CtapDevice):
     ) -> bytes:
         if self.closed:
             raise KeyPulled("the connection is closed")
+        if cmd == CTAPHID.MSG:
+            return U2f(self.authenticator).call(bytes(data))
         if cmd != CTAPHID.CBOR:
             raise CtapError(CtapError.ERR.INVALID_COMMAND)
         event = event or Event()

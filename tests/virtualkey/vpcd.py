@@ -83,7 +83,7 @@ class VpcdBridge:
         if payload[0] == GET_ATR:  # also pcscd's "is the card still there" poll
             return self.key.atr
         if payload[0] in (POWER_OFF, POWER_ON, RESET):
-            self.key.reset()
+            self.key.reader_power()
         if payload[0] in (POWER_ON, RESET):
             self.ready.set()
         return None

@@ -1,13 +1,16 @@
 """with-keys: run a command with virtual YubiKeys plugged into a private pcscd.
 
     tests/virtualkey/with-keys [--keys N] [--serial S]... [--firmware X.Y.Z]
-                               [--touch auto|deny|signal] [--control DIR] -- COMMAND...
+                               [--transport usb|nfc] [--touch auto|deny|signal]
+                               [--control DIR] -- COMMAND...
 
-COMMAND sees the keys as real ones (ykman and hwotp find them by their normal discovery): its
-environment points pcsc-lite at the private pcscd (PCSCLITE_CSOCK_NAME), and VIRTUALKEY_CONTROL
-names a folder holding each key's APDU log (SERIAL.apdu.jsonl) and where creating SERIAL.touch
-touches a key whose policy is `signal`. Everything is torn down when COMMAND ends; the exit
-status is COMMAND's.
+COMMAND sees the keys as real ones (ykman, hwotp and python-fido2 find them by their normal
+discovery): its environment points pcsc-lite at the private pcscd (PCSCLITE_CSOCK_NAME); USB
+keys' FIDO interfaces are /dev/hidrawN in COMMAND's own mount namespace (VIRTUALKEY_HIDRAW lists
+them, SERIAL=PATH; needs root, see devns.py); NFC keys are YubiKey 5 NFCs on a reader, FIDO2
+over PC/SC. VIRTUALKEY_CONTROL names a folder holding each key's APDU log (SERIAL.apdu.jsonl)
+and where creating SERIAL.touch touches a key whose policy is `signal`. Everything is torn down
+when COMMAND ends; the exit status is COMMAND's.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import devns
 from .key import DEFAULT_FIRMWARE, KeyConfig
 from .pcscd import MAX_KEYS, PcscdError, die_with_parent
 from .presence import POLICIES
@@ -33,6 +37,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keys", type=int, default=None, help=f"how many keys (1-{MAX_KEYS})")
     parser.add_argument("--serial", type=int, action="append", default=[], help="a key's serial")
     parser.add_argument("--firmware", type=_firmware, default=DEFAULT_FIRMWARE)
+    parser.add_argument("--transport", choices=("usb", "nfc"), default="usb",
+                        help="usb: keys in USB ports; nfc: YubiKey 5 NFCs on a reader")
     parser.add_argument("--touch", choices=POLICIES, default="auto")
     parser.add_argument("--touch-delay", type=float, default=0.0)
     parser.add_argument("--touch-timeout", type=float, default=15.0)
@@ -57,6 +63,7 @@ def key_configs(arguments: argparse.Namespace) -> list[KeyConfig]:
             touch=arguments.touch,
             touch_delay=arguments.touch_delay,
             touch_timeout=arguments.touch_timeout,
+            transport=arguments.transport,
         )
         for serial in serials
     ]
@@ -68,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         control = arguments.control or Path(workdir) / "control"
         control.mkdir(parents=True, exist_ok=True)
         try:
-            rig = KeyRig(Path(workdir), key_configs(arguments), control)
+            configs = key_configs(arguments)
+            rig = KeyRig(Path(workdir), configs, control)
+            if rig.devns is None and arguments.transport == "usb" and configs[0].has_fido2:
+                missing = ", ".join(devns.missing_requirements())
+                print(f"with-keys: no hidraw devices (missing {missing})", file=sys.stderr)
             rig.start()
         except (PcscdError, ValueError, OSError) as error:  # TimeoutError is an OSError
             print(f"with-keys: {error}", file=sys.stderr)
@@ -85,9 +96,11 @@ def _run(command: list[str], rig: KeyRig, control: Path) -> int:
         **rig.env(),
         "VIRTUALKEY_CONTROL": str(control),
         "VIRTUALKEY_SERIALS": " ".join(str(key.serial) for key in rig.keys),
+        "VIRTUALKEY_HIDRAW": " ".join(f"{serial}={device.path}"
+                                      for serial, device in rig.hidraw.items()),
     }
     try:
-        child = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
+        child = subprocess.Popen(rig.command(command), env=env, preexec_fn=die_with_parent)
     except OSError as error:
         print(f"with-keys: cannot run {command[0]}: {error.strerror}", file=sys.stderr)
         return 127

@@ -52,10 +52,18 @@ class HwotpGroup(click.Group):
         return self.commands.get(cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:
+        try:
+            self._run(*args, **kwargs)
+        finally:
+            _stop_debugging()
+
+    def _run(self, *args: Any, **kwargs: Any) -> NoReturn:
         kwargs["standalone_mode"] = False
         if sys.stdout is None:  # `hwotp code >&-` would lose the code silently
             fail("standard output is closed; nothing was done", ExitCode.OUTPUT)
         _never_fail_on_unprintable_text()
+        if _debug_asked_by_environment():
+            _start_debugging()
         try:
             status = super().main(*args, **kwargs)
         except click.exceptions.NoArgsIsHelpError as error:  # `hwotp` or `hwotp vault` alone
@@ -77,10 +85,14 @@ class HwotpGroup(click.Group):
         except OSError as error:
             _fail_on_os_error(error)
         except Exception as error:
-            if os.environ.get("HWOTP_DEBUG"):
-                raise
             # The type only: an unexpected exception's text could carry data we must not print.
-            fail(f"unexpected error ({type(error).__name__}); set HWOTP_DEBUG=1 to see where", 1)
+            what = f"unexpected error ({type(error).__name__})"
+            if _debugging:
+                from hwotp.cli import debug
+
+                debug.log_unexpected(error)  # the traceback, on stderr with the rest of the log
+                fail(f"{what}; the log above shows where", ExitCode.FAILURE)
+            fail(f"{what}; run with --debug (or HWOTP_DEBUG=1) to see where", ExitCode.FAILURE)
         # Without standalone mode click returns the code of --help/--version exits, else None.
         _settle_output()
         sys.exit(status if isinstance(status, int) else 0)
@@ -91,6 +103,36 @@ class HwotpGroup(click.Group):
         except BrokenPipeError:
             # Caught here because click would end a closed pipe with a silent exit 1.
             raise OutputError("the output was cut off (closed pipe)") from None
+
+
+_debugging = False
+
+
+def _debug_asked_by_environment() -> bool:
+    return os.environ.get("HWOTP_DEBUG", "") not in ("", "0")
+
+
+def _debug_option(_ctx: click.Context, _param: click.Parameter, given: bool) -> None:
+    if given:
+        _start_debugging()
+
+
+def _start_debugging() -> None:
+    """The debug log on, for this command (`hwotp.cli.debug`)."""
+    global _debugging
+    from hwotp.cli import debug
+
+    debug.enable()
+    _debugging = True
+
+
+def _stop_debugging() -> None:
+    global _debugging
+    if _debugging:
+        from hwotp.cli import debug
+
+        debug.disable()
+        _debugging = False
 
 
 def _never_fail_on_unprintable_text() -> None:
@@ -138,6 +180,15 @@ def _usage_message(error: click.UsageError) -> str:
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="hwotp", message="%(prog)s %(version)s")
+@click.option(
+    "--debug",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_debug_option,
+    help="Log what hwotp does with keys and the vault on standard error (also HWOTP_DEBUG=1); "
+    "never secrets.",
+)
 @click.option(
     "--vault",
     "vault_path",

@@ -274,7 +274,7 @@ def _name_copies(located: list[Located], item: Located, saying: str) -> None:
     copies = [
         other.entry.location
         for other in located
-        if other is not item and other.entry.is_copy_of(item.entry)
+        if other.entry.is_copy_of(item.entry)
     ]
     if copies:
         note(f"{saying} {' and the '.join(copies)}.")

@@ -13,7 +13,7 @@ import click
 from hwotp.cli.app import App
 from hwotp.cli.commands import vault_group
 from hwotp.cli.output import emit_json, note
-from hwotp.errors import NotFoundError
+from hwotp.errors import CancelledError, NotFoundError
 
 if TYPE_CHECKING:
     from hwotp.vault import Vault
@@ -54,9 +54,20 @@ def add_passphrase(app: App) -> None:
 @click.argument("slot_id")
 @click.pass_obj
 def remove(app: App, slot_id: str) -> None:
-    """Remove the slot SLOT_ID (see `hwotp vault slots`). The vault is opened first, so the way
-    in that remains is proven in the same command; the last passphrase is never removed."""
+    """Remove the slot SLOT_ID (see `hwotp vault slots`). Open the vault with another slot's
+    passphrase: the way in that remains is proven in the same command, and the last passphrase
+    is never removed.
+
+    Removing a slot does not re-key the vault: a copy of the file from before (its backup
+    too) still opens with the removed passphrase. After removing a leaked one, change the
+    remaining passphrase with `hwotp vault passphrase`, which re-keys a one-slot vault.
+    """
     vault = _unlocked(app)
+    if slot_id == vault.unlocked_slot and len(vault.slots()) > 1:  # the last: refused below
+        raise CancelledError(
+            f"nothing removed: slot {slot_id} is the one that opened the vault; open it with "
+            "another slot's passphrase, so the way in that stays is proven"
+        )
     vault.remove_slot(slot_id)
     note(f"Removed slot {slot_id} from {vault.path}.")
 

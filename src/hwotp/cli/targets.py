@@ -44,12 +44,15 @@ def store_everywhere(
     stores = choose_targets(app, placement)
     checked = [(store, check(credentials, store, replace=replace)) for store in stores]
     stored = Stored()
-    for store, verdict in checked:
+    for number, (store, verdict) in enumerate(checked):
         try:
             _enroll_into(app, store, verdict, credentials, placement, replace, stored)
         except HwotpError as error:
             if stored.locations:
                 error.add_context(_held_by(stored, credentials))
+            not_reached = [later.location for later, _ in checked[number + 1 :]]
+            if not_reached:
+                error.add_context(f"nothing was stored in the {' or the '.join(not_reached)}")
             raise
     return stored
 

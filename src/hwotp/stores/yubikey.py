@@ -9,12 +9,11 @@ entries and codes.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from hwotp.credential import Algorithm, Code, Credential, Entry, Kind
+from hwotp.credential import Algorithm, Code, Credential, Entry, Kind, display_name, printable
 from hwotp.errors import (
     ExistsError,
     InputError,
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 TOUCH_FIRMWARE = (4, 2, 6)
 SHA512_FIRMWARE = (4, 3, 1)
 RENAME_FIRMWARE = (5, 3, 1)
-UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def check_fits(credential: Credential, firmware: tuple[int, int, int], touch: bool) -> None:
@@ -48,14 +46,8 @@ def check_fits(credential: Credential, firmware: tuple[int, int, int], touch: bo
             f"{MAX_ID_BYTES}",
             remedy=Remedy.OTHER_NAME,
         )
-    if not oathwire.round_trips(credential.issuer, credential.account, credential.kind,
-                                credential.period):
-        read = oathwire.parse_credential_id(raw_id, credential.kind)
-        raise InputError(
-            f"a YubiKey would list {credential.name} back as {read.name} every {read.period} s "
-            "(it reads the start as a period) and give wrong codes",
-            remedy=Remedy.OTHER_NAME,
-        )
+    _refuse_misread(credential.issuer, credential.account, credential.kind, credential.period,
+                    Remedy.OTHER_NAME)
     version = ".".join(map(str, firmware))
     if credential.algorithm is Algorithm.SHA512 and firmware < SHA512_FIRMWARE:
         raise NotSupportedError(
@@ -65,6 +57,17 @@ def check_fits(credential: Credential, firmware: tuple[int, int, int], touch: bo
         raise NotSupportedError(
             f"touch needs YubiKey firmware 4.2.6 or later; this key has {version}",
             remedy=Remedy.NO_TOUCH,
+        )
+
+
+def _refuse_misread(
+    issuer: str, account: str, kind: Kind, period: int, remedy: Remedy | None = None
+) -> None:
+    if not oathwire.round_trips(issuer, account, kind, period):
+        raise InputError(
+            f"a YubiKey would read the start of {display_name(issuer, account)} as a period "
+            "and give wrong codes (ykman too)",
+            remedy=remedy,
         )
 
 
@@ -164,6 +167,7 @@ class YubiKeyStore:
         new_id = oathwire.format_credential_id(issuer, account, entry.kind, entry.period)
         if len(new_id) > MAX_ID_BYTES:
             raise InputError(f"the new name takes {len(new_id)} bytes; a YubiKey allows 64")
+        _refuse_misread(issuer, account, entry.kind, entry.period)
         if new_id == self._id(entry):
             return  # the name it has already (as the vault treats it)
         if new_id in {self._id(other) for other in self.entries()}:
@@ -210,8 +214,8 @@ class YubiKeyStore:
         read = oathwire.parse_credential_id(item.id, kind)
         return Entry(
             location=self.location,
-            issuer=_printable(read.issuer),
-            account=_printable(read.account),
+            issuer=printable(read.issuer),
+            account=printable(read.account),
             kind=kind,
             algorithm=(listed and listed.algorithm) or Algorithm.SHA1,
             digits=item.digits,
@@ -241,18 +245,9 @@ def _credential_data(credential: Credential) -> CredentialData:
     )
 
 
-def _printable(text: str) -> str:
-    """Another tool may have written anything: control and invisible characters are escaped,
-    so a name cannot fake a line of output."""
-    return "".join(
-        f"\\u{ord(char):04x}" if unicodedata.category(char) in UNSAFE_CATEGORIES else char
-        for char in text
-    )
-
-
 def _computed(item: CalculateAllItem, location: str, timestamp: int) -> Computed:
     read = oathwire.parse_credential_id(item.id, item.kind)
-    name = _printable(read.name)
+    name = printable(read.name)
     if item.needs_touch:
         return Computed(name, location, None, "needs a touch")
     if item.kind is Kind.HOTP:

@@ -67,15 +67,15 @@ def all_codes(
     shown: Iterable[str] = (),
 ) -> list[Reading]:
     """Every code the stores compute without asking; copies of one credential (backup keys,
-    the vault's escrow) once: the first store asked answers, keys before the vault. Names in
+    the vault's escrow) once: the first store that has the name answers, keys before the
+    vault. Two credentials of one name in one store are not copies: both are shown. Names in
     `shown` were printed already (by the keys, before the vault was opened)."""
     seen = set(shown)
     readings: list[Reading] = []
     for store in stores:
-        for reading in store_codes(store, clock, next_within):
-            if reading.name not in seen:
-                seen.add(reading.name)
-                readings.append(reading)
+        answered = [r for r in store_codes(store, clock, next_within) if r.name not in seen]
+        seen.update(r.name for r in answered)
+        readings += answered
     return readings
 
 
@@ -146,18 +146,23 @@ def _expired(code: Code | None, now: float) -> bool:
 
 
 def matching(located: Sequence[Located], query: str) -> list[Located]:
-    """Every located credential whose name the query means (exact, any case, substring)."""
+    """Every located credential the query means: a store's own id for it (a key's raw id,
+    `60/Site:x`) first, then by name (exact, any case, substring), so every stored
+    credential can be reached by its own name."""
+    by_handle = [item for item in located if item.entry.handle_text == query]
+    if by_handle:
+        return by_handle
     names = set(best_names([item.entry.name for item in located], query))
     return [item for item in located if item.entry.name in names]
 
 
 def first_of_each(located: Sequence[Located]) -> list[Located]:
-    """One per name: copies elsewhere (backup keys, the vault) are one credential, and the
-    first store asked answers, keys before the vault."""
-    first: dict[str, Located] = {}
+    """Copies elsewhere (backup keys, the vault) are one credential: the first store that has
+    the name answers, keys before the vault. Two of one name in one store are both kept."""
+    answering: dict[str, str] = {}
     for item in located:
-        first.setdefault(item.entry.name, item)
-    return list(first.values())
+        answering.setdefault(item.entry.name, item.entry.location)
+    return [item for item in located if answering[item.entry.name] == item.entry.location]
 
 
 def select_all(located: Sequence[Located], query: str) -> list[Located]:
@@ -173,14 +178,27 @@ def select_all(located: Sequence[Located], query: str) -> list[Located]:
 
 def select_one(located: Sequence[Located], query: str) -> Located:
     hits = select_all(located, query)
-    if len(hits) > 1:
-        names = [item.entry.name for item in hits]
+    names = list(dict.fromkeys(item.entry.name for item in hits))
+    if len(names) > 1:
         visible = [name for name in names if not is_hidden(name)]
         listed = ", ".join(visible) + (" and hidden ones" if len(visible) < len(names) else "")
         raise NotFoundError(
             f"{len(names)} credentials match {_shown(query)}: {listed}; be more specific"
         )
+    _refuse_twins(hits)
     return hits[0]
+
+
+def _refuse_twins(hits: Sequence[Located]) -> None:
+    """Two credentials that print alike in one store are not copies: never guess which."""
+    locations = [item.entry.location for item in hits]
+    twins = [item for item in hits if locations.count(item.entry.location) > 1]
+    if twins:
+        ids = ", ".join(item.entry.handle_text or item.entry.name for item in twins)
+        raise NotFoundError(
+            f"{len(twins)} credentials in the {twins[0].entry.location} are named "
+            f"{twins[0].entry.name} ({ids}); name one by its id, or tidy them up with ykman"
+        )
 
 
 def _shown(query: str) -> str:

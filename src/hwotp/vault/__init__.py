@@ -8,13 +8,22 @@ May import the model only: it knows nothing of keys, stores or the command line.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hwotp.credential import Credential
-from hwotp.errors import InputError, NotFoundError, StorageError, VaultDamagedError
+from hwotp.errors import (
+    InputError,
+    NotFoundError,
+    StorageError,
+    VaultDamagedError,
+    WrongPassphraseError,
+)
 from hwotp.vault import file
 from hwotp.vault import format as fmt
 from hwotp.vault.file import VaultExistsError, VaultMissingError
@@ -28,6 +37,10 @@ __all__ = [
 ]
 
 VAULT_NAME = "vault.hwotp"
+
+# What is logged: paths, sizes, counts, slot ids and KDF parameters; never a passphrase, a key,
+# a name or a secret.
+logger = logging.getLogger(__name__)
 
 
 def default_vault_path() -> Path:
@@ -66,12 +79,13 @@ class Vault:
         _check_passphrase(passphrase)
         path = _real(path)
         payload = fmt.Payload(_checked(credentials))
+        logger.debug("creating a vault at %s with %d credentials", path, len(payload.credentials))
         file.make_folder(path.parent)
         with file.exclusive_lock(path):
             if path.exists() or path.is_symlink():
                 raise VaultExistsError(f"a vault already exists at {path}")
             master_key = fmt.new_master_key()
-            slot = fmt.new_scrypt_slot(master_key, passphrase)
+            slot = _new_scrypt_slot(master_key, passphrase)
             file.write_atomic(path, _fitting(fmt.seal([slot], master_key, payload)))
         return cls(path, master_key, slot["id"])
 
@@ -80,8 +94,17 @@ class Vault:
         """Open with a passphrase: WrongPassphraseError, VaultDamagedError, VaultMissingError."""
         path = _real(path)
         envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
-        master_key, slot_id = fmt.open_master_key(envelope, passphrase)
-        _decrypt(path, envelope, master_key)  # the header and payload must be intact too
+        slots = envelope.header.slots
+        logger.debug("opening %s: %d key slots (%s)", path, len(slots),
+                     ", ".join(f"{slot['id']} {slot['type']}" for slot in slots))
+        try:
+            master_key, slot_id = fmt.open_master_key(envelope, passphrase, _timed_scrypt)
+        except WrongPassphraseError:
+            logger.debug("no key slot opened with that passphrase")
+            raise
+        logger.debug("key slot %s opened the vault", slot_id)
+        payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
+        logger.debug("payload decrypted: %d credentials", len(payload.credentials))
         return cls(path, master_key, slot_id)
 
     @classmethod
@@ -120,6 +143,8 @@ class Vault:
             if credentials != payload.credentials:
                 payload.credentials = _checked(credentials)
                 self._write(envelope.header.slots, payload, old)
+            else:
+                logger.debug("nothing changed: the vault is not written")
 
     # --- key slots --------------------------------------------------------------------------
 
@@ -208,13 +233,35 @@ class Vault:
         if problem:  # never write a file that readers would reject
             raise StorageError(f"the vault was left unchanged: {problem}")
         new = _fitting(fmt.seal(slots, master_key or self._master_key, payload))
+        logger.debug("writing %s: %d credentials, %d key slots, %d bytes (was %d)", self.path,
+                     len(payload.credentials), len(slots), len(new), len(old))
         file.replace_keeping_backup(self.path, old, new)
 
     def _new_slot(
         self, passphrase: str, slots: Sequence[fmt.Slot], master_key: bytes | None = None
     ) -> dict[str, object]:
         slot_id = fmt.new_slot_id(s["id"] for s in slots)
-        return fmt.new_scrypt_slot(master_key or self._master_key, passphrase, slot_id=slot_id)
+        return _new_scrypt_slot(master_key or self._master_key, passphrase, slot_id)
+
+
+def _new_scrypt_slot(
+    master_key: bytes, passphrase: str, slot_id: str | None = None
+) -> dict[str, Any]:
+    """A new passphrase slot: one scrypt run, whose cost is logged."""
+    started = time.monotonic()
+    slot = fmt.new_scrypt_slot(master_key, passphrase, slot_id=slot_id)
+    logger.debug("new key slot %s: scrypt n=2^%d r=%d p=%d, %.2f s", slot["id"],
+                 slot["n"].bit_length() - 1, slot["r"], slot["p"], time.monotonic() - started)
+    return slot
+
+
+def _timed_scrypt(passphrase: str, slot: fmt.ScryptSlot) -> bytes:
+    """The slot's key-encryption key, as format derives it, with the time it took logged."""
+    started = time.monotonic()
+    kek = fmt.scrypt_kek(passphrase, slot)
+    logger.debug("key slot %s: scrypt n=2^%d r=%d p=%d, %.2f s", slot.id,
+                 slot.n.bit_length() - 1, slot.r, slot.p, time.monotonic() - started)
+    return kek
 
 
 def _fitting(data: bytes) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import secrets
 import time
@@ -19,6 +20,8 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 LOCK_TIMEOUT = 15.0  # seconds; a writer holds the lock for milliseconds
 _POLL = 0.005
+
+logger = logging.getLogger(__name__)  # paths and sizes; never contents
 
 
 class VaultMissingError(StorageError):
@@ -49,11 +52,13 @@ def read(path: Path, limit: int) -> bytes:
     """At most `limit + 1` bytes of `path`, so the caller can reject an oversized file."""
     try:
         with path.open("rb") as f:
-            return f.read(limit + 1)
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise VaultMissingError(f"there is no vault at {path}") from None
     except OSError as err:
         raise _problem("read the vault", path, err) from None
+    logger.debug("read %d bytes from %s", len(data), path)
+    return data
 
 
 def make_folder(folder: Path) -> None:
@@ -86,13 +91,20 @@ def exclusive_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
 
 def _acquire(fd: int, lock: Path, timeout: float) -> None:
     # Polling rather than a blocking flock, so a stuck process ends in an error, not a hang.
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
+    waiting = False
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            logger.debug("locked %s after %.3f s", lock, time.monotonic() - started)
             return
         except BlockingIOError:
+            if not waiting:
+                logger.debug("waiting for %s: another process holds it", lock)
+                waiting = True
             if time.monotonic() > deadline:
+                logger.debug("gave up on %s after %.1f s", lock, timeout)
                 raise StorageError(
                     f"the vault is locked by another hwotp process ({lock})"
                 ) from None
@@ -106,6 +118,7 @@ def remove_stale_temp_files(path: Path) -> None:
     for stale in path.parent.glob(_temp_glob(path)):
         with contextlib.suppress(OSError):
             stale.unlink()
+            logger.debug("removed %s, left by a writer that was stopped", stale)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -113,8 +126,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     try:
         _write_new(temp, data)
+        logger.debug("wrote %d bytes to %s and synced them", len(data), temp.name)
         os.replace(temp, path)
         _fsync_folder(path.parent)
+        logger.debug("renamed it to %s and synced the folder", path)
     except OSError as err:
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -143,5 +158,6 @@ def _fsync_folder(folder: Path) -> None:
 
 def replace_keeping_backup(path: Path, old: bytes, new: bytes) -> None:
     """Write `old` as the backup, then `new` as the vault; each step atomic on its own."""
+    logger.debug("keeping the previous version (%d bytes) as the backup", len(old))
     write_atomic(backup_path(path), old)
     write_atomic(path, new)

@@ -12,6 +12,7 @@ deletes or chooses a key by serial reads the serial from the key itself.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ CONNECT_ATTEMPTS, CONNECT_PAUSE = 12, 0.25  # a key just plugged in: ykman too w
 # One wording of the fix, for the errors here and for `hwotp doctor`.
 PCSCD_FIX = "sudo apt install pcscd && sudo systemctl enable --now pcscd.socket"
 
+logger = logging.getLogger(__name__)
+
 # Asked when a key's OATH applet has a password: (key label, previous attempt failed) -> password.
 PasswordSource = Callable[[str, bool], str]
 # Told (OATH device id, access key) once a password worked: `--remember` keeps it.
@@ -54,6 +57,8 @@ def find_keys(reader: str | None = None, on_unlock: UnlockHook | None = None) ->
         from smartcard.System import readers
 
         found = [item for item in readers() if wanted in item.name.lower()]
+    logger.debug("readers matching %r: %s", wanted,
+                 ", ".join(item.name for item in found) or "none")
     return [YubiKey(item, on_unlock) for item in found]
 
 
@@ -141,11 +146,14 @@ class YubiKey:
             try:
                 selected = oathwire.select(self.pcsc_connection())
                 known = keycache.lookup(selected.device_id, self.reader)
+                logger.debug("key cache %s for %s; OATH %s", "hit" if known else "miss",
+                             self.reader, "locked" if selected.locked else "not locked")
                 if selected.locked or known is None:
                     return None
                 self._info = self._info or known
                 return oathwire.calculate_all(self.pcsc_connection(), timestamp)
-            except oathwire.WireError:
+            except oathwire.WireError as error:
+                logger.debug("bulk path refused (%s); yubikit answers instead", error)
                 return None
 
     def smart_card_connection(self) -> PyscardConnection:
@@ -168,6 +176,7 @@ class YubiKey:
                         connection = self._connect(ExclusiveConnectCardConnection)
                         break
                     except NoCardException:  # a key just plugged in may need a moment
+                        logger.debug("no card in %s yet (attempt %d)", self.reader, attempt + 1)
                         if attempt == CONNECT_ATTEMPTS - 1:
                             raise
                         time.sleep(CONNECT_PAUSE)
@@ -181,8 +190,10 @@ class YubiKey:
         from smartcard.Exceptions import CardConnectionException
 
         try:
+            logger.debug("connecting to %s, exclusive", self.reader)
             return _connected(exclusive(self.pcsc_reader.createConnection()))
         except CardConnectionException:  # another program holds it: share
+            logger.debug("%s is held by another program: connecting shared", self.reader)
             return _connected(self.pcsc_reader.createConnection())
 
     def password_locked(self) -> bool:
@@ -222,6 +233,7 @@ class YubiKey:
         connection, self._pyscard = self._pyscard, None
         self._connection = self._session = None
         if connection is not None:
+            logger.debug("released %s", self.reader)
             _release(connection)
 
     @contextmanager
@@ -234,6 +246,7 @@ class YubiKey:
         except Exception as error:
             if not _lost_key(error):
                 raise
+            logger.debug("%s stopped answering: %s", self.reader, type(error).__name__)
             self._session = None
             name = self._info and self._info.serial
             what = f"YubiKey {name}" if name else f"the YubiKey in {self.reader}"
@@ -267,6 +280,8 @@ class YubiKey:
             form_factor=str(device_info.form_factor),
             reader=self.reader,
         )
+        logger.debug("key info read from %s: serial %s, firmware %s, %s", self.reader,
+                     info.serial, ".".join(map(str, info.firmware)), info.form_factor)
         self._info = info  # known from here on, for messages too
         keycache.remember(self.selected_session().device_id, info)
         return info
@@ -278,9 +293,11 @@ class YubiKey:
 
         known = self._access_key or remember.recall(session.device_id)
         if known is not None:
+            logger.debug("OATH locked: trying the access key known already (--remember)")
             try:
                 session.validate(known)
             except ApduError:
+                logger.debug("the remembered access key was refused: forgotten")
                 remember.forget(session.device_id)  # the password changed since
             else:
                 self._access_key = known
@@ -288,13 +305,15 @@ class YubiKey:
         if passwords is None:
             raise WrongPassphraseError(f"{self.label} has an OATH password; give it")
         failed = False
-        for _attempt in range(3):
+        for attempt in range(3):
             key = session.derive_key(passwords(self.label, failed))
             try:
                 session.validate(key)
             except ApduError:
+                logger.debug("OATH password attempt %d of 3 refused", attempt + 1)
                 failed = True
                 continue
+            logger.debug("OATH unlocked with a password (attempt %d)", attempt + 1)
             self._access_key = key
             if self.on_unlock is not None:
                 self.on_unlock(session.device_id, key)

@@ -11,6 +11,7 @@ not seen before) goes through yubikit's OathSession, with the parsing here.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import struct
 from base64 import b64encode
@@ -21,6 +22,8 @@ from hwotp.credential import Algorithm, Kind, display_name
 
 if TYPE_CHECKING:
     from yubikit.oath import OathSession
+
+from hwotp.yubikey.apdus import ApduLog
 
 OATH_AID = bytes.fromhex("a0000005272101")
 # SELECT and CALCULATE_ALL share A4; P1 tells them apart (04 select by AID, 00 calculate).
@@ -41,6 +44,8 @@ MAX_ID_BYTES = 64  # what ykman allows for `[period/][issuer:]account`
 # yubikit's TOTP_ID_PATTERN: `[period/][issuer:]account`, the period in (Unicode) digits.
 TOTP_ID = re.compile(r"^((\d+)/)?(([^:]+):)?(.+)$")
 ISSUER_ACCOUNT = re.compile(r"^(([^:]+):)?(.+)$")
+
+logger = logging.getLogger(__name__)
 
 
 class WireError(Exception):
@@ -111,8 +116,9 @@ def format_credential_id(issuer: str, account: str, kind: Kind, period: int) -> 
 
 def parse_credential_id(raw: bytes, kind: Kind) -> CredentialId:
     """The id back into its parts exactly as yubikit's `_parse_cred_id` reads it, so hwotp and
-    ykman name every credential alike; bytes that are not UTF-8 are replaced, not refused."""
-    text = raw.decode("utf-8", errors="replace")
+    ykman name every credential alike; bytes that are not UTF-8 are shown as `\\xNN`, not
+    refused."""
+    text = raw.decode("utf-8", errors="backslashreplace")
     if kind is not Kind.TOTP:
         if ":" in text and not text.startswith(":"):
             issuer, account = text.split(":", 1)
@@ -129,9 +135,15 @@ def parse_credential_id(raw: bytes, kind: Kind) -> CredentialId:
 
 
 def round_trips(issuer: str, account: str, kind: Kind, period: int) -> bool:
-    """Whether a key lists the credential back under the same name and period."""
-    read = parse_credential_id(format_credential_id(issuer, account, kind, period), kind)
+    """Whether hwotp and ykman list the credential back under the same name and period. A
+    TOTP name that starts with digits and a slash never does: yubikit reads them as a period
+    (even `0/`, which it then divides by)."""
+    raw = format_credential_id(issuer, account, kind, period)
+    read = parse_credential_id(raw, kind)
     expected_period = period if kind is Kind.TOTP else DEFAULT_PERIOD
+    unasked_period = TOTP_ID.match(raw.decode()) if period == DEFAULT_PERIOD else None
+    if kind is Kind.TOTP and unasked_period and unasked_period.group(2):
+        return False
     return read.name == display_name(issuer, account) and read.period == expected_period
 
 
@@ -213,10 +225,13 @@ def calculate_all(connection: Transmitter, timestamp: int) -> list[CalculateAllI
 
 def exchange(connection: Transmitter, apdu: bytes) -> bytes:
     """One command and every SEND_REMAINING its answer needs."""
+    log = ApduLog(logger, "OATH")  # this path selects nothing else
     data, sw1, sw2 = connection.transmit(list(apdu))
+    log.record(apdu, len(data), sw1 << 8 | sw2)
     answer = bytes(data)
     while sw1 == SW1_MORE_DATA:
         data, sw1, sw2 = connection.transmit([0, INS_SEND_REMAINING, 0, 0])
+        log.record(bytes([0, INS_SEND_REMAINING, 0, 0]), len(data), sw1 << 8 | sw2)
         answer += bytes(data)
     if (sw1 << 8 | sw2) != SW_OK:
         raise WireError(f"status {sw1:02X}{sw2:02X}")

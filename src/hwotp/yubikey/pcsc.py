@@ -7,9 +7,15 @@ and hands it to yubikit through this class, only when yubikit is needed.
 
 from __future__ import annotations
 
+import logging
+
 from smartcard.CardConnection import CardConnection
 from yubikit.core import TRANSPORT
 from yubikit.core.smartcard import SmartCardConnection
+
+from hwotp.yubikey.apdus import ApduLog
+
+logger = logging.getLogger(__name__)
 
 
 class PyscardConnection(SmartCardConnection):
@@ -18,6 +24,7 @@ class PyscardConnection(SmartCardConnection):
         atr = connection.getATR()
         # A YubiKey's ATR over USB has F in the high nibble of its second byte (ykman's rule).
         self._transport = TRANSPORT.USB if atr and atr[1] & 0xF0 == 0xF0 else TRANSPORT.NFC
+        self._log = ApduLog(logger)
 
     @property
     def transport(self) -> TRANSPORT:
@@ -25,6 +32,7 @@ class PyscardConnection(SmartCardConnection):
 
     def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
         data, sw1, sw2 = self.connection.transmit(list(apdu))
+        self._log.record(apdu, len(data), sw1 << 8 | sw2)
         return bytes(data), sw1 << 8 | sw2
 
     def close(self) -> None:

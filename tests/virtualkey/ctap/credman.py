@@ -16,15 +16,7 @@ from . import cbor
 from .credentials import Credential
 from .pin import PERMISSION_CM
 from .request import optional, required
-from .status import (
-    INVALID_PARAMETER,
-    INVALID_SUBCOMMAND,
-    NO_CREDENTIALS,
-    NOT_ALLOWED,
-    PIN_AUTH_INVALID,
-    PUAT_REQUIRED,
-    CtapFailure,
-)
+from .status import CtapFailure, CtapStatus
 
 if TYPE_CHECKING:
     from .authenticator import Authenticator
@@ -64,13 +56,13 @@ def credential_management(auth: Authenticator, params: Mapping[int, Any]) -> dic
                       CREDS_NEXT)
     if sub in (DELETE, UPDATE_USER):
         return _change(auth, sub, sub_params)
-    raise CtapFailure(INVALID_SUBCOMMAND, f"credentialManagement subcommand {sub}")
+    raise CtapFailure(CtapStatus.INVALID_SUBCOMMAND, f"credentialManagement subcommand {sub}")
 
 
 def _authorize(auth: Authenticator, params: Mapping[int, Any], sub: int) -> None:
     auth_param = params.get(P_AUTH_PARAM)
     if auth_param is None:
-        raise CtapFailure(PUAT_REQUIRED, "credential management needs a PIN token")
+        raise CtapFailure(CtapStatus.PUAT_REQUIRED, "credential management needs a PIN token")
     message = bytes([sub])
     if P_SUBCOMMAND_PARAMS in params:
         message += cbor.encode(params[P_SUBCOMMAND_PARAMS])
@@ -82,14 +74,14 @@ def _check_scope(auth: Authenticator, rp_id_hash: bytes | None) -> None:
     if token is None or token.rp_id is None:
         return
     if rp_id_hash is None or hashlib.sha256(token.rp_id.encode()).digest() != rp_id_hash:
-        raise CtapFailure(PIN_AUTH_INVALID, "the token is bound to another RP")
+        raise CtapFailure(CtapStatus.PIN_AUTH_INVALID, "the token is bound to another RP")
 
 
 def _begin(
     auth: Authenticator, answers: list[dict[int, Any]], total_key: int, next_sub: int
 ) -> dict[int, Any]:
     if not answers:
-        raise CtapFailure(NO_CREDENTIALS)
+        raise CtapFailure(CtapStatus.NO_CREDENTIALS)
     first = {**answers[0], total_key: len(answers)}
     auth.enumeration = Enumeration(next_sub, answers[1:])
     return first
@@ -99,7 +91,7 @@ def _next(auth: Authenticator, sub: int) -> dict[int, Any]:
     enumeration = auth.enumeration
     if enumeration is None or enumeration.subcommand != sub or not enumeration.answers:
         auth.enumeration = None
-        raise CtapFailure(NOT_ALLOWED, "nothing to continue")
+        raise CtapFailure(CtapStatus.NOT_ALLOWED, "nothing to continue")
     return enumeration.answers.pop(0)
 
 
@@ -127,13 +119,13 @@ def _change(auth: Authenticator, sub: int, sub_params: Mapping[int, Any]) -> dic
     descriptor = required(sub_params, S_CREDENTIAL_ID, Mapping)
     credential = next((c for c in auth.store.resident if c.id == descriptor.get("id")), None)
     if credential is None:
-        raise CtapFailure(NO_CREDENTIALS, "no such resident credential")
+        raise CtapFailure(CtapStatus.NO_CREDENTIALS, "no such resident credential")
     _check_scope(auth, credential.rp_id_hash)
     if sub == DELETE:
         auth.store.delete(credential.id)
         return {}
     user = required(sub_params, S_USER, Mapping)
     if user.get("id") != credential.user_id:
-        raise CtapFailure(INVALID_PARAMETER, "the user id cannot change")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "the user id cannot change")
     credential.user = {k: v for k, v in user.items() if k in ("id", "name", "displayName")}
     return {}

@@ -15,13 +15,7 @@ from typing import Any
 from .credentials import Credential
 from .pin import ClientPin
 from .protocols import PinProtocolV1, hmac_sha256
-from .status import (
-    CBOR_UNEXPECTED_TYPE,
-    INVALID_LENGTH,
-    INVALID_PARAMETER,
-    MISSING_PARAMETER,
-    CtapFailure,
-)
+from .status import CtapFailure, CtapStatus
 
 NAME = "hmac-secret"
 SALT_BYTES = 32
@@ -31,7 +25,7 @@ K_KEY_AGREEMENT, K_SALT_ENC, K_SALT_AUTH, K_PROTOCOL = 1, 2, 3, 4
 def registration_input(value: Any) -> bool:
     """True when the platform asks for hmac-secret on a new credential."""
     if not isinstance(value, bool):
-        raise CtapFailure(CBOR_UNEXPECTED_TYPE, "hmac-secret at registration is a bool")
+        raise CtapFailure(CtapStatus.CBOR_UNEXPECTED_TYPE, "hmac-secret at registration is a bool")
     return value
 
 
@@ -53,18 +47,19 @@ class SaltRequest:
 def assertion_input(value: Any, pin: ClientPin) -> SaltRequest:
     """Checks saltAuth and decrypts the salts (PIN protocol 1 by default, as the spec says)."""
     if not isinstance(value, Mapping):
-        raise CtapFailure(CBOR_UNEXPECTED_TYPE, "hmac-secret input is a map")
+        raise CtapFailure(CtapStatus.CBOR_UNEXPECTED_TYPE, "hmac-secret input is a map")
     if any(key not in value for key in (K_KEY_AGREEMENT, K_SALT_ENC, K_SALT_AUTH)):
-        raise CtapFailure(MISSING_PARAMETER, "hmac-secret needs keyAgreement, saltEnc, saltAuth")
+        raise CtapFailure(CtapStatus.MISSING_PARAMETER,
+                          "hmac-secret needs keyAgreement, saltEnc, saltAuth")
     protocol = pin.protocol(value.get(K_PROTOCOL, 1))
     shared = protocol.decapsulate(value[K_KEY_AGREEMENT])
     salt_enc = value[K_SALT_ENC]
     if not isinstance(salt_enc, bytes):
-        raise CtapFailure(CBOR_UNEXPECTED_TYPE, "saltEnc is a byte string")
+        raise CtapFailure(CtapStatus.CBOR_UNEXPECTED_TYPE, "saltEnc is a byte string")
     if not protocol.verify(shared, salt_enc, value[K_SALT_AUTH]):
-        raise CtapFailure(INVALID_PARAMETER, "saltAuth does not verify")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "saltAuth does not verify")
     plain = protocol.decrypt(shared, salt_enc)
     if len(plain) not in (SALT_BYTES, 2 * SALT_BYTES):
-        raise CtapFailure(INVALID_LENGTH, "one or two 32-byte salts")
+        raise CtapFailure(CtapStatus.INVALID_LENGTH, "one or two 32-byte salts")
     salts = tuple(plain[i : i + SALT_BYTES] for i in range(0, len(plain), SALT_BYTES))
     return SaltRequest(protocol, shared, salts)

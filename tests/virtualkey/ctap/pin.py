@@ -3,6 +3,12 @@
 Retries: 8 in all. Three wrong PINs in a row block PIN use until a power cycle
 (PIN_AUTH_BLOCKED); the eighth wrong PIN blocks it for good (PIN_BLOCKED, reset only). When both
 happen on one attempt, PIN_BLOCKED wins: it is the state the user has to act on.
+
+getPINRetries without a PIN answers PIN_NOT_SET, as a YubiKey does (ykman only asks for the
+retries when getInfo says clientPin is true). The PIN policy of authenticatorConfig lives here:
+the minimum PIN length (4 code points until setMinPINLength raises it; it never goes down) and
+forcePINChange, under which a right PIN still gets no token (PIN_POLICY_VIOLATION, CTAP 2.1
+6.5.5.7 steps after the PIN check) until changePIN sets a new PIN.
 """
 
 from __future__ import annotations
@@ -15,20 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .protocols import PinProtocolV1, PinProtocolV2
-from .status import (
-    INVALID_PARAMETER,
-    INVALID_SUBCOMMAND,
-    MISSING_PARAMETER,
-    NOT_ALLOWED,
-    PIN_AUTH_BLOCKED,
-    PIN_AUTH_INVALID,
-    PIN_BLOCKED,
-    PIN_INVALID,
-    PIN_NOT_SET,
-    PIN_POLICY_VIOLATION,
-    UNAUTHORIZED_PERMISSION,
-    CtapFailure,
-)
+from .status import CtapFailure, CtapStatus
 
 MAX_RETRIES = 8
 FAILURES_UNTIL_POWER_CYCLE = 3
@@ -47,8 +40,10 @@ P_PERMISSIONS, P_RP_ID = 9, 10
 R_KEY_AGREEMENT, R_TOKEN, R_RETRIES, R_POWER_CYCLE_STATE = 1, 2, 3, 4
 
 PERMISSION_MC, PERMISSION_GA, PERMISSION_CM = 0x01, 0x02, 0x04
-PERMISSION_LBW = 0x10
-SUPPORTED_PERMISSIONS = PERMISSION_MC | PERMISSION_GA | PERMISSION_CM
+PERMISSION_LBW, PERMISSION_ACFG = 0x10, 0x20
+# Bio enrolment (0x08) is refused: a YubiKey 5 has no fingerprint sensor.
+SUPPORTED_PERMISSIONS = (PERMISSION_MC | PERMISSION_GA | PERMISSION_CM | PERMISSION_LBW
+                         | PERMISSION_ACFG)
 NEEDS_RP_ID = PERMISSION_MC | PERMISSION_GA
 
 
@@ -64,7 +59,10 @@ class ClientPin:
     def __init__(self) -> None:
         self.protocols = {1: PinProtocolV1(), 2: PinProtocolV2()}
         self.pin_hash: bytes | None = None
+        self.pin_length = 0  # code points of the current PIN, for setMinPINLength
         self.retries = MAX_RETRIES
+        self.min_length = MIN_PIN_LENGTH
+        self.force_change = False
         self.power_cycle()
 
     @property
@@ -80,14 +78,19 @@ class ClientPin:
 
     def reset(self) -> None:
         self.pin_hash = None
+        self.pin_length = 0
         self.retries = MAX_RETRIES
+        self.min_length = MIN_PIN_LENGTH
+        self.force_change = False
         self.power_cycle()
 
     def handle(self, params: Mapping[int, Any]) -> dict[int, Any]:
         sub = params.get(P_SUBCOMMAND)
         if sub is None:
-            raise CtapFailure(MISSING_PARAMETER, "clientPIN without subCommand")
+            raise CtapFailure(CtapStatus.MISSING_PARAMETER, "clientPIN without subCommand")
         if sub == GET_RETRIES:
+            if not self.is_set:
+                raise CtapFailure(CtapStatus.PIN_NOT_SET, "getPINRetries without a PIN")
             return {R_RETRIES: self.retries, R_POWER_CYCLE_STATE: self._auth_blocked}
         protocol = self.protocol(params.get(P_PROTOCOL))
         if sub == GET_KEY_AGREEMENT:
@@ -98,13 +101,14 @@ class ClientPin:
             return self._change_pin(protocol, params)
         if sub in (GET_TOKEN_LEGACY, GET_TOKEN_WITH_PERMISSIONS):
             return self._get_token(protocol, params, sub)
-        raise CtapFailure(INVALID_SUBCOMMAND, f"clientPIN subcommand {sub}")
+        raise CtapFailure(CtapStatus.INVALID_SUBCOMMAND, f"clientPIN subcommand {sub}")
 
     def protocol(self, version: Any) -> PinProtocolV1:
         if version is None:
-            raise CtapFailure(MISSING_PARAMETER, "pinUvAuthProtocol missing")
+            raise CtapFailure(CtapStatus.MISSING_PARAMETER, "pinUvAuthProtocol missing")
         if version not in self.protocols:
-            raise CtapFailure(INVALID_PARAMETER, f"pinUvAuthProtocol {version} unsupported")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER,
+                              f"pinUvAuthProtocol {version} unsupported")
         return self.protocols[version]
 
     @property
@@ -114,11 +118,12 @@ class ClientPin:
     def _set_pin(self, protocol: PinProtocolV1, params: Mapping[int, Any]) -> dict[int, Any]:
         _require(params, P_KEY_AGREEMENT, P_AUTH_PARAM, P_NEW_PIN_ENC)
         if self.is_set:
-            raise CtapFailure(NOT_ALLOWED, "a PIN is set: use changePIN")
+            raise CtapFailure(CtapStatus.NOT_ALLOWED, "a PIN is set: use changePIN")
         shared = protocol.decapsulate(params[P_KEY_AGREEMENT])
         if not protocol.verify(shared, params[P_NEW_PIN_ENC], params[P_AUTH_PARAM]):
-            raise CtapFailure(PIN_AUTH_INVALID, "setPIN pinUvAuthParam")
-        self.pin_hash = _new_pin_hash(protocol, shared, params[P_NEW_PIN_ENC])
+            raise CtapFailure(CtapStatus.PIN_AUTH_INVALID, "setPIN pinUvAuthParam")
+        self.pin_hash, self.pin_length = _new_pin(protocol, shared, params[P_NEW_PIN_ENC],
+                                                  self.min_length)
         self.retries = MAX_RETRIES
         return {}
 
@@ -128,9 +133,16 @@ class ClientPin:
         shared = protocol.decapsulate(params[P_KEY_AGREEMENT])
         message = params[P_NEW_PIN_ENC] + params[P_PIN_HASH_ENC]
         if not protocol.verify(shared, message, params[P_AUTH_PARAM]):
-            raise CtapFailure(PIN_AUTH_INVALID, "changePIN pinUvAuthParam")
+            raise CtapFailure(CtapStatus.PIN_AUTH_INVALID, "changePIN pinUvAuthParam")
         self._check_pin(protocol, shared, params[P_PIN_HASH_ENC])
-        self.pin_hash = _new_pin_hash(protocol, shared, params[P_NEW_PIN_ENC])
+        pin_hash, length = _new_pin(protocol, shared, params[P_NEW_PIN_ENC], self.min_length)
+        # choice: under forcePINChange the same PIN again is refused (CTAP 2.2 says so; 2.1
+        # only asks for a change).
+        if self.force_change and pin_hash == self.pin_hash:
+            raise CtapFailure(CtapStatus.PIN_POLICY_VIOLATION,
+                              "forcePINChange needs a different PIN")
+        self.pin_hash, self.pin_length = pin_hash, length
+        self.force_change = False
         self.token = None  # a new PIN ends every token
         return {}
 
@@ -142,30 +154,33 @@ class ClientPin:
         self._check_usable()
         shared = protocol.decapsulate(params[P_KEY_AGREEMENT])
         self._check_pin(protocol, shared, params[P_PIN_HASH_ENC])
+        if self.force_change:
+            raise CtapFailure(CtapStatus.PIN_POLICY_VIOLATION,
+                              "forcePINChange: change the PIN first")
         self.token = PinToken(os.urandom(32), protocol.version, permissions, rp_id)
         return {R_TOKEN: protocol.encrypt(shared, self.token.value)}
 
     def _check_usable(self) -> None:
         if not self.is_set:
-            raise CtapFailure(PIN_NOT_SET)
+            raise CtapFailure(CtapStatus.PIN_NOT_SET)
         if self.retries == 0:
-            raise CtapFailure(PIN_BLOCKED)
+            raise CtapFailure(CtapStatus.PIN_BLOCKED)
         if self._auth_blocked:
-            raise CtapFailure(PIN_AUTH_BLOCKED, "three wrong PINs in a row: power cycle")
+            raise CtapFailure(CtapStatus.PIN_AUTH_BLOCKED, "three wrong PINs in a row: power cycle")
 
     def _check_pin(self, protocol: PinProtocolV1, shared: bytes, pin_hash_enc: Any) -> None:
         if not isinstance(pin_hash_enc, bytes):
-            raise CtapFailure(INVALID_PARAMETER, "pinHashEnc")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "pinHashEnc")
         pin_hash = protocol.decrypt(shared, pin_hash_enc)
         self.retries -= 1  # counted before the comparison, so pulling the key does not help
         if not (self.pin_hash and hmac.compare_digest(pin_hash, self.pin_hash)):
             protocol.regenerate()
             self.failures_in_a_row += 1
             if self.retries == 0:
-                raise CtapFailure(PIN_BLOCKED)
+                raise CtapFailure(CtapStatus.PIN_BLOCKED)
             if self._auth_blocked:
-                raise CtapFailure(PIN_AUTH_BLOCKED)
-            raise CtapFailure(PIN_INVALID)
+                raise CtapFailure(CtapStatus.PIN_AUTH_BLOCKED)
+            raise CtapFailure(CtapStatus.PIN_INVALID)
         self.retries = MAX_RETRIES
         self.failures_in_a_row = 0
 
@@ -177,15 +192,28 @@ class ClientPin:
         protocol = self.protocol(version)
         token = self.token
         if token is None or token.protocol != version:
-            raise CtapFailure(PIN_AUTH_INVALID, "no token for this protocol")
+            raise CtapFailure(CtapStatus.PIN_AUTH_INVALID, "no token for this protocol")
         if not protocol.verify(token.value, message, auth_param):
-            raise CtapFailure(PIN_AUTH_INVALID, "pinUvAuthParam does not verify")
+            raise CtapFailure(CtapStatus.PIN_AUTH_INVALID, "pinUvAuthParam does not verify")
         if not token.permissions & permission:
-            raise CtapFailure(PIN_AUTH_INVALID, "token lacks the permission")
+            raise CtapFailure(CtapStatus.PIN_AUTH_INVALID, "token lacks the permission")
         if rp_id is not None:
             if token.rp_id not in (None, rp_id):
-                raise CtapFailure(PIN_AUTH_INVALID, "token is bound to another RP")
+                raise CtapFailure(CtapStatus.PIN_AUTH_INVALID, "token is bound to another RP")
             token.rp_id = rp_id
+
+    def set_min_length(self, length: int, force_change: bool) -> None:
+        """setMinPINLength (CTAP 2.1 6.11.4): never lower; a shorter current PIN, or
+        forceChangePin, makes the next getPinToken fail until changePIN."""
+        if length < self.min_length:
+            raise CtapFailure(CtapStatus.PIN_POLICY_VIOLATION,
+                              "the minimum PIN length cannot go down")
+        if force_change and not self.is_set:
+            raise CtapFailure(CtapStatus.PIN_NOT_SET, "forceChangePin without a PIN")
+        self.min_length = length
+        if force_change or (self.is_set and self.pin_length < length):
+            self.force_change = True
+            self.token = None
 
     def presence_used(self) -> None:
         """After a touch in makeCredential/getAssertion the token's permissions are spent."""
@@ -196,36 +224,39 @@ class ClientPin:
 def _require(params: Mapping[int, Any], *keys: int) -> None:
     missing = [key for key in keys if key not in params]
     if missing:
-        raise CtapFailure(MISSING_PARAMETER, f"clientPIN parameters {missing} missing")
+        raise CtapFailure(CtapStatus.MISSING_PARAMETER, f"clientPIN parameters {missing} missing")
 
 
 def _permissions(params: Mapping[int, Any], sub: int) -> tuple[int, str | None]:
     if sub == GET_TOKEN_LEGACY:
         if P_PERMISSIONS in params or P_RP_ID in params:
-            raise CtapFailure(INVALID_PARAMETER, "getPinToken takes no permissions")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "getPinToken takes no permissions")
         return PERMISSION_MC | PERMISSION_GA, None
     _require(params, P_PERMISSIONS)
     permissions, rp_id = params[P_PERMISSIONS], params.get(P_RP_ID)
     if not isinstance(permissions, int) or permissions <= 0:
-        raise CtapFailure(INVALID_PARAMETER, "permissions must be a positive integer")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "permissions must be a positive integer")
     if permissions & ~SUPPORTED_PERMISSIONS:
-        raise CtapFailure(UNAUTHORIZED_PERMISSION, "bio enrolment, large blobs, config")
+        raise CtapFailure(CtapStatus.UNAUTHORIZED_PERMISSION, "bio enrolment, large blobs, config")
     if permissions & NEEDS_RP_ID and rp_id is None:
-        raise CtapFailure(MISSING_PARAMETER, "mc and ga permissions need an rpId")
+        raise CtapFailure(CtapStatus.MISSING_PARAMETER, "mc and ga permissions need an rpId")
     return permissions, rp_id
 
 
-def _new_pin_hash(protocol: PinProtocolV1, shared: bytes, new_pin_enc: Any) -> bytes:
+def _new_pin(
+    protocol: PinProtocolV1, shared: bytes, new_pin_enc: Any, min_length: int
+) -> tuple[bytes, int]:
+    """The new PIN's LEFT(SHA-256, 16) and its length in code points."""
     if not isinstance(new_pin_enc, bytes):
-        raise CtapFailure(INVALID_PARAMETER, "newPinEnc")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "newPinEnc")
     padded = protocol.decrypt(shared, new_pin_enc)
     if len(padded) != PADDED_PIN_BYTES:
-        raise CtapFailure(INVALID_PARAMETER, "the padded PIN must be 64 bytes")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "the padded PIN must be 64 bytes")
     pin = padded.split(b"\0", 1)[0]
     try:
         length = len(pin.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise CtapFailure(PIN_POLICY_VIOLATION, "PIN is not UTF-8") from error
-    if length < MIN_PIN_LENGTH or len(pin) > MAX_PIN_BYTES:
-        raise CtapFailure(PIN_POLICY_VIOLATION, "PIN length")
-    return hashlib.sha256(pin).digest()[:16]
+        raise CtapFailure(CtapStatus.PIN_POLICY_VIOLATION, "PIN is not UTF-8") from error
+    if length < min_length or len(pin) > MAX_PIN_BYTES:
+        raise CtapFailure(CtapStatus.PIN_POLICY_VIOLATION, "PIN length")
+    return hashlib.sha256(pin).digest()[:16], length

@@ -12,48 +12,56 @@ from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .status import INVALID_PARAMETER, CtapFailure
+from .status import CtapFailure, CtapStatus
 
-COSE_KTY_EC2, COSE_CRV_P256, COSE_ALG_ECDH_ES_HKDF_256 = 2, 1, -25
+COSE_KTY_OKP, COSE_KTY_EC2, COSE_CRV_P256, COSE_ALG_ECDH_ES_HKDF_256 = 1, 2, 1, -25
+COSE_CRV_P384, COSE_CRV_ED25519 = 2, 6
 
 
 def cose_ec2_public(key: ec.EllipticCurvePublicKey, alg: int) -> dict[int, Any]:
-    """A P-256 public key as a COSE_Key map."""
+    """A P-256 or P-384 public key as a COSE_Key map (RFC 9053 7.1.1: kty 2, crv 1 or 2)."""
     numbers = key.public_numbers()
+    size = (key.curve.key_size + 7) // 8
     return {
         1: COSE_KTY_EC2,
         3: alg,
-        -1: COSE_CRV_P256,
-        -2: numbers.x.to_bytes(32, "big"),
-        -3: numbers.y.to_bytes(32, "big"),
+        -1: COSE_CRV_P384 if key.curve.key_size == 384 else COSE_CRV_P256,
+        -2: numbers.x.to_bytes(size, "big"),
+        -3: numbers.y.to_bytes(size, "big"),
     }
+
+
+def cose_okp_public(key: ed25519.Ed25519PublicKey, alg: int) -> dict[int, Any]:
+    """An Ed25519 public key as a COSE_Key map (RFC 9053 7.2: kty 1 OKP, crv 6, x)."""
+    return {1: COSE_KTY_OKP, 3: alg, -1: COSE_CRV_ED25519, -2: key.public_bytes_raw()}
 
 
 def parse_peer_key(cose: Any) -> ec.EllipticCurvePublicKey:
     """The platform's key-agreement key; INVALID_PARAMETER unless a P-256 point."""
     if not isinstance(cose, Mapping):
-        raise CtapFailure(INVALID_PARAMETER, "keyAgreement is not a COSE key")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "keyAgreement is not a COSE key")
     x, y = cose.get(-2), cose.get(-3)
     if cose.get(1) != COSE_KTY_EC2 or cose.get(-1) != COSE_CRV_P256:
-        raise CtapFailure(INVALID_PARAMETER, "keyAgreement is not an EC2 P-256 key")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "keyAgreement is not an EC2 P-256 key")
     if not (isinstance(x, bytes) and isinstance(y, bytes) and len(x) == len(y) == 32):
-        raise CtapFailure(INVALID_PARAMETER, "keyAgreement coordinates")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "keyAgreement coordinates")
     try:
         numbers = ec.EllipticCurvePublicNumbers(
             int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
         )
         return numbers.public_key()
     except ValueError as error:
-        raise CtapFailure(INVALID_PARAMETER, "keyAgreement is not on the curve") from error
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER,
+                          "keyAgreement is not on the curve") from error
 
 
 def _aes_cbc(key: bytes, iv: bytes, data: bytes, encrypt: bool) -> bytes:
     if len(data) % 16:
-        raise CtapFailure(INVALID_PARAMETER, "ciphertext is not whole AES blocks")
+        raise CtapFailure(CtapStatus.INVALID_PARAMETER, "ciphertext is not whole AES blocks")
     cipher = Cipher(algorithms.AES(key), modes.CBC(iv))
     worker = cipher.encryptor() if encrypt else cipher.decryptor()
     return worker.update(data) + worker.finalize()
@@ -110,7 +118,7 @@ class PinProtocolV2(PinProtocolV1):
 
     def decrypt(self, key: bytes, ciphertext: bytes) -> bytes:
         if len(ciphertext) < 16:
-            raise CtapFailure(INVALID_PARAMETER, "ciphertext shorter than its IV")
+            raise CtapFailure(CtapStatus.INVALID_PARAMETER, "ciphertext shorter than its IV")
         return _aes_cbc(key[32:], ciphertext[:16], ciphertext[16:], encrypt=False)
 
     def authenticate(self, key: bytes, message: bytes) -> bytes:

@@ -9,13 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..presence import Presence
-from .status import (
-    CBOR_UNEXPECTED_TYPE,
-    KEEPALIVE_CANCEL,
-    MISSING_PARAMETER,
-    STATUS_UPNEEDED,
-    CtapFailure,
-)
+from .status import STATUS_UPNEEDED, CtapFailure, CtapStatus
 
 KEEPALIVE_INTERVAL = 0.1  # CTAPHID asks for a keepalive at least every 100 ms
 
@@ -48,14 +42,14 @@ class Interaction:
         if presence.wait(self.cancelled, waiting):
             return
         if self.cancelled():
-            raise CtapFailure(KEEPALIVE_CANCEL, "the platform cancelled the touch wait")
+            raise CtapFailure(CtapStatus.KEEPALIVE_CANCEL, "the platform cancelled the touch wait")
         raise CtapFailure(deny_status, "no user presence")
 
 
 def required(params: Mapping[Any, Any], key: Any, kind: type | tuple[type, ...]) -> Any:
     """A parameter that must be there (MISSING_PARAMETER) with this type (CBOR_UNEXPECTED_TYPE)."""
     if key not in params:
-        raise CtapFailure(MISSING_PARAMETER, f"parameter {key!r} missing")
+        raise CtapFailure(CtapStatus.MISSING_PARAMETER, f"parameter {key!r} missing")
     return optional(params, key, kind)
 
 
@@ -64,8 +58,8 @@ def optional(
 ) -> Any:
     value = params.get(key, default)
     if value is not None and not isinstance(value, kind):
-        raise CtapFailure(CBOR_UNEXPECTED_TYPE, f"parameter {key!r} has the wrong type")
+        raise CtapFailure(CtapStatus.CBOR_UNEXPECTED_TYPE, f"parameter {key!r} has the wrong type")
     # bool is an int in Python, but not in CBOR
     if isinstance(value, bool) and kind is int:
-        raise CtapFailure(CBOR_UNEXPECTED_TYPE, f"parameter {key!r} has the wrong type")
+        raise CtapFailure(CtapStatus.CBOR_UNEXPECTED_TYPE, f"parameter {key!r} has the wrong type")
     return value

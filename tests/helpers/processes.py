@@ -1,0 +1,42 @@
+"""hwotp as a user runs it, the installed console script, and other Python processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from helpers.samples import PASSPHRASE
+
+
+def hwotp_script() -> str:
+    script = shutil.which("hwotp", path=str(Path(sys.executable).parent))
+    assert script, "the hwotp console script is not installed next to this Python"
+    return script
+
+
+def run_hwotp(*args: str, env: dict[str, str] | None = None, **options: Any):
+    """`hwotp ARGS` as a user runs it; output captured as text unless told otherwise."""
+    if "stdout" not in options:
+        options["capture_output"] = True
+    return subprocess.run([hwotp_script(), *args], env=env, text=True, timeout=120, **options)
+
+
+def vault_env(vault: Path, **extra: str) -> dict[str, str]:
+    """This environment without any HWOTP_ setting, plus a throwaway vault and its passphrase."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_")}
+    return {**base, "HWOTP_VAULT": str(vault), "HWOTP_PASSPHRASE": PASSPHRASE, **extra}
+
+
+def run_in_python(code: str, *args: str, env: dict[str, str] | None = None):
+    """`python -c CODE ARGS` in this environment (plus `env`), output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
