@@ -1,15 +1,19 @@
-"""`hwotp code` against `ykman oath accounts code`: 20 credentials on a virtual key, as processes.
+"""`hwotp code` against `ykman oath accounts code` and the floor: 20 credentials on a virtual key,
+as processes.
 
     .venv/bin/python bench/code.py [--runs N] [--credentials N]
 
 One virtual YubiKey 5 (tests/virtualkey) is plugged into a private pcscd held by this process and
 filled in-process with plain TOTP credentials (SHA-1, 6 digits, 30 s, no touch: the bulk path
-both tools compute). Then, alternating which goes first in each round, N times each:
+both tools compute). Then, rotating which goes first in each round, N times each:
 
 - hwotp: `hwotp code --no-vault`, its key cache (HWOTP_CACHE_DIR, a temporary folder) warmed by
   one untimed run first, so it asks a known key for nothing but its codes;
 - ykman: `ykman oath accounts code`, with stand-in `pkill`/`killall` first on PATH, also run
-  once untimed first.
+  once untimed first;
+- both again with `--device SERIAL`;
+- floor: a Python process that imports pyscard, connects to the reader and sends SELECT and
+  CALCULATE_ALL (and the SEND_REMAINING the answer needs): what any tool must at least do.
 
 Both run with their bytecode cached (PYTHONPYCACHEPREFIX, a temporary folder; a
 PYTHONDONTWRITEBYTECODE in the environment is dropped), as from an installed package: hwotp is
@@ -52,14 +56,32 @@ from virtualkey.transports import SmartCardAdapter  # noqa: E402
 
 SERIAL = 10000001
 PERIOD = 30
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.2  # issue 11: hwotp within 1.5x of the floor, which is ~0.13x of ykman
 HWOTP = Path(sys.executable).with_name("hwotp")
 YKMAN = Path(sys.executable).with_name("ykman")
+FLOOR = """
+import struct, time
+from smartcard.System import readers
+connection = readers()[0].createConnection()
+connection.connect()
+aid = [0xA0, 0x00, 0x00, 0x05, 0x27, 0x21, 0x01]
+connection.transmit([0x00, 0xA4, 0x04, 0x00, len(aid), *aid])
+challenge = list(struct.pack(">Q", int(time.time()) // 30))
+data, sw1, sw2 = connection.transmit([0x00, 0xA4, 0x00, 0x01, 10, 0x74, 8, *challenge])
+while sw1 == 0x61:
+    more, sw1, sw2 = connection.transmit([0x00, 0xA5, 0x00, 0x00])
+    data += more
+print(len(data))
+"""
 COMMANDS = {
     "hwotp": [str(HWOTP), "code", "--no-vault"],
     "ykman": [str(YKMAN), "oath", "accounts", "code"],
+    "hwotp --device": [str(HWOTP), "code", "--no-vault", "--device", str(SERIAL)],
+    "ykman --device": [str(YKMAN), "--device", str(SERIAL), "oath", "accounts", "code"],
+    "floor": [sys.executable, "-c", FLOOR],
 }
-HWOTP_LINE = re.compile(r"^(?P<name>.+): (?P<code>\d{6,8})  \(valid for \d+ more seconds?\)$")
+PEERS = {"hwotp": "ykman", "hwotp --device": "ykman --device"}
+HWOTP_LINE = re.compile(r"^(?P<name>.+?) +(?P<code>\d{6,8})  \(\d+ s left(; next \d+ in \d+ s)?\)$")
 
 INS_SELECT, INS_CALCULATE_ALL, INS_SEND_REMAINING = 0xA4, 0xA4, 0xA5
 INSTRUCTIONS = {
@@ -128,9 +150,11 @@ def stand_in_tools(folder: Path) -> Path:
 
 
 def parse(tool: str, stdout: str) -> dict[str, str]:
-    codes = {}
+    codes: dict[str, str] = {}
+    if tool == "floor":
+        return codes
     for line in stdout.splitlines():
-        if tool == "hwotp":
+        if tool.startswith("hwotp"):
             match = HWOTP_LINE.match(line)
             if match is None:
                 raise RuntimeError(f"hwotp printed an unexpected line: {line!r}")
@@ -157,18 +181,21 @@ def run(tool: str, rig: KeyRig, env: dict[str, str]) -> Run:
 
 
 def measure(rig: KeyRig, env: dict[str, str], rounds: int) -> tuple[Run, dict[str, Tally], int]:
-    # Untimed: both tools' bytecode compiled once, as installed; hwotp's key cache elsewhere.
+    # Untimed: every tool's bytecode compiled once, as installed; hwotp's key cache elsewhere.
     run("ykman", rig, env)
+    run("floor", rig, env)
     run("hwotp", rig, {**env, "HWOTP_CACHE_DIR": env["HWOTP_CACHE_DIR"] + "-throwaway"})
     cold = run("hwotp", rig, env)  # untimed too: fills hwotp's key cache
     tallies = {tool: Tally(tool) for tool in COMMANDS}
     compared = 0
+    tools = list(COMMANDS)
     for number in range(rounds):
-        order = ["hwotp", "ykman"] if number % 2 == 0 else ["ykman", "hwotp"]
-        pair = {tool: run(tool, rig, env) for tool in order}
-        for tool, result in pair.items():
+        shift = number % len(tools)
+        order = tools[shift:] + tools[:shift]
+        results = {tool: run(tool, rig, env) for tool in order}
+        for tool, result in results.items():
             tallies[tool].runs.append(result)
-        compared += check_codes(number, pair["hwotp"], pair["ykman"])
+        compared += check_codes(number, results["hwotp"], results["ykman"])
     return cold, tallies, compared
 
 
@@ -214,11 +241,15 @@ def remaining_needed(records: list[ApduRecord]) -> int:
 
 
 def hwotp_apdus_met(records: list[ApduRecord]) -> tuple[bool, int]:
+    """One SELECT + CALCULATE_ALL (+ SEND_REMAINING); twice in a run that fell in the last
+    5 s of a period, where the next codes are asked for too."""
     needed = remaining_needed(records)
     expected = Counter({"A4/04 SELECT oath": 1, "A4/00 CALCULATE_ALL": 1})
     if needed:
         expected["A5 SEND_REMAINING"] = needed
-    return Counter(instruction(record) for record in records) == expected, 2 + needed
+    counted = Counter(instruction(record) for record in records)
+    doubled = Counter({what: 2 * n for what, n in expected.items()})
+    return counted in (expected, doubled), 2 + needed
 
 
 def apdu_spacing(tally: Tally) -> float:
@@ -233,19 +264,22 @@ def apdu_spacing(tally: Tally) -> float:
 
 
 def report(cold: Run, tallies: dict[str, Tally], compared: int) -> None:
-    hwotp, ykman = tallies["hwotp"], tallies["ykman"]
+    hwotp, ykman, floor = tallies["hwotp"], tallies["ykman"], tallies["floor"]
     rounds = len(hwotp.runs)
-    print(f"{'tool':<8}{'median ms':>11}{'p10 ms':>9}{'p90 ms':>9}   APDUs of one run")
-    for tally in (hwotp, ykman):
+    print(f"{'tool':<16}{'median ms':>11}{'p10 ms':>9}{'p90 ms':>9}{'/ykman':>8}"
+          "   APDUs of one run")
+    for tally in tallies.values():
         p10, p90 = tally.deciles()
         counts = sorted({len(run.apdus) for run in tally.runs})
         spread = "" if len(counts) == 1 else f" (runs: {counts[0]}..{counts[-1]})"
+        peer = tallies[PEERS.get(tally.name, "ykman")]
         print(
-            f"{tally.name:<8}{tally.median():>11.1f}{p10:>9.1f}{p90:>9.1f}   "
+            f"{tally.name:<16}{tally.median():>11.1f}{p10:>9.1f}{p90:>9.1f}"
+            f"{tally.median() / peer.median():>8.2f}   "
             f"{by_instruction(tally.runs[0].apdus)}{spread}"
         )
     print(
-        f"{'(cold)':<8}{cold.seconds * 1000:>11.1f}{'':>18}   {by_instruction(cold.apdus)}"
+        f"{'(cold)':<16}{cold.seconds * 1000:>11.1f}{'':>26}   {by_instruction(cold.apdus)}"
         "  (hwotp, first run: key cache empty)"
     )
     print(
@@ -254,13 +288,16 @@ def report(cold: Run, tallies: dict[str, Tally], compared: int) -> None:
     )
     print(f"codes compared in {compared} of {rounds} rounds (the others crossed a 30 s boundary):"
           " all equal")
-    ratio = hwotp.median() / ykman.median()
-    print(f"median, hwotp / ykman: {ratio:.2f}")
+    print(f"floor / ykman: {floor.median() / ykman.median():.2f}; "
+          f"hwotp / floor: {hwotp.median() / floor.median():.2f}")
     print("\ntargets:")
-    print(
-        f"  hwotp median wall time <= 1/2 of ykman's: {hwotp.median():.1f} ms vs "
-        f"{ykman.median():.1f} ms = {ratio:.2f} -> {'met' if ratio <= TARGET_RATIO else 'NOT met'}"
-    )
+    for name, peer in PEERS.items():
+        ratio = tallies[name].median() / tallies[peer].median()
+        print(
+            f"  {name} median wall time <= {TARGET_RATIO} of {peer}'s: "
+            f"{tallies[name].median():.1f} ms vs {tallies[peer].median():.1f} ms = {ratio:.2f}"
+            f" -> {'met' if ratio <= TARGET_RATIO else 'NOT met'}"
+        )
     met = [hwotp_apdus_met(run.apdus) for run in hwotp.runs]
     allowed = met[0][1]
     worst = max(len(run.apdus) for run in hwotp.runs)
@@ -305,7 +342,8 @@ def main() -> int:
         finally:
             rig.stop()
     for tally in tallies.values():
-        if any(len(run.codes) != args.credentials for run in tally.runs):
+        if tally.name != "floor" and any(len(run.codes) != args.credentials
+                                         for run in tally.runs):
             print(f"!!! {tally.name} did not print {args.credentials} codes every run !!!")
             return 1
     report(cold, tallies, compared)

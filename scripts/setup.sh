@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 # iproute2: ss, with which a test checks that nothing of the rig listens beyond loopback.
 # No libfuse or Python FUSE binding: the tests speak the FUSE protocol on /dev/fuse themselves,
 # because libfuse's high-level API overruns python-fido2's ioctl buffers (docs/testing.md).
+# xclip and xvfb: the clipboard tests copy and clear for real on a virtual X display.
 SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc libc6-dev libzbar0 zbar-tools
-                 pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux iproute2)
+                 pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux iproute2 xclip xvfb)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

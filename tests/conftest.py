@@ -40,6 +40,12 @@ def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def own_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the user's config file (key_cache keeps notes out of the user's cache)."""
+    monkeypatch.setenv("HWOTP_CONFIG", str(tmp_path / "no-config.toml"))
+
+
 @pytest.fixture
 def vault_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "vault.hwotp"

@@ -33,7 +33,7 @@ def test_enroll_then_list_and_code(hwotp) -> None:
     code = hwotp("code", "gitlab")
     assert code.exit_code == 0
     assert totp(SECRET[::-1], digits=8, interval=60) in code.stdout
-    assert "valid for 30 more seconds" in code.stdout  # 1234567890 is 30 s into a 60 s step
+    assert "(30 s left)" in code.stdout  # 1234567890 is 30 s into a 60 s step
 
 
 def test_code_without_query_lists_all_totp_codes(hwotp) -> None:
@@ -75,8 +75,8 @@ def test_hotp_counter_moves_only_when_asked(hwotp) -> None:
     assert hotp.at(5) in enrolled.stdout  # enrolment proves the write and uses counter 5
     hwotp("code")  # all codes: HOTP is skipped, its counter stays
     hwotp("list")
-    assert hwotp("code", "bank").stdout.split(": ")[1].strip() == hotp.at(6)
-    assert hwotp("code", "bank").stdout.split(": ")[1].strip() == hotp.at(7)
+    assert hwotp("code", "bank").stdout.split()[-1] == hotp.at(6)
+    assert hwotp("code", "bank").stdout.split()[-1] == hotp.at(7)
 
 
 def test_dry_run_stores_nothing(hwotp, vault_path: Path) -> None:
@@ -177,12 +177,19 @@ def test_pick_out_of_range(hwotp) -> None:
     assert "--pick 3" in result.stderr
 
 
-def test_ambiguous_query_lists_candidates(hwotp) -> None:
+def test_several_matches_print_every_code_and_delete_lists_candidates(hwotp) -> None:
     hwotp("enroll", "--uri", GITHUB)
     hwotp("enroll", "--uri", GITLAB)
     result = hwotp("code", "alice")
-    assert result.exit_code == ExitCode.NOT_FOUND
-    assert "GitHub:alice" in result.stderr and "GitLab:alice" in result.stderr
+    assert result.exit_code == 0, result.stderr  # as ykman: every match's code
+    assert result.stdout.splitlines() == [
+        f"GitHub:alice  {totp(SECRET)}    (30 s left)",
+        f"GitLab:alice  {totp(SECRET[::-1], digits=8, interval=60)}  (30 s left)",
+    ]
+    assert hwotp("code", "alice", "--copy").exit_code == ExitCode.NOT_FOUND
+    refused = hwotp("delete", "alice", "--force")
+    assert refused.exit_code == ExitCode.NOT_FOUND
+    assert "GitHub:alice" in refused.stderr and "GitLab:alice" in refused.stderr
     assert hwotp("code", "nobody").exit_code == ExitCode.NOT_FOUND
 
 
@@ -371,7 +378,9 @@ def test_every_credential_stays_reachable_by_its_own_name(hwotp) -> None:
     hwotp("enroll", "--secret", SECRET[::-1], "--issuer", "github", "--account", "alice")
     (item,) = json.loads(hwotp("code", "github:alice", "--json").stdout)
     assert item["code"] == totp(SECRET[::-1])
-    assert hwotp("code", "GITHUB:ALICE").exit_code == ExitCode.NOT_FOUND  # two in another case
+    both = hwotp("code", "GITHUB:ALICE", "--json")  # two in another case: both codes
+    assert [item["code"] for item in json.loads(both.stdout)] == [totp(SECRET), totp(SECRET[::-1])]
+    assert hwotp("delete", "GITHUB:ALICE", "--force").exit_code == ExitCode.NOT_FOUND
 
 
 def test_list_without_a_vault_says_how_to_start(hwotp) -> None:

@@ -262,3 +262,18 @@ def test_import_loads_no_image_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_only_screenshot_formats_are_opened_never_postscript(tmp_path: Path, monkeypatch) -> None:
+    """Pillow hands EPS to Ghostscript: an attacker's "screenshot" must never reach it."""
+    ran = tmp_path / "gs-ran"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "gs").write_text(f"#!/bin/sh\ntouch {ran}\nexit 1\n")
+    (fake / "gs").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    evil = tmp_path / "evil.png"
+    evil.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n")
+    with pytest.raises(InputError, match="not an image hwotp can read"):
+        qr.decode_file(evil)
+    assert not ran.exists()

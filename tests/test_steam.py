@@ -49,7 +49,7 @@ def test_steam_in_the_vault_gives_steams_codes_and_exports_as_aegis_steam(hwotp,
     assert "Steam:gaben (Steam Guard, 5 characters, every 30 s)" in enrolled.stderr
     assert codes_printed(ok(hwotp("code")).stdout) == {"Steam:gaben": code}
     listed = ok(hwotp("list")).stdout
-    assert listed == "Steam:gaben  [Steam Guard, 5 characters, every 30 s]  in the vault\n"
+    assert listed == "Steam:gaben  Steam Guard, 5 characters, every 30 s  vault\n"
     out = tmp_path / "aegis.json"
     ok(hwotp("export", "--to", "aegis", str(out), env={"HWOTP_EXPORT_PASSWORD": PASSWORD}))
     (entry,) = open_aegis(out.read_bytes(), PASSWORD)["entries"]

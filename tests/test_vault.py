@@ -445,3 +445,32 @@ def test_a_file_without_a_generation_opens_and_counts_as_zero(tmp_path: Path) ->
     vault.path.write_bytes(old)  # in place of generation 1
     with pytest.warns(HwotpWarning, match="is generation 0, older than generation 1"):
         Vault.unlock(vault.path, PASSPHRASE)
+
+
+def test_an_older_copy_swapped_in_while_a_command_runs_is_reported_and_never_lowers_the_count(
+    tmp_path: Path,
+) -> None:
+    """The review's case: opened at generation 2, the file swapped for generation 1 while a
+    prompt waited, then written: a warning, and the written generation stays above 2."""
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    with vault.edit() as credentials:
+        credentials.append(BANK)  # generation 2
+    opened = Vault.unlock(vault.path, PASSPHRASE)
+    shutil.copyfile(file.backup_path(vault.path), vault.path)  # generation 1 back in place
+    rolled_back = pytest.warns(HwotpWarning, match="is generation 1, older than generation 2")
+    with rolled_back, opened.edit() as credentials:
+        credentials.append(replace(BANK, account="carol"))
+    assert _generation(vault.path, vault) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Vault.unlock(vault.path, PASSPHRASE)
+
+
+def test_a_vault_held_by_unlock_is_checked_for_a_rollback_too(tmp_path: Path) -> None:
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+    held = vault.held_secret()
+    shutil.copyfile(file.backup_path(vault.path), vault.path)
+    with pytest.warns(HwotpWarning, match="is generation 1, older than generation 2"):
+        assert Vault.reopen(vault.path, held) is not None

@@ -251,10 +251,10 @@ def test_hwotp_reads_what_ykman_wrote(plug_keys, hwotp, ykman):
         assert added.exit_code == 0, added.stderr
     assert names_on(rig.keys[0]) == {b"Acme:eve", b"Bank:bob", b"Mail:carol", b"60/Slow:dave"}
     listed = {item["name"]: item for item in json.loads(ok(hwotp("list", "--json")).stdout)}
-    assert {name: (item["kind"], item["algorithm"], item["digits"], item["period"],
+    assert {name: (item["kind"], item["algorithm"], item["digits"], item.get("period"),
                    item["touch"]) for name, item in listed.items()} == {
         "Acme:eve": ("totp", "SHA256", 8, 30, False),
-        "Bank:bob": ("hotp", "SHA1", 6, 30, False),
+        "Bank:bob": ("hotp", "SHA1", 6, None, False),  # HOTP has no period
         "Mail:carol": ("totp", "SHA1", 6, 30, True),
         "Slow:dave": ("totp", "SHA1", 6, 60, False),
     }

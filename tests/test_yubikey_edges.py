@@ -136,7 +136,9 @@ def test_several_matches_count_names_once_and_hide_hidden_ones(plug_keys, hwotp)
         put(key, "thing-a", issuer="M")
     put(rig.keys[0], "thing-b", issuer="M")
     put(rig.keys[0], "secretthing", issuer="_hidden")
-    message = failed(hwotp("code", "thing"), ExitCode.NOT_FOUND)
+    every = ok(hwotp("code", "thing"))  # each code once, the hidden one left out
+    assert codes_printed(every.stdout) == {"M:thing-a": totp(), "M:thing-b": totp()}
+    message = failed(hwotp("delete", "thing", "--force"), ExitCode.NOT_FOUND)
     assert message == ("hwotp: 3 credentials match 'thing': M:thing-a, M:thing-b and hidden "
                        "ones; be more specific")
 

@@ -33,7 +33,7 @@ def test_a_superscript_period_written_by_ykman_is_read_as_ykman_reads_it(plug_ke
     assert "²/x" in listed.stdout and "Site:plain" in listed.stdout
     every = hwotp("code", "--no-vault")
     assert every.exit_code == 0, every.everything
-    assert f"²/x: {pyotp.TOTP(SECRET).at(FIXED_TIME)}" in every.stdout
+    assert f"²/x         {pyotp.TOTP(SECRET).at(FIXED_TIME)}  (30 s left)" in every.stdout
     assert hwotp("code", "Site:plain", "--no-vault").exit_code == 0
     deleted = hwotp("delete", "²/x", "--force", "--no-vault")
     assert deleted.exit_code == 0, deleted.everything

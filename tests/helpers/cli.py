@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -33,9 +34,9 @@ def failed(result, exit_code: int) -> str:
 
 
 def codes_printed(stdout: str) -> dict[str, str]:
-    """`name: 123456  (valid for ...)` lines -> {name: code}."""
+    """`name  123456  (12 s left)` lines (name and code in aligned columns) -> {name: code}."""
     found = {}
     for line in stdout.splitlines():
-        name, _, rest = line.rpartition(": ")
-        found[name] = rest.split()[0]
+        name, code = re.match(r"(.*?) {2,}(\S+)", line).groups()
+        found[name] = code
     return found

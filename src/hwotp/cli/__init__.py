@@ -28,8 +28,30 @@ EXIT_CODES_HELP = (
 )
 
 
+# Commands whose modules load only when they run (or for --help): `hwotp code` does not pay
+# for importing the enrolment, doctor and key-management code.
+LAZY_COMMANDS = {
+    "enroll": "hwotp.cli.enroll",
+    "doctor": "hwotp.cli.doctor",
+    "keys": "hwotp.cli.keys",
+    "key": "hwotp.cli.keys",
+    "unlock": "hwotp.cli.unlock",
+    "lock": "hwotp.cli.unlock",
+}
+
+
 class HwotpGroup(click.Group):
     """Runs a command and turns every failure into one sentence and a documented exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            importlib.import_module(LAZY_COMMANDS[cmd_name])  # registers itself on `cli`
+        return self.commands.get(cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         try:

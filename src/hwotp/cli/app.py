@@ -16,6 +16,7 @@ from hwotp.cli.process import secret_variable
 from hwotp.errors import InputError
 
 if TYPE_CHECKING:
+    from hwotp.cli.config import Config
     from hwotp.stores import Store
     from hwotp.stores.vault import VaultStore
     from hwotp.stores.yubikey import YubiKeyStore
@@ -37,36 +38,108 @@ class App:
     oath_password: str | None = None
     remember: bool = False
     weak_passphrase: bool = False  # --weak-passphrase: no strength floor (throwaway vaults)
+    next_within: float | None = None  # --next-within; None: the config's
     _keys: list[YubiKey] | None = None
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The config file's settings, read when first needed (`config path` reads none)."""
+        if self._config is None:
+            from hwotp.cli.config import load
+
+            self._config = load()
+        return self._config
 
     @property
     def vault_path(self) -> Path:
         if self.vault_override is not None:
             return self.vault_override
+        if self.config.vault is not None:
+            return self.config.vault
         from hwotp.vault import default_vault_path
 
         return default_vault_path()
 
-    def vault_store(self) -> VaultStore:
+    @property
+    def vault_left_out(self) -> bool:
+        return self.no_vault or not self.config.use_vault
+
+    @property
+    def chosen_serials(self) -> tuple[int, ...]:
+        """--device, else the config's default key."""
+        if self.serials or self.reader:
+            return self.serials
+        return (self.config.device,) if self.config.device is not None else ()
+
+    def inform(self, topic: str, message: str) -> None:
+        """A note about the machine's state (no key, pcscd down, a vault left out): shown once
+        per situation, never when the config says quiet."""
+        from hwotp.cli.config import first_time
+
+        if not self.config.quiet and first_time(topic, message):
+            note(message)
+
+    def situation_over(self, topic: str) -> None:
+        from hwotp.cli.config import forget
+
+        forget(topic)
+
+    def vault_store(self, held: bool = True) -> VaultStore:
+        """`held`: the key `hwotp unlock` keeps may open it; False where the passphrase itself
+        must be proven (changing passphrases, unlocking)."""
         from hwotp.stores.vault import VaultStore
 
-        return VaultStore(self.vault_path, self.ask_passphrase)
+        return VaultStore(self.vault_path, self.ask_passphrase, held=held)
 
     def stores(self) -> list[Store]:
         """Every chosen key, then the vault (unless --no-vault). No key is one note, not an
         error, unless keys were asked for by serial or the vault is off."""
-        from hwotp.errors import KeyUnavailableError
-
-        try:
-            stores: list[Store] = list(self.key_stores())
-        except KeyUnavailableError as error:
-            if self.serials or self.reader or self.no_vault:
-                raise
-            note(f"{error}; using the vault only.")
-            stores = []
-        if not self.no_vault:
+        stores: list[Store] = list(self.keys_or_note())
+        if not self.vault_left_out:
             stores.append(self.vault_store())
         return stores
+
+    def keys_or_note(self) -> list[YubiKeyStore]:
+        """The keys of a reading command; none found is a note (the vault may answer) unless
+        keys were asked for by serial or reader, or the vault is left out."""
+        from hwotp.errors import KeyUnavailableError
+
+        if not self.config.keys and not (self.serials or self.reader):
+            return []  # the config says this machine has none: do not look, do not say
+        try:
+            stores = self.key_stores()
+        except KeyUnavailableError as error:
+            if self.chosen_serials or self.reader or self.vault_left_out:
+                raise
+            self.inform("keys", f"{error}; using the vault only.")
+            return []
+        self.situation_over("keys")
+        return stores
+
+    def reading_vault(self) -> VaultStore | None:
+        """The vault for `code` and `list`, or None when it is left out or absent. Asking for
+        its passphrase where nobody can answer raises VaultLeftOut, not an input error."""
+        if self.vault_left_out:
+            return None
+        from hwotp.stores.vault import VaultStore
+
+        store = VaultStore(self.vault_path, self._passphrase_or_leave_out)
+        return store if store.exists() else None
+
+    def vault_would_prompt(self) -> bool:
+        """Whether opening the vault waits for a person at the terminal."""
+        if not is_terminal() or secret_variable("HWOTP_PASSPHRASE") is not None:
+            return False
+        from hwotp.vault import kernelkeys
+
+        return kernelkeys.held(self.vault_path) is None  # `hwotp unlock` opens it silently
+
+    def _passphrase_or_leave_out(self, creating: bool) -> str:
+        try:
+            return self.ask_passphrase(creating)
+        except NoAnswerError as error:
+            raise VaultLeftOut(error) from None
 
     def keys(self) -> list[YubiKey]:
         """The YubiKeys of this command: all found, or those named by --device."""
@@ -74,7 +147,7 @@ class App:
             from hwotp.yubikey.device import choose, find_keys
 
             hook = self._remember_access_key if self.remember else None
-            self._keys = choose(find_keys(self.reader, hook), self.serials)
+            self._keys = choose(find_keys(self.reader, hook), self.chosen_serials)
         return self._keys
 
     def key_stores(self, touch: bool = True) -> list[YubiKeyStore]:
@@ -114,6 +187,11 @@ class App:
     def now(self) -> float:
         return clock()
 
+    def threshold(self) -> float:
+        """Seconds left below which a code comes with the next one: --next-within, else the
+        config's (5 s unless set)."""
+        return self.config.next_within if self.next_within is None else self.next_within
+
     def ask_passphrase(self, creating: bool) -> str:
         """The vault passphrase; `creating` asks twice and says where the new vault goes."""
         if creating and is_terminal() and secret_variable("HWOTP_PASSPHRASE") is None:
@@ -144,6 +222,19 @@ class App:
             note(f"Too weak ({problem}): use several unrelated words.")
 
 
+class NoAnswerError(InputError):
+    """A secret was needed and there was nobody and nothing to give it."""
+
+
+class VaultLeftOut(Exception):
+    """An outcome `code` and `list` expect: the vault could not be opened without a person;
+    `cause` says what was missing."""
+
+    def __init__(self, cause: NoAnswerError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def read_hidden(label: str, variable: str | None = None, twice: bool = False) -> str:
     """A secret input from `variable`, else the terminal without echo, else one line of
     standard input (scripts); an empty answer is an error."""
@@ -158,7 +249,7 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
             raise InputError(f"the {what} is not valid text (UTF-8)") from None
         if not line:
             where = f"set {variable}, " if variable else ""
-            raise InputError(
+            raise NoAnswerError(
                 f"no {what}: type it at a terminal, {where}"
                 "or give it as one line on standard input"
             )
@@ -198,6 +289,27 @@ def weak_passphrase_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def complete_serials(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
+    """--device's completion: the serials of the keys present. Never prompts, never prints a
+    note (it would land in the command line being typed), never fails."""
+    import contextlib
+    import io
+
+    from click.shell_completion import CompletionItem
+
+    app = App(ctx.find_root().params.get("vault_path"))
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            present = app.keys()
+            serials = [key.info().serial for key in present]
+        except Exception:
+            serials = []
+        finally:
+            app.close()
+    return [CompletionItem(str(serial)) for serial in serials
+            if serial is not None and str(serial).startswith(incomplete)]
+
+
 def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--device, --reader, --no-vault, --password: which keys a command uses, and how."""
 
@@ -211,6 +323,7 @@ def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--device", "serials", type=int, multiple=True, expose_value=False,
                      callback=setter("serials"), metavar="SERIAL",
+                     shell_complete=complete_serials,
                      help="Use the YubiKey with this serial (repeat for several)."),
         click.option("--reader", expose_value=False, callback=setter("reader"),
                      help="Use the PC/SC reader whose name contains this."),

@@ -2,35 +2,54 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from hwotp.cli import cli
-from hwotp.cli import doctor as _doctor  # noqa: F401 - registers doctor
-from hwotp.cli import enroll as _enroll  # noqa: F401 - registers `enroll`
-from hwotp.cli import keys as _keys  # noqa: F401 - registers `keys` and `key`
-from hwotp.cli.app import App, is_terminal, key_options, weak_passphrase_option
+from hwotp.cli.app import (
+    App,
+    VaultLeftOut,
+    is_terminal,
+    key_options,
+    weak_passphrase_option,
+)
+from hwotp.cli.completion import SHELLS, complete_names
 from hwotp.cli.output import (
-    code_fields,
-    code_text,
-    computed_fields,
+    code_lines,
     describe,
     emit_json,
     entry_fields,
     note,
+    reading_fields,
+    table,
 )
 from hwotp.credential import display_name, split_name
+from hwotp.errors import CancelledError, HwotpError, InputError, NotFoundError
 
 if TYPE_CHECKING:
-    from hwotp.usecases.codes import Located
-from hwotp.errors import CancelledError, InputError, NotFoundError
+    from hwotp.stores import Store
+    from hwotp.usecases.codes import Located, Reading
+
+T = TypeVar("T")
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print a machine-readable result."
 )
 
 
+def next_within_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    def store(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+        if value is not None:
+            ctx.ensure_object(App).next_within = value
+
+    return click.option(
+        "--next-within", type=click.FloatRange(min=0), expose_value=False, callback=store,
+        metavar="SECONDS",
+        help="Also show the next code when fewer seconds than this are left (default 5; "
+        "0: never).",
+    )(command)
 
 
 @cli.command(name="list")
@@ -39,78 +58,204 @@ json_option = click.option(
 @json_option
 @click.pass_obj
 def list_(app: App, show_hidden: bool, as_json: bool) -> None:
-    """Show every credential on each YubiKey and in the vault (never a secret)."""
+    """Show every credential, sorted by name, with where its copies are (each YubiKey by
+    serial, the vault); never a secret. The keys are listed before the vault is opened."""
     from hwotp.usecases.codes import locate_all
 
-    located = locate_all(app.stores())
-    if not show_hidden:
-        located = [item for item in located if not item.entry.hidden]
-    if as_json:
-        emit_json([entry_fields(item.entry) for item in located])
-        return
-    if not located:
+    def shown(located: list[Located]) -> list[Located]:
+        return [item for item in located if show_hidden or not item.entry.hidden]
+
+    keys = shown(locate_all(app.keys_or_note()))
+    early = _prints_keys_first(app, as_json)
+    if early:
+        _print_listing(keys)
+    in_vault = _vault_part(app, keys, early, lambda vault: shown(locate_all([vault])),
+                           lambda: _finish_listing(keys, [], as_json, early))
+    _finish_listing(keys, in_vault, as_json, early)
+    if not keys and not in_vault and not as_json:
         note(
             f"No credentials yet (vault: {app.vault_path}). Add one with `hwotp enroll --qr FILE`."
         )
+
+
+def _finish_listing(keys: list[Located], in_vault: list[Located], as_json: bool,
+                    early: bool) -> None:
+    if as_json:
+        everything = sorted(keys + in_vault, key=lambda item: item.entry.name)
+        emit_json([entry_fields(item.entry) for item in everything])
+    elif early:
+        _print_listing(in_vault)
+    else:
+        _print_listing(keys + in_vault)
+
+
+def _print_listing(located: list[Located]) -> None:
+    """One line per credential: name, kind, and every place that holds a copy."""
+    where: dict[str, list[Located]] = {}
     for item in located:
-        touch = ", touch" if item.entry.touch else ""
-        click.echo(
-            f"{item.entry.name}  [{describe(item.entry)}{touch}]  in the {item.entry.location}"
-        )
+        where.setdefault(item.entry.name, []).append(item)
+    rows = []
+    for name in sorted(where):
+        first = where[name][0].entry
+        touch = ", touch" if any(item.entry.touch for item in where[name]) else ""
+        places = ", ".join(dict.fromkeys(item.entry.location for item in where[name]))
+        rows.append([name, describe(first) + touch, places])
+    for line in table(rows):
+        click.echo(line)
+
+
+def _prints_keys_first(app: App, as_json: bool) -> bool:
+    """Whether the keys' results go out before the vault is opened: when opening it waits for
+    a person, who should not wait for the keys' codes too."""
+    return not as_json and app.reading_vault() is not None and app.vault_would_prompt()
+
+
+def _vault_part(
+    app: App,
+    keys: Sequence[object],
+    early: bool,
+    read: Callable[[Store], list[T]],
+    keys_alone: Callable[[], None],
+) -> list[T]:
+    """What the vault adds to the keys' results. Left out with one note when nobody can give
+    its passphrase (unless no key answered: then that is the error); when it fails (a wrong
+    passphrase), the keys' results are printed before the error."""
+    vault = app.reading_vault()
+    if vault is None:
+        return []
+    try:
+        return read(vault)
+    except VaultLeftOut as left_out:
+        if not keys:
+            raise left_out.cause from None
+        if not app.config.quiet:
+            note("The vault was left out: no passphrase (type it at a terminal, set "
+                 "HWOTP_PASSPHRASE, or run `hwotp unlock` first).")
+        return []
+    except HwotpError:
+        if not early:
+            keys_alone()
+        raise
 
 
 @cli.command()
-@click.argument("query", required=False)
+@click.argument("query", required=False, shell_complete=complete_names)
 @key_options
 @click.option("--copy", is_flag=True, help="Put the code on the clipboard (one code only).")
+@next_within_option
 @json_option
 @click.pass_obj
 def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
-    """Print the current code of the credential matching QUERY (part of issuer:account).
+    """Print the current code of each credential matching QUERY (part of issuer:account; an
+    exact name wins). A match on a YubiKey is printed without opening the vault.
 
-    Without QUERY, print every time-based code that needs no touch; HOTP, touch and (on a
-    YubiKey) non-30 s credentials are computed only when asked for by name, because asking
-    moves an HOTP counter or waits for a finger.
+    Without QUERY, print every time-based code that needs no touch: the keys' first, then
+    the vault's. HOTP, touch and (on a YubiKey) non-30 s credentials are computed only when
+    asked for by name, because asking moves an HOTP counter or waits for a finger. A code
+    with fewer than --next-within seconds left comes with the next one.
     """
     if query is None:
         if copy:
             raise click.UsageError("--copy needs a QUERY naming one credential")
         _all_codes(app, as_json)
         return
-    from hwotp.usecases.codes import locate_all, select_one
+    from hwotp.usecases.codes import bulk_or_ask, compute_one, first_of_each, locate_all, matching
 
-    item = select_one(locate_all(app.stores()), query)
-    result = item.store.calculate(item.entry, app.now())
-    now = app.now()  # seconds left as of printing, not as of asking
-    if copy:
+    keys = locate_all(app.keys_or_note())
+    hits = first_of_each(matching(keys, query))
+    if not hits:  # only now is the vault worth a passphrase
+        vault = app.reading_vault()
+        try:
+            everything = keys + (locate_all([vault]) if vault is not None else [])
+        except VaultLeftOut as left_out:  # the answer may be in there: nobody to open it
+            raise left_out.cause from None
+        hits = _select(everything, query, several=True)
+    if len(hits) > 1:  # as in listings, ykman's _hidden ones stay out unless named alone
+        hits = [item for item in hits if not item.entry.hidden] or hits
+    if copy and len(hits) > 1:
+        raise NotFoundError(f"{len(hits)} credentials match; --copy needs a query naming one")
+    threshold = app.threshold()
+    if len(hits) == 1:
+        readings = [compute_one(hits[0], app.now, threshold)]
+    else:
+        readings = [bulk_or_ask(item, app.now, threshold) for item in hits]
+    if copy and readings[0].code is not None:
         from hwotp.cli.clipboard import copy_to_clipboard
 
-        note(copy_to_clipboard(result.value))
-    if as_json:
-        emit_json([{**entry_fields(item.entry), **code_fields(result, now)}])
-        return
-    click.echo(f"{item.entry.name}: {code_text(result, now)}")
+        note(copy_to_clipboard(readings[0].code.value, app.config.clipboard_clear))
+    _print_codes(readings, as_json)
 
 
 def _all_codes(app: App, as_json: bool) -> None:
     from hwotp.usecases.codes import all_codes
 
-    computed = [item for item in all_codes(app.stores(), app.now()) if not item.hidden]
-    now = app.now()
-    if as_json:
-        emit_json([computed_fields(item, now) for item in computed])
-        return
-    if not computed:
+    threshold = app.threshold()
+    keys = [r for r in all_codes(app.keys_or_note(), app.now, threshold) if not r.hidden]
+    early = _prints_keys_first(app, as_json)
+    if early:
+        _print_codes(keys, as_json)
+
+    def vault_codes(vault: Store) -> list[Reading]:
+        shown = [r.name for r in keys]
+        return [r for r in all_codes([vault], app.now, threshold, shown) if not r.hidden]
+
+    in_vault = _vault_part(app, keys, early, vault_codes, lambda: _print_codes(keys, as_json))
+    _print_codes(in_vault if early else keys + in_vault, as_json)
+    if not keys and not in_vault and not as_json:
         note("No credentials stored yet.")
-    for item in computed:
-        if item.code is None:
-            note(f"{item.name}: ask by name ({item.not_computed_because}; in the {item.location})")
-        else:
-            click.echo(f"{item.name}: {code_text(item.code, now)}")
+
+
+def _print_codes(readings: Sequence[Reading], as_json: bool) -> None:
+    if as_json:
+        emit_json([reading_fields(r) for r in readings])
+        return
+    ordered = sorted(readings, key=lambda r: r.name)
+    for line in code_lines(ordered):
+        click.echo(line)
+    for r in ordered:
+        if r.code is None:
+            note(f"{r.name}: ask by name ({r.not_computed_because}; in the {r.location})")
+
+
+def _select(located: list[Located], query: str, several: bool = False) -> list[Located]:
+    """The credentials the query names: one (or, for `code`, every match); when nothing
+    matches, "did you mean" with the nearest names, and at a terminal a numbered pick."""
+    from hwotp.usecases.codes import NoMatchError, first_of_each, select_all, select_one
+
+    try:
+        return select_all(located, query) if several else [select_one(located, query)]
+    except NoMatchError as error:
+        if not error.suggestions:
+            raise
+        picked = _pick(error.suggestions) if is_terminal() else None
+        if picked is None:
+            raise NotFoundError(f"{error.message}; did you mean "
+                                f"{_either(error.suggestions[:MAX_SUGGESTIONS])}?") from None
+        return [item for item in first_of_each(located) if item.entry.name == picked]
+
+
+MAX_SUGGESTIONS = 5
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _pick(names: list[str]) -> str | None:
+    """A numbered list at the terminal; Enter (or anything else) picks none."""
+    choices = names[:MAX_SUGGESTIONS]
+    note("No credential matches that; did you mean:")
+    for number, name in enumerate(choices, start=1):
+        note(f"  {number}. {name}")
+    answer = click.prompt("Pick a number (Enter for none)", default="", show_default=False,
+                          err=True)
+    if answer.strip().isdigit() and 1 <= int(answer) <= len(choices):
+        return choices[int(answer) - 1]
+    return None
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", shell_complete=complete_names)
 @key_options
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
@@ -122,10 +267,10 @@ def delete(app: App, query: str, force: bool) -> None:
     from its backup (vault.hwotp.bak beside it), which is rewritten without it; copies of the
     vault file made by other means (your backups, a synced folder's history) still hold it.
     """
-    from hwotp.usecases.codes import locate_all, select_one
+    from hwotp.usecases.codes import locate_all
 
     located = locate_all(app.stores())
-    item = select_one(located, query)
+    (item,) = _select(located, query)
     if not force:
         _confirm_delete(
             f"Delete {item.entry.name} from the {item.entry.location}? It cannot be undone."
@@ -147,7 +292,7 @@ def _name_copies(located: list[Located], item: Located, saying: str) -> None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", shell_complete=complete_names)
 @click.argument("new_name")
 @key_options
 @click.pass_obj
@@ -155,10 +300,10 @@ def rename(app: App, query: str, new_name: str) -> None:
     """Rename the credential matching QUERY to NEW_NAME ("issuer:account", or just "account" to
     keep the issuer)."""
     from hwotp.credential import CredentialError, clean_name
-    from hwotp.usecases.codes import locate_all, select_one
+    from hwotp.usecases.codes import locate_all
 
     located = locate_all(app.stores())
-    item = select_one(located, query)
+    (item,) = _select(located, query)
     try:
         issuer, account = clean_name(*_split_name(new_name, keep_issuer=item.entry.issuer))
     except CredentialError as error:
@@ -209,7 +354,7 @@ def change_passphrase(app: App) -> None:
     passphrase still opens, stays as the backup until the next write: delete it if the old
     passphrase leaked.
     """
-    store = app.vault_store()
+    store = app.vault_store(held=False)
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     vault = store.unlocked()
@@ -243,3 +388,48 @@ def push(app: App, queries: tuple[str, ...], no_touch: bool, force: bool) -> Non
     stored = store_everywhere(app, chosen, placement, replace=force)
     names = ", ".join(credential.name for credential in chosen)
     note(f"Pushed {names} onto the {' and the '.join(stored.locations)}.")
+
+
+@cli.group(name="config")
+def config_group() -> None:
+    """Defaults set once: the vault, the key, notes, the next-code threshold (TOML)."""
+
+
+@config_group.command(name="path")
+def config_path_command() -> None:
+    """Print where the config file is read from (HWOTP_CONFIG overrides it)."""
+    from hwotp.cli.config import config_path
+
+    click.echo(str(config_path()))
+
+
+@config_group.command(name="show")
+@click.option("--example", is_flag=True, help="Print a commented example file instead.")
+@click.pass_obj
+def config_show(app: App, example: bool) -> None:
+    """Print the settings in effect (the file's, else the defaults)."""
+    from hwotp.cli.config import EXAMPLE, config_path, shown
+
+    if example:
+        click.echo(EXAMPLE, nl=False)
+        return
+    path = config_path()
+    note(f"From {path}." if path.exists() else f"No file at {path}: the defaults.")
+    click.echo(shown(app.config))
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the completion script for SHELL. Names complete from the keys, and from the vault
+    while `hwotp unlock` keeps it open (completion never asks for a passphrase); --device
+    completes serials.
+
+    \b
+    bash:  hwotp completion bash > ~/.local/share/bash-completion/completions/hwotp
+    zsh:   hwotp completion zsh > ~/.zfunc/_hwotp   (with fpath+=~/.zfunc before compinit)
+    fish:  hwotp completion fish > ~/.config/fish/completions/hwotp.fish
+    """
+    from hwotp.cli.completion import script
+
+    click.echo(script(shell), nl=False)

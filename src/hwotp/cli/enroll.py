@@ -14,7 +14,16 @@ from click.core import ParameterSource
 
 from hwotp.cli import cli
 from hwotp.cli.app import App, key_options, read_hidden, weak_passphrase_option
-from hwotp.cli.output import code_fields, code_text, describe, emit_json, entry_fields, note, warn
+from hwotp.cli.output import (
+    code_fields,
+    code_text,
+    describe,
+    emit_json,
+    entry_fields,
+    note,
+    seconds_left,
+    warn,
+)
 from hwotp.cli.targets import Placement
 from hwotp.credential import Code, Credential, split_name
 from hwotp.secret import looks_like_a_secret
@@ -240,7 +249,7 @@ def _finish_dry_run(found: Found, now: float, as_json: bool, refusals: Refusals)
         return
     note("Dry run: nothing was stored.")
     for credential, code in codes:
-        click.echo(f"{credential.name}: {code_text(code, now)}")
+        click.echo(f"{credential.name}  {code_text(code, now)}")
 
 
 def _renamed(found: Found, new_name: str) -> Found:
@@ -270,13 +279,45 @@ def _store(
         where = f"vault at {app.vault_path}" if location == "vault" else location
         note(f"Stored {_names(found)} in the {where}.")
     for credential, code in stored.codes:
-        click.echo(f"{credential.name}: {code_text(code, now)}")
-    if refusals is None:  # an import moves credentials that are set up already
-        note("Type this code into the site to finish its setup.")
+        _offer_code(credential, code, now, setting_up=refusals is None)
+
+
+# Seconds a person needs to read a code and type it into a site: a code with less left is
+# not offered, the next one is.
+TYPING_SECONDS = 10
+
+
+def _offer_code(credential: Credential, code: Code, now: float, setting_up: bool) -> None:
+    """The code the site's setup asks for; when it is about to expire, the next one and
+    from when it counts. An import moves credentials that are set up already: no offer."""
+    import time
+
+    following = _next_if_close(credential, code, now)
+    if following is None or code.valid_until is None:
+        click.echo(f"{credential.name}  {code_text(code, now)}")
+        if setting_up:
+            note("Type this code into the site to finish its setup.")
+        return
+    left = seconds_left(code, now)
+    click.echo(f"{credential.name}  {code_text(code, now, following)}")
+    if not setting_up:
+        return
+    starts = time.strftime("%H:%M:%S", time.localtime(code.valid_until))
+    note(f"That code expires in {left} s: type the next one, {following.value}, into the site "
+         f"from {starts} (in {left} s) to finish its setup.")
 
 
 def _names(found: Found) -> str:
     return ", ".join(credential.name for credential in found.credentials)
+
+
+def _next_if_close(credential: Credential, code: Code, now: float) -> Code | None:
+    from hwotp.otp import compute
+
+    left = seconds_left(code, now)
+    if left is None or left >= TYPING_SECONDS or code.valid_until is None:
+        return None
+    return compute(credential, code.valid_until)
 
 
 CodedCredentials = list[tuple[Credential, Code]]
@@ -298,7 +339,8 @@ def _result(
         "stored_in": locations,
         "warnings": list(warnings),
         "credentials": [
-            {**entry_fields(credential.entry(location)), **code_fields(code, now)}
+            {**entry_fields(credential.entry(location)),
+             **code_fields(code, now, _next_if_close(credential, code, now))}
             for credential, code in codes
         ],
     }

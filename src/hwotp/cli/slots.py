@@ -73,7 +73,7 @@ def remove(app: App, slot_id: str) -> None:
 
 
 def _unlocked(app: App) -> Vault:
-    store = app.vault_store()
+    store = app.vault_store(held=False)  # slots change who can open it: the passphrase first
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     return store.unlocked()

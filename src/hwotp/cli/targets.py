@@ -58,18 +58,19 @@ def store_everywhere(
 
 
 def choose_targets(app: App, placement: Placement) -> list[Store]:
-    if placement.in_vault:
+    no_keys_here = not app.config.keys and not (app.serials or app.reader or placement.all_keys)
+    if placement.in_vault or no_keys_here:  # the config says this machine has no keys
         return [app.vault_store()]
     try:
         keys: list[Store] = list(app.key_stores(touch=placement.touch))
     except KeyUnavailableError as error:
-        if app.serials or app.reader or app.no_vault or placement.all_keys:
+        if app.chosen_serials or app.reader or app.vault_left_out or placement.all_keys:
             raise
         note(f"{error}; storing in the encrypted vault instead.")
         return [app.vault_store()]
     if len(keys) > 1 and not (placement.all_keys or app.serials):
         keys = [_ask_which(keys)]
-    if placement.also_vault and not app.no_vault:
+    if placement.also_vault and not app.vault_left_out:
         keys.append(app.vault_store())
     return keys
 
@@ -103,7 +104,7 @@ def _enroll_into(
     try:
         enrolled = enroll(credentials, store, app.now, replace=replace, checked=checked)
     except KeyFullError as full:
-        if placement.also_vault and placement.fallback == "vault" and not app.no_vault:
+        if placement.also_vault and placement.fallback == "vault" and not app.vault_left_out:
             note(f"{full}; skipping it: the vault copy asked for with --also-vault will be there.")
             return
         vault = _fallback_vault(app, full, placement, stored)
@@ -122,7 +123,7 @@ def _fallback_vault(
     """The vault, when the user chose it (--fallback vault, or yes at the prompt) and it is
     not a target already."""
     already = placement.also_vault or "vault" in stored.locations
-    if app.no_vault or placement.from_vault or already:
+    if app.vault_left_out or placement.from_vault or already:
         return None
     if placement.fallback != "vault":
         if not is_terminal():

@@ -40,6 +40,7 @@ __all__ = ["MAX_PIXELS", "MAX_SIDE", "decode_file", "decode_image"]
 # pass (docs/qr-decoding.md); the header is checked first, so a larger claim costs nothing.
 MAX_PIXELS = 36_000_000
 MAX_SIDE = 16_384  # three 4K screens side by side are 11520 px wide
+SCREENSHOT_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 
 NO_CODE = (
     "no QR code found in {name}: crop closer to the code, take a larger screenshot, "
@@ -131,7 +132,8 @@ def _load(file: BinaryIO, name: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(file)  # lazy: reads the header only
+            # Screenshot formats only: Pillow would hand an EPS file to Ghostscript.
+            image = Image.open(file, formats=SCREENSHOT_FORMATS)  # lazy: the header only
             _refuse_oversized(image.size, name)  # before a single pixel is decoded
             if image.format == "JPEG":
                 image.draft("L", image.size)  # libjpeg decodes luma only: half the time

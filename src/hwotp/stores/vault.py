@@ -22,9 +22,12 @@ class VaultStore:
 
     location = "vault"
 
-    def __init__(self, path: Path, passphrase: PassphraseSource) -> None:
+    def __init__(self, path: Path, passphrase: PassphraseSource, *, held: bool = True) -> None:
+        """`held`: the key `hwotp unlock` keeps may open it (not for changing passphrases,
+        which asks for the current one)."""
         self.path = path
         self._passphrase = passphrase
+        self._held = held
         self._vault: Vault | None = None
         # The last read, by name: a command listing then computing N codes decrypts once.
         self._snapshot: dict[str, Credential] | None = None
@@ -121,7 +124,20 @@ class VaultStore:
 
     def _open(self) -> Vault:
         if self._vault is None:
-            self._vault = Vault.unlock(self.path, self._passphrase(False))
+            self._vault = self.reopened() or Vault.unlock(self.path, self._passphrase(False))
+        return self._vault
+
+    def reopened(self) -> Vault | None:
+        """The vault opened with the key `hwotp unlock` holds in the kernel keyring, if any
+        still opens it."""
+        from hwotp.vault import kernelkeys
+
+        if not self._held:
+            return None
+        held = kernelkeys.held(self.path)
+        if held is None:
+            return None
+        self._vault = Vault.reopen(self.path, held)
         return self._vault
 
     def _locate(self, credentials: list[Credential], entry: Entry) -> int:

@@ -69,6 +69,7 @@ class Vault:
         self.path = path
         self._master_key = master_key
         self.unlocked_slot = slot_id  # the slot that opened it; change_passphrase's default
+        self.generation_seen = 0  # by this process: a file older than that was swapped in
 
     def __repr__(self) -> str:
         return f"Vault({str(self.path)!r})"
@@ -91,7 +92,9 @@ class Vault:
             payload.generation = 1
             file.write_atomic(path, _fitting(fmt.seal([slot], master_key, payload)))
             generations.remember(path, payload.generation, newer_only=False)
-        return cls(path, master_key, slot["id"])
+        vault = cls(path, master_key, slot["id"])
+        vault.generation_seen = 1
+        return vault
 
     @classmethod
     def unlock(cls, path: Path, passphrase: str) -> Vault:
@@ -110,7 +113,32 @@ class Vault:
         payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
         logger.debug("payload decrypted: %d credentials", len(payload.credentials))
         _check_generation(path, payload.generation)
-        return cls(path, master_key, slot_id)
+        vault = cls(path, master_key, slot_id)
+        vault.generation_seen = payload.generation
+        return vault
+
+    @classmethod
+    def reopen(cls, path: Path, held: bytes) -> Vault | None:
+        """Open with what `held_secret` gave (`hwotp unlock` keeps it in the kernel keyring);
+        None when it no longer opens the file: a changed passphrase brought a new master key."""
+        slot_id, colon, master_key = held.partition(b":")
+        if not colon or len(master_key) != fmt.KEY_BYTES:
+            return None
+        path = _real(path)
+        envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
+        try:
+            payload = fmt.decrypt(envelope, master_key)
+        except VaultDamagedError:
+            return None
+        _check_generation(path, payload.generation)
+        vault = cls(path, master_key, slot_id.decode("ascii", "replace"))
+        vault.generation_seen = payload.generation
+        return vault
+
+    def held_secret(self) -> bytes:
+        """What opens this vault without a passphrase: for `hwotp unlock` to hand to the kernel
+        keyring only, never to a file or an output."""
+        return self.unlocked_slot.encode("ascii") + b":" + self._master_key
 
     # --- credentials ------------------------------------------------------------------------
 
@@ -196,7 +224,10 @@ class Vault:
             file.remove_stale_temp_files(self.path)
             data = file.read(self.path, fmt.MAX_FILE_BYTES)
             envelope = _parse(self.path, data)
-            yield envelope, self._decrypt(envelope), data
+            payload = self._decrypt(envelope)
+            # An older copy may have replaced the file since this process opened it.
+            _check_generation(self.path, payload.generation, self.generation_seen)
+            yield envelope, payload, data
 
     def _decrypt(self, envelope: fmt.Envelope) -> fmt.Payload:
         try:
@@ -222,7 +253,9 @@ class Vault:
         problem = fmt.slots_problem(slots)
         if problem:  # never write a file that readers would reject
             raise StorageError(f"the vault was left unchanged: {problem}")
-        payload.generation += 1
+        # Never below a generation seen before: a rollback written over stays detectable.
+        payload.generation = max(payload.generation, generations.last_seen(self.path) or 0) + 1
+        self.generation_seen = payload.generation
         new = _fitting(fmt.seal(slots, master_key or self._master_key, payload))
         logger.debug("writing %s: %d credentials, %d key slots, %d bytes (was %d)", self.path,
                      len(payload.credentials), len(slots), len(new), len(old) if old else 0)
@@ -257,9 +290,10 @@ def _timed_scrypt(passphrase: str, slot: fmt.ScryptSlot) -> bytes:
     return kek
 
 
-def _check_generation(path: Path, generation: int) -> None:
-    """Warn when the file is older than a version of it seen before: a rollback."""
-    seen = generations.last_seen(path)
+def _check_generation(path: Path, generation: int, seen_here: int | None = None) -> None:
+    """Warn when the file is older than a version of it seen before: a rollback. Opening
+    compares with what this user's hwotp recorded; writing, with what this process saw."""
+    seen = generations.last_seen(path) if seen_here is None else seen_here
     if seen is not None and generation < seen:
         warnings.warn(
             HwotpWarning(
