@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hwotp.cli.output import note
-from hwotp.errors import InputError
+from hwotp.errors import CancelledError, InputError
 
 if TYPE_CHECKING:
     from hwotp.stores import Store
@@ -116,7 +116,7 @@ class App:
     def ask_passphrase(self, creating: bool) -> str:
         """The vault passphrase; `creating` asks twice and says where the new vault goes."""
         if creating and is_terminal() and "HWOTP_PASSPHRASE" not in os.environ:
-            click.echo(f"Creating a new vault at {self.vault_path}.", err=True)
+            note(f"Creating a new vault at {self.vault_path}.")
         label = "New vault passphrase" if creating else "Vault passphrase"
         return read_hidden(label, variable="HWOTP_PASSPHRASE", twice=creating)
 
@@ -131,15 +131,17 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
     what = _in_a_sentence(label)
     value = os.environ.get(variable) if variable else None
     if value is None and is_terminal():
-        value = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
+        from hwotp.cli.prompts import ask_hidden
+
+        value = ask_hidden(label, twice)
     elif value is None:
         try:
             line = sys.stdin.readline() if sys.stdin else ""
         except UnicodeDecodeError:
             raise InputError(f"the {what} is not valid text (UTF-8)") from None
-        if not line:
+        if not line:  # nothing to read and no terminal to ask: not bad input, no input at all
             where = f"set {variable}, " if variable else ""
-            raise InputError(
+            raise CancelledError(
                 f"no {what}: type it at a terminal, {where}"
                 "or give it as one line on standard input"
             )

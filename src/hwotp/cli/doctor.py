@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hwotp.cli import cli
+from hwotp.cli.failures import prefixed
 from hwotp.cli.output import emit_json, note
 from hwotp.errors import ExitCode
 
@@ -36,7 +37,8 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     else:
         for line in doctor_lines(checks):
             click.echo(line)
-        note(summary(problems, sum(check.status == "WARNING" for check in checks)))
+        said = summary(problems, sum(check.status == "WARNING" for check in checks))
+        note(prefixed(said) if problems else said)  # the failure's sentence, as for errors
     if problems:
         ctx.exit(ExitCode.CHECKS_FAILED)
 

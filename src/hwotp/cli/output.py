@@ -7,6 +7,7 @@ import json
 
 import click
 
+from hwotp.cli.failures import prefixed
 from hwotp.credential import Code, Credential, Entry, Kind
 from hwotp.stores.base import Computed
 
@@ -63,4 +64,5 @@ def note(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    note(f"warning: {message}")
+    """Something the user should act on: `hwotp: warning: ...`, as errors are `hwotp: ...`."""
+    note(prefixed(f"warning: {message}"))
