@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from hwotp.cli.failures import prefixed
 from hwotp.cli.output import note
 
 YES = ("y", "yes")
@@ -17,7 +18,7 @@ def ask_hidden(label: str, twice: bool = False) -> str:
         value: str = click.prompt(label, hide_input=True, err=True)
         if not twice or click.prompt("Repeat for confirmation", hide_input=True, err=True) == value:
             return value
-        note("the two entries do not match; type them again")
+        _wrong("the two entries do not match; type them again")
 
 
 def ask_number(question: str, count: int, default: int = 1) -> int:
@@ -26,7 +27,7 @@ def ask_number(question: str, count: int, default: int = 1) -> int:
         answer = str(click.prompt(question, default=str(default), err=True)).strip()
         if answer.isdigit() and 1 <= int(answer) <= count:
             return int(answer)
-        note(f"type a number from 1 to {count}")
+        _wrong(f"type a number from 1 to {count}")
 
 
 def confirm(question: str, default: bool) -> bool:
@@ -43,4 +44,9 @@ def confirm(question: str, default: bool) -> bool:
         answer = str(answer).strip().lower()
         if answer in YES or answer in NO:
             return answer in YES
-        note("answer y or n")
+        _wrong("answer y or n")
+
+
+def _wrong(message: str) -> None:
+    """A wrong answer is said as an error is, and the question comes again."""
+    note(prefixed(message))
