@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from hwotp.cli.failures import prefixed
 from hwotp.cli.output import note
 from hwotp.errors import CancelledError, InputError
 
@@ -93,7 +94,7 @@ class App:
         if failed and (given is not None or not is_terminal()):
             raise WrongPassphraseError(f"wrong OATH password for {key_label}")
         if failed:
-            note("Wrong password; try again.")
+            note(prefixed("wrong password; try again"))  # a wrong answer, said as an error is
         if given is not None:
             return given
         return read_hidden(f"OATH password for {key_label}", variable="HWOTP_OATH_PASSWORD")
