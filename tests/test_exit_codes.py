@@ -240,6 +240,8 @@ def test_usage_errors_and_suggestions_start_with_hwotp(rig: Rig) -> None:
         ("Code",): "hwotp: no such command 'Code'; did you mean 'code'?",
         ("vault", "pasphrase"): "hwotp: no such command 'pasphrase'; did you mean 'passphrase'?",
         (SECRET,): "hwotp: no such command; see 'hwotp --help'",  # far from any: not echoed
+        ("jbswy3dp",): "hwotp: no such command; see 'hwotp --help'",  # even a short secret
+        ("vault", "GEZDGNBV"): "hwotp: no such command; see 'hwotp vault --help'",
         ("code", "--jsn"): "hwotp: no such option '--jsn'; did you mean '--json'?",
         ("enroll", "--qr"): "hwotp: option '--qr' requires an argument",
         (

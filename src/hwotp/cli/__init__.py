@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -106,9 +105,9 @@ def _usage_message(error: click.UsageError) -> str:
         choices = getattr(error.param.type, "choices", None) if error.param else None
         return f"invalid value for {hint}" + (f" (one of {', '.join(choices)})" if choices else "")
     if isinstance(error, click.NoSuchOption):  # an option name is no secret: it starts with -
-        return f"no such option '{error.option_name}'" + _did_you_mean(
-            error.option_name, error.possibilities or ()
-        )
+        near = error.possibilities  # click's close matches
+        suggestion = f"; did you mean '{near[0]}'?" if near else ""
+        return f"no such option '{error.option_name}'{suggestion}"
     message = error.format_message()
     if message.startswith("Got unexpected extra argument"):
         return "unexpected extra argument; put each value after its option"
@@ -133,13 +132,6 @@ def _no_such_command(typed: str, names: list[str]) -> str:
     if not typed or not near:
         return "no such command"
     return f"no such command '{typed}'; did you mean '{near[0]}'?"
-
-
-def _did_you_mean(typed: str, possibilities: Iterable[str]) -> str:
-    import difflib
-
-    near = difflib.get_close_matches(typed, list(possibilities), n=1)
-    return f"; did you mean '{near[0]}'?" if near else ""
 
 
 def _lower_first(message: str) -> str:

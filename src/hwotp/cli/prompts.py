@@ -1,5 +1,5 @@
 """Questions at the terminal. click's own prompts report a wrong answer on a line starting
-with "Error:"; these say it as every other stderr line does (`hwotp: ...`) and ask again."""
+with "Error:"; these say it as hwotp says an error (`hwotp: ...`) and ask again."""
 
 from __future__ import annotations
 
