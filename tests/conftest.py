@@ -164,13 +164,15 @@ def ykman(stand_in_tools: Path):
 
 @pytest.fixture
 def healthy_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    """For `hwotp doctor`: everything but pcscd, readers and keys looks fine, whatever this
-    machine is like."""
+    """For `hwotp doctor`: everything but pcscd, readers, keys and the vault looks fine, whatever
+    this machine is like."""
     from hwotp.usecases import doctor
 
     rules = Path(__file__).parent.parent / "udev" / "70-hwotp-security-keys.rules"
     monkeypatch.setattr(doctor, "read_udev_rules", lambda: {rules.name: rules.read_text()})
     monkeypatch.setattr(doctor, "read_timedatectl", lambda: "yes\n")
+    monkeypatch.setattr(doctor, "read_timesync_status", lambda: None)
+    monkeypatch.setattr(doctor, "read_chrony_tracking", lambda: None)
     monkeypatch.setattr(doctor, "find_zbar", lambda: "libzbar.so.0")
     monkeypatch.setattr(
         doctor, "keyring_backends", lambda: ["keyring.backends.SecretService.Keyring"]

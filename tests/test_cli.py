@@ -173,7 +173,7 @@ def test_migration_batch_enrols_all_or_the_picked(hwotp) -> None:
 
 def test_pick_out_of_range(hwotp) -> None:
     result = hwotp("enroll", "--uri", GITHUB, "--pick", "3")
-    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.exit_code == ExitCode.USAGE
     assert "--pick 3" in result.stderr
 
 
@@ -458,3 +458,24 @@ def test_bad_input_is_one_sentence_and_a_documented_code(hwotp, args, code, word
     assert line.startswith("hwotp: ") and words in line
     assert "Traceback" not in result.everything
     assert SECRET not in result.everything and SECRET.lower() not in result.everything
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--uri", ""),
+        ("--uri", "motp://x?secret=" + SECRET),
+        ("--uri", "https://example.com/setup"),
+        ("--uri", "otpauth-migration://offline?data=xx"),
+        ("--uri", "otpauth-migration://offline?data="),
+        ("--uri", "otpauth://totp/A:b"),
+        ("--uri", GITHUB, "--digits", "8"),
+        ("--secret", "not base32!", "--account", "a"),
+        ("--secret", SECRET, "--account", "a", "--period", "0"),
+    ],
+)
+def test_refusing_a_uri_or_setup_key_never_speaks_of_a_qr_code(hwotp, args) -> None:
+    result = hwotp("enroll", *args)
+    assert result.exit_code in (ExitCode.BAD_INPUT, ExitCode.USAGE), result.everything
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("hwotp: ") and "QR" not in line

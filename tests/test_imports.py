@@ -502,7 +502,7 @@ def test_otpauth_list_refusals_and_migration_lines() -> None:
         "Yandex:ivan": "Yandex OTP entries are not supported",
         "Uni:me": "mOTP entries are not supported",
         "Acme:bob": BAD_BASE32,
-        "line 9": "the migration QR code is damaged: its data is not valid base64",
+        "line 9": "the Google Authenticator export is damaged: its data is not valid base64",
         NAMES[2]: "it is in Ente Auth's trash",
     }
     assert "hunter2" not in repr(imported)

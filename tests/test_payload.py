@@ -10,6 +10,7 @@ from helpers.migration import PUBLISHED
 from helpers.samples import WIKI_LONG_SECRET
 from hwotp.credential import Credential
 from hwotp.errors import ExitCode, InputError
+from hwotp.formats.payload import URI as FROM_A_URI
 from hwotp.formats.payload import Decoded, read_payload
 
 URI = f"otpauth://totp/ACME%20Co:john@example.com?secret={WIKI_LONG_SECRET}&issuer=ACME%20Co"
@@ -59,7 +60,7 @@ def test_migration() -> None:
 
 
 def test_migration_errors_pass_through() -> None:
-    with pytest.raises(InputError, match="migration QR code is damaged"):
+    with pytest.raises(InputError, match="Google Authenticator export is damaged"):
         read_payload("otpauth-migration://offline?data=!!!!")
 
 
@@ -106,3 +107,20 @@ def test_empty(text: str) -> None:
 def test_long_scheme_is_not_echoed() -> None:
     # A "scheme" longer than any real one is treated as text, so a secret cannot ride along.
     assert "plain text" in refusal(f"{WIKI_LONG_SECRET * 2}://x")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the URI is empty"),
+        ("https://example.com", "the URI holds a web address, not an authenticator secret"),
+        (
+            "motp://x?secret=" + WIKI_LONG_SECRET,
+            "the URI holds a link of a kind hwotp does not know, not an authenticator secret",
+        ),
+    ],
+)
+def test_a_uri_is_refused_as_a_uri_not_as_a_qr_code(text: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        read_payload(text, FROM_A_URI)
+    assert str(caught.value) == message

@@ -36,7 +36,8 @@ def create_vault(spawn, passphrase: str = PASSPHRASE) -> str:
     child.sendline(passphrase)
     child.expect("Repeat for confirmation: ")
     child.sendline("something else")
-    child.expect("do not match")  # a typo is caught and asked again, nothing created
+    # a typo is caught and asked again, nothing created; said the hwotp way, not click's "Error:"
+    child.expect("hwotp: the two entries do not match; type them again")
     child.expect("New vault passphrase: ")
     child.sendline(passphrase)
     child.expect("Repeat for confirmation: ")
@@ -90,6 +91,21 @@ def test_delete_asks_and_only_yes_deletes(spawn) -> None:
     assert (status, "interrupted" in rest) == (130, True)
     rest, status = answer_delete(spawn, "y")
     assert status == 0 and "Deleted GitHub:alice" in rest
+
+
+def test_an_answer_that_is_neither_yes_nor_no_is_asked_again(spawn) -> None:
+    create_vault(spawn)
+    child = spawn("delete", "github")
+    child.expect("Vault passphrase: ")
+    child.sendline("first pass")
+    child.expect(r"\[y/N\]: ")
+    child.sendline("maybe")
+    child.expect("\r\nhwotp: answer y or n\r\n")
+    child.expect(r"\[y/N\]: ")
+    child.sendline("")  # Enter: the default, no
+    rest, status = finish(child)
+    assert status == 8 and "nothing deleted" in rest
+    assert "Error" not in child.before + rest
 
 
 def test_setup_key_prompt_is_hidden(spawn) -> None:

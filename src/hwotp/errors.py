@@ -12,7 +12,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1  # unexpected; a bug report is welcome
     USAGE = 2  # wrong options or arguments (click)
-    BAD_INPUT = 3  # URI, secret, QR code or image that cannot be used
+    BAD_INPUT = 3  # a URI, secret, QR code, image, name or passphrase that cannot be used
     NOT_FOUND = 4  # no credential matches, or several do where one is needed
     WRONG_PASSPHRASE = 5
     VAULT_DAMAGED = 6  # the vault file is damaged or was modified
@@ -55,6 +55,12 @@ class HwotpError(Exception):
 
     def __str__(self) -> str:
         return self.message + "".join(f" ({text})" for text in self.context)
+
+
+class ArgumentError(HwotpError):
+    """A command's option or argument that parsed but is out of range (`--pick 13` of 12)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class InputError(HwotpError):

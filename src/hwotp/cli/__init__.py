@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from hwotp import __version__
-from hwotp.cli.failures import EXIT_CODE_MEANINGS, sentence
+from hwotp.cli.failures import EXIT_CODE_MEANINGS, prefixed, sentence
 from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
 from hwotp.errors import ExitCode, HwotpError, HwotpWarning, OutputError
@@ -76,8 +76,10 @@ class HwotpGroup(click.Group):
             click.echo(error.ctx.get_help() if error.ctx else error.format_message())
             status = 0
         except click.UsageError as error:
-            where = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
-            fail(f"{_usage_message(error)}{where}", error.exit_code)
+            message = _usage_message(error)
+            if error.ctx and not message.endswith("?"):  # "did you mean ...?" says enough
+                message += f"; see '{error.ctx.command_path} --help'"
+            fail(message, error.exit_code)
         except click.ClickException as error:
             fail(error.format_message(), error.exit_code)
         except (click.Abort, KeyboardInterrupt):
@@ -180,12 +182,41 @@ def _usage_message(error: click.UsageError) -> str:
         hint = error.param.get_error_hint(error.ctx) if error.param and error.ctx else "an option"
         choices = getattr(error.param.type, "choices", None) if error.param else None
         return f"invalid value for {hint}" + (f" (one of {', '.join(choices)})" if choices else "")
+    if isinstance(error, click.NoSuchOption):  # an option name is no secret: it starts with -
+        near = error.possibilities  # click's close matches
+        suggestion = f"; did you mean '{near[0]}'?" if near else ""
+        return f"no such option '{error.option_name}'{suggestion}"
     message = error.format_message()
     if message.startswith("Got unexpected extra argument"):
         return "unexpected extra argument; put each value after its option"
     if message.startswith("No such command"):
+        group = error.ctx.command if error.ctx else None
+        names = list(group.commands) if isinstance(group, click.Group) else []
+        return _no_such_command(getattr(error, "command_name", ""), names)
+    return _lower_first(message.rstrip("."))
+
+
+# How close a mistyped command must be to a real one before it is echoed with a suggestion:
+# close enough that it cannot be a secret typed in the wrong place (`enrol`, `lst`, `Enroll`).
+SUGGESTION_CUTOFF = 0.75
+
+
+def _no_such_command(typed: str, names: list[str]) -> str:
+    """`no such command 'enrol'; did you mean 'enroll'?` when the word is close to a command;
+    otherwise the word is not repeated."""
+    import difflib
+
+    near = difflib.get_close_matches(typed.lower(), names, n=1, cutoff=SUGGESTION_CUTOFF)
+    if not typed or not near:
         return "no such command"
-    return message.rstrip(".")
+    return f"no such command '{typed}'; did you mean '{near[0]}'?"
+
+
+def _lower_first(message: str) -> str:
+    """click's `Missing argument 'X'` in the lower case of hwotp's sentences; an acronym stays."""
+    if len(message) > 1 and message[0].isupper() and message[1].islower():
+        return message[0].lower() + message[1:]
+    return message
 
 
 @click.group(
@@ -237,7 +268,7 @@ def main() -> None:
 
 def fail(message: str, code: int) -> NoReturn:
     with contextlib.suppress(OSError):  # stderr may be the broken pipe itself
-        click.echo(f"hwotp: {message}", err=True)
+        click.echo(prefixed(message), err=True)
     _settle_output()
     sys.exit(int(code))
 

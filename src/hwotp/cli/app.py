@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from hwotp.cli.failures import prefixed
 from hwotp.cli.output import note
 from hwotp.cli.process import secret_variable
-from hwotp.errors import InputError
+from hwotp.errors import CancelledError, InputError
 
 if TYPE_CHECKING:
     from hwotp.cli.config import Config
@@ -167,7 +168,7 @@ class App:
         if failed and (given is not None or not is_terminal()):
             raise WrongPassphraseError(f"wrong OATH password for {key_label}")
         if failed:
-            note("Wrong password; try again.")
+            note(prefixed("wrong password; try again"))  # a wrong answer, said as an error is
         if given is not None:
             return given
         return read_hidden(f"OATH password for {key_label}", variable="HWOTP_OATH_PASSWORD")
@@ -195,7 +196,7 @@ class App:
     def ask_passphrase(self, creating: bool) -> str:
         """The vault passphrase; `creating` asks twice and says where the new vault goes."""
         if creating and is_terminal() and secret_variable("HWOTP_PASSPHRASE") is None:
-            click.echo(f"Creating a new vault at {self.vault_path}.", err=True)
+            note(f"Creating a new vault at {self.vault_path}.")
         if not creating:
             return read_hidden("Vault passphrase", variable="HWOTP_PASSPHRASE")
         return self._strong_passphrase("HWOTP_PASSPHRASE")
@@ -222,8 +223,9 @@ class App:
             note(f"Too weak ({problem}): use several unrelated words.")
 
 
-class NoAnswerError(InputError):
-    """A secret was needed and there was nobody and nothing to give it."""
+class NoAnswerError(CancelledError):
+    """A secret was needed and there was nobody and nothing to give it (exit 8: no terminal to
+    ask)."""
 
 
 class VaultLeftOut(Exception):
@@ -241,13 +243,15 @@ def read_hidden(label: str, variable: str | None = None, twice: bool = False) ->
     what = _in_a_sentence(label)
     value = secret_variable(variable) if variable else None
     if value is None and is_terminal():
-        value = click.prompt(label, hide_input=True, confirmation_prompt=twice, err=True)
+        from hwotp.cli.prompts import ask_hidden
+
+        value = ask_hidden(label, twice)
     elif value is None:
         try:
             line = sys.stdin.readline() if sys.stdin else ""
         except UnicodeDecodeError:
             raise InputError(f"the {what} is not valid text (UTF-8)") from None
-        if not line:
+        if not line:  # nothing to read and no terminal to ask: not bad input, no input at all
             where = f"set {variable}, " if variable else ""
             raise NoAnswerError(
                 f"no {what}: type it at a terminal, {where}"

@@ -25,6 +25,7 @@ from hwotp.cli.output import (
     reading_fields,
     table,
 )
+from hwotp.cli.prompts import confirm
 from hwotp.credential import display_name, split_name
 from hwotp.errors import CancelledError, HwotpError, InputError, NotFoundError
 
@@ -327,7 +328,7 @@ def _confirm_delete(question: str) -> None:
     if not is_terminal():
         raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     try:
-        agreed = click.confirm(question, default=False, err=True)
+        agreed = confirm(question, default=False)
     except click.Abort as aborted:  # Ctrl-D at the question is a no; Ctrl-C stays an interrupt
         if isinstance(aborted.__context__, KeyboardInterrupt):
             raise

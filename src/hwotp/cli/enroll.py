@@ -199,7 +199,7 @@ def _read_found(
     if sum(source is not None for source in (qr_file, uri, secret)) != 1:
         raise click.UsageError("give exactly one of --qr, --uri or --secret")
     if secret is None:
-        _refuse_setup_key_options()
+        _refuse_setup_key_options("the URI" if qr_file is None else "the QR code")
         if qr_file is None:
             return sources.from_uri(uri or "")
         _refuse_secret_as_file(qr_file)
@@ -220,13 +220,13 @@ def _refuse_secret_as_file(qr_file: Path) -> None:
         )
 
 
-def _refuse_setup_key_options() -> None:
+def _refuse_setup_key_options(source: str) -> None:
     """A QR code or URI says all that --digits and the like would: silently ignoring a
     contradicting option would store something the user did not ask for."""
     context = click.get_current_context()
     for name, flag in SETUP_KEY_FLAGS.items():
         if context.get_parameter_source(name) is not ParameterSource.DEFAULT:
-            raise click.UsageError(f"{flag} goes with --secret only; a QR code or URI sets it")
+            raise click.UsageError(f"{flag} goes with --secret only; {source} sets it")
 
 
 def _show_found(found: Found, refused: Sequence[Refusal]) -> None:

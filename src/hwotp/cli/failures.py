@@ -9,7 +9,8 @@ EXIT_CODE_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.FAILURE: "unexpected failure (please report it; HWOTP_DEBUG=1 shows where)",
     ExitCode.USAGE: "wrong options or arguments",
-    ExitCode.BAD_INPUT: "the URI, setup key, QR code or image cannot be used",
+    ExitCode.BAD_INPUT: "a value given cannot be used: a URI, setup key, QR code or image, "
+    "a name or a passphrase",
     ExitCode.NOT_FOUND: "no credential matches, or several do where one is needed",
     ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase or YubiKey OATH password",
     ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
@@ -40,3 +41,9 @@ def sentence(error: HwotpError) -> str:
     remedy = f"; {REMEDIES[error.remedy]}" if error.remedy else ""
     context = "".join(f" ({text})" for text in error.context)
     return f"{error.message}{remedy}{context}"
+
+
+def prefixed(message: str) -> str:
+    """Every error and warning line starts with `hwotp:`, so it stands out among notes and
+    other programs' lines in a log or a pipeline (see docs/architecture.md)."""
+    return "\n".join(f"hwotp: {line}" for line in message.splitlines() or [""])

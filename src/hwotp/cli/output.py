@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hwotp.cli.failures import prefixed
 from hwotp.credential import Code, Credential, Entry, Kind
 
 if TYPE_CHECKING:
@@ -110,4 +111,5 @@ def note(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    note(f"warning: {message}")
+    """Something the user should act on: `hwotp: warning: ...`, as errors are `hwotp: ...`."""
+    note(prefixed(f"warning: {message}"))

@@ -12,6 +12,7 @@ import click
 
 from hwotp.cli.app import App, is_terminal
 from hwotp.cli.output import note
+from hwotp.cli.prompts import ask_number, confirm
 from hwotp.credential import Code, Credential
 from hwotp.errors import CancelledError, HwotpError, KeyFullError, KeyUnavailableError
 from hwotp.stores import Store
@@ -84,10 +85,7 @@ def _ask_which(keys: list[Store]) -> Store:
         )
     for number, store in enumerate(keys, start=1):
         note(f"  {number}. {store.location}")
-    choice = click.prompt(
-        "Which YubiKey", type=click.IntRange(1, len(keys)), err=True, default=1
-    )
-    return keys[choice - 1]
+    return keys[ask_number("Which YubiKey", len(keys)) - 1]
 
 
 def _enroll_into(
@@ -129,7 +127,7 @@ def _fallback_vault(
         if not is_terminal():
             return None
         note(f"{full}.")
-        if not click.confirm("Store it in the encrypted vault instead?", default=True, err=True):
+        if not confirm("Store it in the encrypted vault instead?", default=True):
             raise CancelledError("nothing stored: the YubiKey is full")
     note(f"{full}; storing in the encrypted vault instead.")
     return app.vault_store()

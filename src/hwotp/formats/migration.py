@@ -2,7 +2,7 @@
 
 The payload is a small protobuf message (MigrationPayload). A few dozen lines of wire-format
 reading replace a run-time dependency on the protobuf package; anything malformed is reported
-as a damaged QR code, never as a traceback, and no message carries secret bytes.
+as a damaged export, never as a traceback, and no message carries secret bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hwotp.errors import InputError
 from hwotp.formats.otpauth import secret_warnings, split_label
 
 SCHEME = "otpauth-migration://"
-DAMAGED = "the migration QR code is damaged"
+DAMAGED = "the Google Authenticator export is damaged"  # a QR code's or a URI's
 
 # Enum values of OtpParameters; 0 (unspecified) means what Google Authenticator assumes.
 _ALGORITHMS = {0: Algorithm.SHA1, 1: Algorithm.SHA1, 2: Algorithm.SHA256, 3: Algorithm.SHA512}

@@ -1,4 +1,4 @@
-"""Whatever text a QR code (or a paste) holds, turned into credentials or one clear refusal.
+"""Whatever text a QR code (or a URI) holds, turned into credentials or one clear refusal.
 
 QR decoders hand back web addresses, Wi-Fi settings and plain text unchanged, so the scheme is
 checked here. Refusals never repeat the text: a wrong QR code may still hold a secret.
@@ -38,17 +38,33 @@ _KNOWN = {
 
 
 @dataclass(frozen=True)
+class Origin:
+    """How a refusal names where the text came from: a URI typed or pasted is not a QR code."""
+
+    empty: str
+    holds: str  # with {what}
+
+
+QR_CODE = Origin(
+    "found a QR code, but it is empty",
+    "found a QR code, but it holds {what}, not an authenticator secret",
+)
+URI = Origin("the URI is empty", "the URI holds {what}, not an authenticator secret")
+
+
+@dataclass(frozen=True)
 class Decoded:
     credentials: tuple[Credential, ...]
     warnings: tuple[str, ...] = ()
     batch: str | None = None  # "batch 2 of 3" for one QR code of a multi-code export
 
 
-def read_payload(text: str) -> Decoded:
-    """The credentials in the decoded text of a QR code, or an InputError saying what it holds."""
+def read_payload(text: str, origin: Origin = QR_CODE) -> Decoded:
+    """The credentials in the decoded text of a QR code (or a URI), or an InputError saying
+    what it holds."""
     payload = text.strip().lstrip("\ufeff").strip()
     if not payload:
-        raise InputError("found a QR code, but it is empty")
+        raise InputError(origin.empty)
     match = _SCHEME.match(payload)
     scheme = match.group(1).lower() if match else ""
     if scheme == "otpauth":
@@ -58,9 +74,7 @@ def read_payload(text: str) -> Decoded:
         migration = parse_migration(payload)
         batch = migration.batch_label if migration.batch_size > 1 else None
         return Decoded(migration.credentials, migration.warnings, batch)
-    raise InputError(
-        f"found a QR code, but it holds {_describe(payload, match)}, not an authenticator secret"
-    )
+    raise InputError(origin.holds.format(what=_describe(payload, match)))
 
 
 def _describe(payload: str, match: re.Match[str] | None) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwotp.credential import Algorithm, Credential, CredentialError, Kind
-from hwotp.errors import InputError
+from hwotp.errors import ArgumentError, InputError
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ def from_qr(path: Path) -> Found:
 
 
 def from_uri(uri: str) -> Found:
-    from hwotp.formats.payload import read_payload
+    from hwotp.formats.payload import URI, read_payload
 
-    decoded = read_payload(uri.strip())
+    decoded = read_payload(uri.strip(), URI)
     warnings = list(decoded.warnings)
     if decoded.batch:
         warnings.append(f"this export is {decoded.batch}")
@@ -88,6 +88,6 @@ def pick(found: Found, choices: tuple[int, ...]) -> Found:
     count = len(found.credentials)
     wrong = [n for n in choices if not 1 <= n <= count]
     if wrong:
-        raise InputError(f"--pick {wrong[0]} is out of range: found {count} credential(s)")
+        raise ArgumentError(f"--pick {wrong[0]} is out of range: found {count} credential(s)")
     chosen = tuple(found.credentials[n - 1] for n in dict.fromkeys(choices))
     return Found(chosen, found.warnings, found.source)

@@ -93,3 +93,8 @@ def _read() -> dict:
     except (OSError, ValueError, RecursionError):  # unreadable, not JSON, absurdly nested
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def seen_any() -> bool:
+    """Whether hwotp has read a YubiKey here before: `doctor`'s sign that keys are used."""
+    return bool(_read())
