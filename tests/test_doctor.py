@@ -12,7 +12,7 @@ import keyring.backend
 import pytest
 
 from helpers.processes import run_hwotp, run_in_python
-from hwotp.cli.doctor import doctor_fields, doctor_lines, summary
+from hwotp.cli.commands.doctor import doctor_fields, doctor_lines, summary
 from hwotp.usecases import doctor
 from hwotp.usecases.doctor import Check, KeyReading, Offset, Status, Sync, VaultReading
 from hwotp.vault import Vault

@@ -14,9 +14,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from helpers.keys import fill, session
+from helpers.processes import hwotp_script
 from hwotp.cli.failures import EXIT_CODE_MEANINGS
-from test_processes import hwotp_script
-from test_yubikey_cli import fill, session
 from virtualkey.key import KeyConfig
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

@@ -52,7 +52,8 @@ def test_the_clipboard_tool_inherits_no_secret_variable(tmp_path: Path) -> None:
 # again (a change of user clears it) and runs the command as the console script does.
 AS_NOBODY = f"""
 import ctypes, getpass, os, resource, sys, termios
-import hwotp.cli, hwotp.cli.app, hwotp.cli.commands, hwotp.stores.vault, hwotp.vault, click.termui
+import hwotp.cli, hwotp.cli.app, hwotp.cli.commands.daily, hwotp.stores.vault, click.termui
+import hwotp.vault
 import hwotp.vault.kernelkeys, hwotp.vault.strength, zxcvbn
 os.setgroups([])
 os.setgid({NOBODY})

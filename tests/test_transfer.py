@@ -22,9 +22,9 @@ import exports as x
 from helpers.cli import codes_printed, failed, ok
 from helpers.keys import point_pcsc_link
 from helpers.samples import FIXED_TIME, PASSPHRASE, SECRET, SECRET_B, SECRET_C
-from hwotp.cli import transfer
-from hwotp.cli.enroll import enroll
-from hwotp.cli.transfer import import_
+from hwotp.cli.commands import transfer
+from hwotp.cli.commands.enroll import enroll
+from hwotp.cli.commands.transfer import import_
 from hwotp.errors import ExitCode
 
 PASSWORD = "export pässword"
@@ -142,10 +142,10 @@ def test_a_dry_run_shows_every_entry_and_code_refusals_by_name_and_stores_nothin
     assert codes_printed(result.stdout) == {
         f"{a.issuer}:{a.account}": pyotp_code(a) for a in x.ACCOUNTS[:2]
     }
-    assert "warning: not imported: Uni:gabe: mOTP entries are not supported" in (
+    assert "hwotp: warning: not imported: Uni:gabe: mOTP entries are not supported" in (
         result.stderr.splitlines()
     )
-    assert "warning: not imported: Yandex:ivan: Yandex OTP entries are not supported" in (
+    assert "hwotp: warning: not imported: Yandex:ivan: Yandex OTP entries are not supported" in (
         result.stderr.splitlines()
     )
     assert "Dry run: nothing was stored." in result.stderr

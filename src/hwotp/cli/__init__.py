@@ -31,12 +31,12 @@ EXIT_CODES_HELP = (
 # Commands whose modules load only when they run (or for --help): `hwotp code` does not pay
 # for importing the enrolment, doctor and key-management code.
 LAZY_COMMANDS = {
-    "enroll": "hwotp.cli.enroll",
-    "doctor": "hwotp.cli.doctor",
-    "keys": "hwotp.cli.keys",
-    "key": "hwotp.cli.keys",
-    "unlock": "hwotp.cli.unlock",
-    "lock": "hwotp.cli.unlock",
+    "enroll": "hwotp.cli.commands.enroll",
+    "doctor": "hwotp.cli.commands.doctor",
+    "keys": "hwotp.cli.commands.keys",
+    "key": "hwotp.cli.commands.keys",
+    "unlock": "hwotp.cli.commands.unlock",
+    "lock": "hwotp.cli.commands.unlock",
 }
 
 
@@ -285,4 +285,4 @@ def _settle_output() -> None:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
-from hwotp.cli import commands, slots, transfer  # noqa: E402,F401 - registers the commands on `cli`
+from hwotp.cli.commands import daily, slots, transfer  # noqa: E402,F401 - registers them on `cli`

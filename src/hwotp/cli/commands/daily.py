@@ -373,7 +373,7 @@ def push(app: App, queries: tuple[str, ...], no_touch: bool, force: bool) -> Non
     """Write vault credentials (all, or those matching QUERIES) onto a YubiKey: a new or
     replacement key gets the escrowed secrets. Each is verified on the key; the vault keeps
     its copy."""
-    from hwotp.cli.targets import Placement, store_everywhere
+    from hwotp.cli.commands.targets import Placement, store_everywhere
 
     if not app.serials:
         raise click.UsageError("name the key to write to with --device SERIAL")

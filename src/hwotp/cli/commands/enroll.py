@@ -14,6 +14,7 @@ from click.core import ParameterSource
 
 from hwotp.cli import cli
 from hwotp.cli.app import App, key_options, read_hidden, weak_passphrase_option
+from hwotp.cli.commands.targets import Placement
 from hwotp.cli.output import (
     code_fields,
     code_text,
@@ -24,7 +25,6 @@ from hwotp.cli.output import (
     seconds_left,
     warn,
 )
-from hwotp.cli.targets import Placement
 from hwotp.credential import Code, Credential, split_name
 from hwotp.secret import looks_like_a_secret
 from hwotp.usecases.sources import Found
@@ -268,7 +268,7 @@ def _renamed(found: Found, new_name: str) -> Found:
 def _store(
     app: App, found: Found, force: bool, as_json: bool, placement: Placement, refusals: Refusals
 ) -> None:
-    from hwotp.cli.targets import store_everywhere
+    from hwotp.cli.commands.targets import store_everywhere
 
     stored = store_everywhere(app, found.credentials, placement, replace=force)
     now = app.now()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hwotp.cli.app import App
-from hwotp.cli.commands import vault_group
+from hwotp.cli.commands.daily import vault_group
 from hwotp.cli.output import emit_json, note
 from hwotp.errors import CancelledError, NotFoundError
 

@@ -14,7 +14,7 @@ import click
 
 from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, read_hidden
-from hwotp.cli.enroll import Enrolment, enrol_found, enrolment_options
+from hwotp.cli.commands.enroll import Enrolment, enrol_found, enrolment_options
 from hwotp.cli.output import note
 from hwotp.errors import (
     CancelledError,
