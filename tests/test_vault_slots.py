@@ -47,3 +47,14 @@ def test_slots_of_a_missing_vault_or_slot(hwotp) -> None:
                  "--account", "b").exit_code == 0
     unknown = hwotp("vault", "slots", "remove", "00000000")
     assert unknown.exit_code == ExitCode.NOT_FOUND and "no key slot 00000000" in unknown.stderr
+
+
+def test_add_passphrase_keeps_the_floor_and_offers_the_option_it_names(hwotp) -> None:
+    assert hwotp("enroll", "--secret", "JBSWY3DPEHPK3PXP", "--issuer", "A",
+                 "--account", "b").exit_code == 0
+    weak = hwotp("vault", "slots", "add-passphrase", env={"HWOTP_NEW_PASSPHRASE": "short"})
+    assert weak.exit_code == ExitCode.BAD_INPUT and "--weak-passphrase" in weak.stderr
+    allowed = hwotp("vault", "slots", "add-passphrase", "--weak-passphrase",
+                    env={"HWOTP_NEW_PASSPHRASE": "short"})
+    assert allowed.exit_code == 0, allowed.everything
+    assert len(_slots(hwotp)) == 2

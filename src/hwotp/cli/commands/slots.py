@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli.app import App
+from hwotp.cli.app import App, weak_passphrase_option
 from hwotp.cli.commands.daily import vault_group
 from hwotp.cli.output import emit_json, note
 from hwotp.errors import CancelledError, NotFoundError
@@ -42,6 +42,7 @@ def slots(ctx: click.Context, as_json: bool) -> None:
 
 
 @slots.command(name="add-passphrase")
+@weak_passphrase_option
 @click.pass_obj
 def add_passphrase(app: App) -> None:
     """Add another passphrase that opens the vault (asked twice, or HWOTP_NEW_PASSPHRASE)."""
