@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from helpers.keys import fill, session
 from helpers.processes import hwotp_script
+from helpers.samples import PASSPHRASE
 from hwotp.cli.failures import EXIT_CODE_MEANINGS
 from virtualkey.key import KeyConfig
 
@@ -60,7 +62,7 @@ def rig(tmp_path: Path, plug_keys) -> Rig:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_")}
     env |= {
         "HWOTP_VAULT": str(tmp_path / "vault.hwotp"),
-        "HWOTP_PASSPHRASE": "pass words",
+        "HWOTP_PASSPHRASE": PASSPHRASE,
         "HWOTP_CACHE_DIR": str(tmp_path / "cache"),
     }
     return Rig(tmp_path, env, plug_keys)
@@ -186,6 +188,7 @@ def interrupted(rig: Rig):
     env = {k: v for k, v in rig.env.items() if k != "HWOTP_PASSPHRASE"}
     child = pexpect.spawn(hwotp_script(), ["list"], env=env, encoding="utf-8", timeout=60)
     child.expect("Vault passphrase: ")
+    time.sleep(0.5)  # not in the instant before the read, where CPython loses a SIGINT
     child.sendintr()
     rest = child.read()
     child.close()

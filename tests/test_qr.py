@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageOps
 
-from hwotp.errors import InputError
+from hwotp.errors import InputError, Remedy
 from hwotp.inputs import qr
 from qrimages import CATEGORIES, Case, make_case, make_set, png_claiming, qr_image
 
@@ -40,8 +40,9 @@ def test_decode_file(case: Case, tmp_path: Path) -> None:
     if case.expected:
         assert qr.decode_file(path) == case.expected
     else:
-        with pytest.raises(InputError, match=r"no QR code found.*crop closer.*--secret"):
+        with pytest.raises(InputError, match=r"no QR code found.*crop closer") as refused:
             qr.decode_file(path)
+        assert refused.value.remedy is Remedy.SETUP_KEY  # the command line names --secret
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,9 @@ class Remedy(StrEnum):
     OTHER_NAME = "choose another name"
     NO_TOUCH = "store it without touch"
     PICK = "pick one of the entries"
+    SETUP_KEY = "type the setup key instead"
+    NAME_FORMAT = "name the file's format"
+    NAME_READER = "name the reader"
 
 
 class HwotpError(Exception):

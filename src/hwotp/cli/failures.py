@@ -33,6 +33,9 @@ REMEDIES = {
     Remedy.OTHER_NAME: "choose another name with --name ISSUER:ACCOUNT",
     Remedy.NO_TOUCH: "use --no-touch",
     Remedy.PICK: "choose one with --pick",
+    Remedy.SETUP_KEY: "or paste the setup key with --secret - instead",
+    Remedy.NAME_FORMAT: "name its format with --from",
+    Remedy.NAME_READER: "a key on an NFC reader is used with --reader NAME",
 }
 
 

@@ -28,7 +28,7 @@ import typing
 import warnings
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
-from hwotp.errors import InputError
+from hwotp.errors import InputError, Remedy
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -44,7 +44,7 @@ SCREENSHOT_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 
 NO_CODE = (
     "no QR code found in {name}: crop closer to the code, take a larger screenshot, "
-    "raise the contrast, or paste the setup key with --secret instead"
+    "raise the contrast"
 )
 
 # What Pillow raises for truncated or corrupt data, depending on the format plugin.
@@ -87,7 +87,7 @@ def _decode_or_raise(image: Image.Image, name: str) -> list[str]:
         raise InputError(f"{name} uses a colour mode ({image.mode}) hwotp cannot read") from None
     texts = _decode_gray(gray)
     if not texts:
-        raise InputError(NO_CODE.format(name=name))
+        raise InputError(NO_CODE.format(name=name), remedy=Remedy.SETUP_KEY)
     return texts
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwotp.credential import Algorithm, Credential, CredentialError, Kind
-from hwotp.errors import ArgumentError, InputError
+from hwotp.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,9 @@ def from_secret(
 
 
 def pick(found: Found, choices: tuple[int, ...]) -> Found:
-    """Keep the credentials numbered in `choices` (1-based, as `enroll` lists them)."""
+    """Keep the credentials numbered in `choices` (1-based, as `enroll` lists them; the
+    command line has checked they are in range)."""
     if not choices:
         return found
-    count = len(found.credentials)
-    wrong = [n for n in choices if not 1 <= n <= count]
-    if wrong:
-        raise ArgumentError(f"--pick {wrong[0]} is out of range: found {count} credential(s)")
     chosen = tuple(found.credentials[n - 1] for n in dict.fromkeys(choices))
     return Found(chosen, found.warnings, found.source)

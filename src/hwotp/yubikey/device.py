@@ -23,6 +23,7 @@ from hwotp.errors import (
     KeyUnavailableError,
     NoKeyError,
     PcscUnavailableError,
+    Remedy,
     WrongPassphraseError,
 )
 from hwotp.yubikey.info import KeyInfo
@@ -62,8 +63,8 @@ def find_keys(reader: str | None = None, on_unlock: UnlockHook | None = None) ->
                  ", ".join(item.name for item in found) or "none")
     if not found and present and reader is None:
         names = ", ".join(item.name for item in present)
-        raise NoKeyError(f"no YubiKey reader found (readers present: {names}; a key on an NFC "
-                         "reader is used with --reader NAME)")
+        raise NoKeyError(f"no YubiKey reader found (readers present: {names})",
+                         remedy=Remedy.NAME_READER)
     return [YubiKey(item, on_unlock) for item in found]
 
 

@@ -26,6 +26,7 @@ from hwotp.cli.output import (
     warn,
 )
 from hwotp.credential import Code, Credential, split_name
+from hwotp.errors import ArgumentError
 from hwotp.secret import looks_like_a_secret
 from hwotp.usecases.sources import Found
 
@@ -174,6 +175,10 @@ def enrol_found(
 
     _show_found(found, refused or ())  # numbered as --pick counts, before any are picked
     if enrolment.pick:
+        count = len(found.credentials)
+        wrong = [n for n in enrolment.pick if not 1 <= n <= count]
+        if wrong:
+            raise ArgumentError(f"--pick {wrong[0]} is out of range: found {count} credential(s)")
         found = sources.pick(found, enrolment.pick)
         note(f"Picked {', '.join(map(str, dict.fromkeys(enrolment.pick)))}.")
     if enrolment.new_name is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from hwotp.errors import InputError
+from hwotp.errors import InputError, Remedy
 from hwotp.formats.imports import (
     aegis,
     andotp,
@@ -105,6 +105,7 @@ def _detect(source: Source) -> Format:
         problem = source.json_problem()
         raise InputError(f"the file looks like JSON but cannot be read: {problem}")
     raise InputError(
-        "hwotp does not recognise this file as an authenticator export; name its format with"
-        f" --from ({', '.join(format_names())})"
+        "hwotp does not recognise this file as an authenticator export (it reads "
+        f"{', '.join(format_names())})",
+        remedy=Remedy.NAME_FORMAT,
     )
