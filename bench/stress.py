@@ -567,7 +567,7 @@ def keypull(work: Path, quick: bool) -> Figures:
     rig.start()
     try:
         os.environ.update(rig.env())  # this process's own pyscard (re-plug checks) too
-        from test_virtualkey_pcscd import _replug
+        from helpers.keys import replug
 
         env = hwotp_env(work, work / "keypull" / "vault.hwotp")
         env.update(rig.env())
@@ -585,7 +585,7 @@ def keypull(work: Path, quick: bool) -> Figures:
             key.faults.pull_after = key.log.count + n - 1  # APDU n never arrives
             done = run(args, env)
             sentence = done.returncode == 12 and one_sentence(done.stderr)
-            _replug(rig, serial)
+            replug(rig, serial)
             codes = on_key()
             good = all(code in _pyotp_codes(3) for code in codes.values())
             figures.check(sentence and good, f"{what} APDU {n}: exit {done.returncode}, "

@@ -123,3 +123,41 @@ def test_a_fifo_given_to_qr_is_refused_at_once(hwotp, tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         f"hwotp: {fifo} is not a regular file (a pipe, socket or device); save the image to a file"
     ]
+
+
+# --- a Google Authenticator export split over several QR codes --------------------------------
+
+
+def _export_part(folder: Path, index: int, size: int, batch_id: int, account: str) -> Path:
+    from helpers.migration import entry, payload_bytes
+    from helpers.migration import uri as migration_uri
+
+    data = payload_bytes([entry(name=account)], version=1, batch_size=size, batch_index=index,
+                         batch_id=batch_id)
+    path = folder / f"part{index + 1}-of-{size}-{batch_id}.png"
+    qrimages.qr_image(migration_uri(data)).save(path)
+    return path
+
+
+def test_the_parts_of_a_split_export_are_gathered_from_several_qr_options(hwotp, tmp_path):
+    parts = [_export_part(tmp_path, index, 3, 99, f"user{index}") for index in range(3)]
+    result = hwotp("enroll", *(arg for part in parts for arg in ("--qr", str(part))),
+                   "--in-vault")
+    assert result.exit_code == 0, result.everything
+    assert "Found 3 credentials" in result.stderr and "batch" not in result.stderr
+    listed = json.loads(hwotp("list", "--json").stdout)
+    assert sorted(row["name"] for row in listed) == [f"GitHub:user{i}" for i in range(3)]
+
+
+def test_a_missing_part_of_a_split_export_is_named(hwotp, tmp_path, vault_path):
+    given = [_export_part(tmp_path, index, 3, 99, f"user{index}") for index in (0, 2)]
+    result = hwotp("enroll", "--qr", str(given[0]), "--qr", str(given[1]), "--in-vault")
+    assert result.exit_code == ExitCode.BAD_INPUT, result.everything
+    assert result.stderr.splitlines()[-1] == (
+        "hwotp: part 2 of 3 of a Google Authenticator export is missing; give the screenshot "
+        "of every part, each with its own --qr"
+    )
+    assert not vault_path.exists()
+    # One part alone is a warning: the others may follow in another command.
+    alone = hwotp("enroll", "--qr", str(given[0]), "--in-vault")
+    assert alone.exit_code == 0 and "batch 1 of 3" in alone.stderr

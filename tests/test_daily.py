@@ -211,7 +211,7 @@ def test_a_code_on_a_key_never_opens_the_vault(key_and_vault: dict[str, str]) ->
     assert result.stdout == f"GitHub:alice  {totp()}  (30 s left)\n"
     assert "passphrase" not in result.stderr.lower()
     missing = run(key_and_vault, "code", "bank")  # only the vault can answer: that is an error
-    assert missing.returncode == ExitCode.BAD_INPUT
+    assert missing.returncode == ExitCode.CANCELLED
     assert "no vault passphrase" in missing.stderr
 
 
@@ -402,7 +402,7 @@ def test_unlock_keeps_the_vault_open_until_its_time_is_up(unlocked_env: dict[str
     assert opened.stdout == f"GitHub:alice  {totp()}  (30 s left)\n"
     time.sleep(max(0.0, 3.5 - (time.monotonic() - started)))
     expired = run(unlocked_env, "code")
-    assert expired.returncode == ExitCode.BAD_INPUT  # no key, and now no way into the vault
+    assert expired.returncode == ExitCode.CANCELLED  # no key, and now no way into the vault
     assert "no vault passphrase" in expired.stderr
     assert kernelkeys.held(vault_path) is None
 
@@ -415,16 +415,16 @@ def test_lock_forgets_at_once_and_a_stale_key_falls_back_to_the_passphrase(
     assert run(unlocked_env, "list").stdout.startswith("GitHub:alice")
     locked = run(unlocked_env, "lock")
     assert (locked.returncode, locked.stderr) == (0, f"Locked the vault at {vault_path}.\n")
-    assert run(unlocked_env, "list").returncode == ExitCode.BAD_INPUT
+    assert run(unlocked_env, "list").returncode == ExitCode.CANCELLED
     assert "was not unlocked" in run(unlocked_env, "lock").stderr
     # A new passphrase brings a new master key: the held one no longer opens the vault.
     assert run(unlocked_env, "unlock", HWOTP_PASSPHRASE=PASSPHRASE).returncode == 0
     unproven = run(unlocked_env, "vault", "passphrase", HWOTP_NEW_PASSPHRASE="x y z w")
-    assert unproven.returncode == ExitCode.BAD_INPUT  # changing it needs the current one
+    assert unproven.returncode == ExitCode.CANCELLED  # changing it needs the current one
     changed = run(unlocked_env, "vault", "passphrase", HWOTP_PASSPHRASE=PASSPHRASE,
                   HWOTP_NEW_PASSPHRASE="another passphrase")
     assert changed.returncode == 0, changed.stderr
-    assert run(unlocked_env, "code").returncode == ExitCode.BAD_INPUT  # asks again
+    assert run(unlocked_env, "code").returncode == ExitCode.CANCELLED  # asks again
     again = run(unlocked_env, "code", HWOTP_PASSPHRASE="another passphrase")
     assert again.returncode == 0, again.stderr
 

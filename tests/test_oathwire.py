@@ -124,11 +124,14 @@ def test_an_id_that_round_trips_is_read_back_as_written(issuer, account, kind, p
     read = oathwire.parse_credential_id(raw, kind)
     if oathwire.round_trips(issuer, account, kind, period):
         assert read.name == (f"{issuer}:{account}" if issuer else account)
-    else:  # what a key would misread: a period in front, or a colon that moves the issuer
-        assert (read.name, read.period) != (
+    else:  # what a key would misread: a period in front, or digits and a slash that yubikit
+        # reads as one (a zero period it then divides by)
+        misread = (read.name, read.period) != (
             f"{issuer}:{account}" if issuer else account,
             period if kind is Kind.TOTP else oathwire.DEFAULT_PERIOD,
         )
+        period_like = kind is Kind.TOTP and _parse_cred_id(raw, OATH_TYPE.TOTP)[2] != 30
+        assert misread or period_like
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,7 @@ def test_an_answer_that_is_neither_yes_nor_no_is_asked_again(spawn) -> None:
     create_vault(spawn)
     child = spawn("delete", "github")
     child.expect("Vault passphrase: ")
-    child.sendline("first pass")
+    child.sendline(PASSPHRASE)
     child.expect(r"\[y/N\]: ")
     child.sendline("maybe")
     child.expect("\r\nhwotp: answer y or n\r\n")

@@ -67,7 +67,7 @@ def no_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_import_takes_every_option_enroll_stores_with() -> None:
-    sources = {"qr_file", "uri", "secret", "issuer", "account", "kind", "algorithm", "digits",
+    sources = {"qr_files", "uri", "secret", "issuer", "account", "kind", "algorithm", "digits",
                "period", "counter"}
     enrolling = {p.name for p in enroll.params} - sources
     importing = {p.name for p in import_.params} - {"file", "format_name"}
@@ -198,7 +198,7 @@ def test_a_wrong_password_is_one_sentence_exit_5_and_nothing_is_written(
     assert result.stderr.splitlines() == ["hwotp: wrong password for this Aegis export"]
     assert not vault_path.exists()
     # No password at all (no terminal, nothing on standard input) says how to give one.
-    none = failed(hwotp("import", str(path), stdin=""), ExitCode.BAD_INPUT)
+    none = failed(hwotp("import", str(path), stdin=""), ExitCode.CANCELLED)
     assert none == ("hwotp: no export password: type it at a terminal, set "
                     "HWOTP_IMPORT_PASSWORD, or give it as one line on standard input")
 

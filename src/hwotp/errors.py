@@ -39,6 +39,7 @@ class Remedy(StrEnum):
     SETUP_KEY = "type the setup key instead"
     NAME_FORMAT = "name the file's format"
     NAME_READER = "name the reader"
+    ALL_PARTS = "give every part of the export"
 
 
 class HwotpError(Exception):

@@ -28,7 +28,8 @@ def failed(result, exit_code: int) -> str:
     assert result.exit_code == exit_code, result.everything
     assert "Traceback" not in result.everything
     lines = result.stderr.splitlines()
-    errors = [line for line in lines if line.startswith("hwotp: ")]
+    errors = [line for line in lines
+              if line.startswith("hwotp: ") and not line.startswith("hwotp: warning: ")]
     assert errors == [lines[-1]], result.stderr
     return errors[0]
 

@@ -36,6 +36,7 @@ REMEDIES = {
     Remedy.SETUP_KEY: "or paste the setup key with --secret - instead",
     Remedy.NAME_FORMAT: "name its format with --from",
     Remedy.NAME_READER: "a key on an NFC reader is used with --reader NAME",
+    Remedy.ALL_PARTS: "give the screenshot of every part, each with its own --qr",
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from hwotp.credential import Credential
 from hwotp.errors import InputError
-from hwotp.formats.migration import parse_migration
+from hwotp.formats.migration import Migration, parse_migration
 from hwotp.formats.otpauth import parse_uri
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31}):(//)?")
@@ -56,7 +56,14 @@ URI = Origin("the URI is empty", "the URI holds {what}, not an authenticator sec
 class Decoded:
     credentials: tuple[Credential, ...]
     warnings: tuple[str, ...] = ()
-    batch: str | None = None  # "batch 2 of 3" for one QR code of a multi-code export
+    part: Migration | None = None  # one QR code of a Google Authenticator export
+
+    @property
+    def batch(self) -> str | None:
+        """"batch 2 of 3" for one QR code of a multi-code export."""
+        if self.part is None or self.part.batch_size <= 1:
+            return None
+        return self.part.batch_label
 
 
 def read_payload(text: str, origin: Origin = QR_CODE) -> Decoded:
@@ -72,8 +79,7 @@ def read_payload(text: str, origin: Origin = QR_CODE) -> Decoded:
         return Decoded((parsed.credential,), parsed.warnings)
     if scheme == "otpauth-migration":
         migration = parse_migration(payload)
-        batch = migration.batch_label if migration.batch_size > 1 else None
-        return Decoded(migration.credentials, migration.warnings, batch)
+        return Decoded(migration.credentials, migration.warnings, migration)
     raise InputError(origin.holds.format(what=_describe(payload, match)))
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hwotp.credential import Algorithm, Credential, CredentialError, Kind
-from hwotp.errors import InputError
+from hwotp.errors import InputError, Remedy
+
+if TYPE_CHECKING:
+    from hwotp.formats.migration import Migration
 
 
 @dataclass(frozen=True)
@@ -18,28 +22,54 @@ class Found:
     source: str = ""
 
 
-def from_qr(path: Path) -> Found:
-    """Every authenticator credential in the QR codes of an image."""
+def from_qr(*paths: Path) -> Found:
+    """Every authenticator credential in the QR codes of the images. The parts of a Google
+    Authenticator export split over several QR codes are gathered by the export's batch id:
+    given together, every part must be there."""
     from hwotp.formats.payload import read_payload
     from hwotp.inputs import qr
 
     credentials: list[Credential] = []
     warnings: list[str] = []
     refusals: list[InputError] = []
-    for text in qr.decode_file(path):
-        try:
-            decoded = read_payload(text)
-        except InputError as refusal:
-            refusals.append(refusal)
-            continue
-        credentials.extend(decoded.credentials)
-        warnings.extend(decoded.warnings)
-        if decoded.batch:
-            warnings.append(f"this QR code is {decoded.batch} of a Google Authenticator export")
+    parts: list[Migration] = []
+    for path in paths:
+        for text in qr.decode_file(path):
+            try:
+                decoded = read_payload(text)
+            except InputError as refusal:
+                refusals.append(refusal)
+                continue
+            credentials.extend(decoded.credentials)
+            warnings.extend(decoded.warnings)
+            if decoded.batch and decoded.part is not None:
+                parts.append(decoded.part)
     if not credentials:
         raise refusals[0]
+    warnings.extend(_unfinished_exports(parts))
     warnings.extend(f"skipped another QR code: {refusal}" for refusal in refusals)
-    return Found(tuple(credentials), tuple(warnings), source=str(path))
+    return Found(tuple(credentials), tuple(warnings), source=", ".join(map(str, paths)))
+
+
+def _unfinished_exports(parts: list[Migration]) -> list[str]:
+    """A part given alone is a warning (the others can follow in another command); parts of
+    one export given together with one missing are refused, naming it."""
+    batches: dict[int, list[Migration]] = {}
+    for part in parts:
+        batches.setdefault(part.batch_id, []).append(part)
+    warnings = []
+    for given in batches.values():
+        size = given[0].batch_size
+        missing = sorted(set(range(size)) - {part.batch_index for part in given})
+        if missing and len(given) > 1:
+            raise InputError(
+                f"part {missing[0] + 1} of {size} of a Google Authenticator export is missing",
+                remedy=Remedy.ALL_PARTS,
+            )
+        if missing:
+            warnings.append(f"this QR code is {given[0].batch_label} of a Google Authenticator "
+                            "export")
+    return warnings
 
 
 def from_uri(uri: str) -> Found:

@@ -130,7 +130,8 @@ def enrolment_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @click.option(
-    "--qr", "qr_file", type=click.Path(path_type=Path), help="Screenshot or photo of the QR code."
+    "--qr", "qr_files", type=click.Path(path_type=Path), multiple=True,
+    help="Screenshot or photo of the QR code (repeat for the parts of an export).",
 )
 @click.option("--uri", help="An otpauth:// or otpauth-migration:// URI.")
 @click.option("--secret", help="The setup key (base32); '-' reads it without echo.")
@@ -151,7 +152,7 @@ def enrolment_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_obj
 def enroll(
     app: App,
-    qr_file: Path | None,
+    qr_files: tuple[Path, ...],
     uri: str | None,
     secret: str | None,
     enrolment: Enrolment,
@@ -163,7 +164,7 @@ def enroll(
     the secret is written into it (touch required unless --no-touch), where it cannot be read
     back; without one it goes into the encrypted vault.
     """
-    enrol_found(app, _read_found(qr_file, uri, secret, setup_key), enrolment)
+    enrol_found(app, _read_found(qr_files, uri, secret, setup_key), enrolment)
 
 
 def enrol_found(
@@ -197,18 +198,19 @@ def enrol_found(
 
 
 def _read_found(
-    qr_file: Path | None, uri: str | None, secret: str | None, setup_key: dict[str, Any]
+    qr_files: tuple[Path, ...], uri: str | None, secret: str | None, setup_key: dict[str, Any]
 ) -> Found:
     from hwotp.usecases import sources
 
-    if sum(source is not None for source in (qr_file, uri, secret)) != 1:
-        raise click.UsageError("give exactly one of --qr, --uri or --secret")
+    if sum(given for given in (bool(qr_files), uri is not None, secret is not None)) != 1:
+        raise click.UsageError("give exactly one of --qr (once or more), --uri or --secret")
     if secret is None:
-        _refuse_setup_key_options("the URI" if qr_file is None else "the QR code")
-        if qr_file is None:
+        _refuse_setup_key_options("the QR code" if qr_files else "the URI")
+        if not qr_files:
             return sources.from_uri(uri or "")
-        _refuse_secret_as_file(qr_file)
-        return sources.from_qr(qr_file)
+        for qr_file in qr_files:
+            _refuse_secret_as_file(qr_file)
+        return sources.from_qr(*qr_files)
     if not setup_key["account"]:
         raise click.UsageError("--secret needs --account (and usually --issuer)")
     key = read_hidden("Setup key") if secret == "-" else secret
