@@ -35,9 +35,16 @@ def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     and no OATH password comes from the environment the tests were started in."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("HWOTP_CACHE_DIR", str(folder))
-    for name in ("HWOTP_OATH_PASSWORD", "HWOTP_NEW_OATH_PASSWORD"):
+    for name in ("HWOTP_OATH_PASSWORD", "HWOTP_NEW_OATH_PASSWORD", "HWOTP_IMPORT_PASSWORD",
+                 "HWOTP_EXPORT_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     return folder
+
+
+@pytest.fixture
+def no_pcscd(tmp_path: Path) -> None:
+    """No pcscd unless the test plugs keys: commands use the vault, with one note."""
+    point_pcsc_link(tmp_path / "no-pcscd-here")
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from hwotp.errors import InputError, Remedy
-from hwotp.inputs import qr
+from hwotp.inputs import files, qr
 from qrimages import CATEGORIES, Case, make_case, make_set, png_claiming, qr_image
 
 UTF8_URI = (
@@ -154,7 +154,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         raise PermissionError(13, "Permission denied")
 
     (tmp_path / "shot.png").write_bytes(b"")
-    monkeypatch.setattr(qr, "open", refuse, raising=False)  # chmod 0 means nothing to root
+    monkeypatch.setattr(files, "open", refuse, raising=False)  # chmod 0 means nothing to root
     with pytest.raises(InputError, match="permission denied"):
         qr.decode_file(tmp_path / "shot.png")
 

@@ -17,7 +17,6 @@ from pyotp.contrib import Steam
 
 from exports import open_aegis
 from helpers.cli import codes_printed, failed, ok
-from helpers.keys import point_pcsc_link
 from helpers.samples import FIXED_TIME, SECRET
 from hwotp.errors import ExitCode
 
@@ -26,12 +25,8 @@ PASSWORD = "export password"
 SERIAL = 11111111
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    point_pcsc_link(tmp_path / "no-pcscd-here")
-    monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("HWOTP_IMPORT_PASSWORD", "HWOTP_EXPORT_PASSWORD", "HWOTP_OATH_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
+# No pcscd unless a test plugs keys (conftest's key_cache clears the password variables).
+pytestmark = pytest.mark.usefixtures("no_pcscd")
 
 
 def steam_around(run) -> tuple[str, set[str]]:

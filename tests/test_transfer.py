@@ -20,7 +20,6 @@ import pytest
 
 import exports as x
 from helpers.cli import codes_printed, failed, ok
-from helpers.keys import point_pcsc_link
 from helpers.samples import FIXED_TIME, PASSPHRASE, SECRET, SECRET_B, SECRET_C
 from hwotp.cli.commands import transfer
 from hwotp.cli.commands.enroll import enroll
@@ -54,13 +53,8 @@ def fill_vault(hwotp) -> None:
         ok(hwotp("enroll", "--uri", uri, "--in-vault"))
 
 
-@pytest.fixture(autouse=True)
-def no_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No pcscd unless a test plugs keys: imports go to the vault, with one note."""
-    point_pcsc_link(tmp_path / "no-pcscd-here")
-    monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("HWOTP_IMPORT_PASSWORD", "HWOTP_EXPORT_PASSWORD", "HWOTP_OATH_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
+# No pcscd unless a test plugs keys (conftest's key_cache clears the password variables).
+pytestmark = pytest.mark.usefixtures("no_pcscd")
 
 
 # --- the command's shape ------------------------------------------------------------------------
@@ -239,7 +233,8 @@ def test_file_must_be_a_regular_file_and_a_fifo_does_not_block(tmp_path, vault_p
     env = {**os.environ, "HWOTP_VAULT": str(vault_path), "HWOTP_PASSPHRASE": PASSPHRASE}
     hwotp_path = str(Path(sys.executable).with_name("hwotp"))
     cases = {
-        str(fifo): f"hwotp: {fifo} is not a regular file (a pipe or a device); save it first",
+        str(fifo): f"hwotp: {fifo} is not a regular file (a pipe, socket or device); save the "
+        "export to a file",
         str(tmp_path): f"hwotp: {tmp_path} is a folder, not an export file",
         str(tmp_path / "nope.json"): f"hwotp: {tmp_path / 'nope.json'} does not exist",
     }

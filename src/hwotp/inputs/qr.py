@@ -22,7 +22,6 @@ the common case.
 from __future__ import annotations
 
 import os
-import stat
 import struct
 import typing
 import warnings
@@ -93,35 +92,10 @@ def _decode_or_raise(image: Image.Image, name: str) -> list[str]:
 
 def _open(name: str) -> Image.Image:
     """The decoded image, or InputError naming what is wrong with the file."""
-    try:
-        _refuse_special_file(os.stat(name).st_mode, name)  # before opening: a FIFO would block
-        # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does not wait.
-        file = open(name, "rb", opener=_open_nonblocking)  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise InputError(f"{name} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"{name} is a folder, not an image file") from None
-    except PermissionError:
-        raise InputError(f"{name} cannot be read: permission denied") from None
-    except OSError as error:
-        raise InputError(f"{name} cannot be read: {error.strerror or error}") from None
-    with file:  # closing the file keeps the loaded pixels
-        _refuse_special_file(os.fstat(file.fileno()).st_mode, name)  # what was opened
+    from hwotp.inputs.files import open_regular
+
+    with open_regular(name, "image") as file:  # closing the file keeps the loaded pixels
         return _load(file, name)
-
-
-def _open_nonblocking(path: str, flags: int) -> int:
-    return os.open(path, flags | os.O_NONBLOCK)
-
-
-def _refuse_special_file(mode: int, name: str) -> None:
-    """Only regular files are images: a folder, pipe, socket or device is refused unread."""
-    if stat.S_ISDIR(mode):
-        raise InputError(f"{name} is a folder, not an image file")
-    if not stat.S_ISREG(mode):
-        raise InputError(
-            f"{name} is not a regular file (a pipe, socket or device); save the image to a file"
-        )
 
 
 def _load(file: BinaryIO, name: str) -> Image.Image:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,31 +79,15 @@ def _import_password() -> str:
 
 
 def read_regular_file(path: Path) -> bytes:
-    """The bytes of `path`, which must be a regular file: opened without blocking, so a FIFO
-    or a device is refused rather than waited on."""
+    """The bytes of `path`, a regular file (`inputs.files`), up to one byte past the limit."""
     from hwotp.formats.imports.common import MAX_EXPORT_BYTES
+    from hwotp.inputs.files import open_regular
 
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist") from None
-    except PermissionError:
-        raise InputError(f"{path} cannot be read: permission denied") from None
-    except OSError as error:
-        raise InputError(f"{path} cannot be read: {error.strerror or error}") from None
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError(f"{path} is a folder, not an export file")
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{path} is not a regular file (a pipe or a device); save it first")
-        with open(descriptor, "rb", closefd=False) as file:
-            data = file.read(MAX_EXPORT_BYTES + 1)
-    except OSError as error:
-        raise InputError(f"{path} cannot be read: {error.strerror or error}") from None
-    finally:
-        os.close(descriptor)
-    return data
+    with open_regular(str(path), "export") as file:
+        try:
+            return file.read(MAX_EXPORT_BYTES + 1)
+        except OSError as error:
+            raise InputError(f"{path} cannot be read: {error.strerror or error}") from None
 
 
 @cli.command()
