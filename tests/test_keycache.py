@@ -63,3 +63,17 @@ def test_a_link_planted_at_a_predictable_name_is_not_followed(
     keycache.remember("device-1", INFO)
     assert victim.read_text() == "untouched"
     assert keycache.lookup("device-1", INFO.reader) == INFO
+
+
+def test_a_cache_folder_an_older_hwotp_left_open_is_closed(cache_dir: Path) -> None:
+    """The review's case: a 0777 cache folder from before let others rewrite what is in it
+    (the vault generations too)."""
+    from hwotp.vault import generations
+
+    cache_dir.mkdir(parents=True)
+    cache_dir.chmod(0o777)
+    keycache.remember("device-1", INFO)
+    assert mode(cache_dir) == 0o700
+    cache_dir.chmod(0o777)
+    generations.remember(cache_dir / "vault.hwotp", 3, newer_only=False)
+    assert mode(cache_dir) == 0o700

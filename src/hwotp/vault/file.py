@@ -61,6 +61,15 @@ def read(path: Path, limit: int) -> bytes:
     return data
 
 
+def make_private_folder(folder: Path) -> None:
+    """`make_folder`, and the folder itself closed to others when it is this user's: for
+    hwotp's own cache, which an older hwotp may have left open."""
+    make_folder(folder)
+    state = folder.stat()
+    if state.st_uid == os.getuid() and state.st_mode & 0o077:
+        os.chmod(folder, FOLDER_MODE)
+
+
 def make_folder(folder: Path) -> None:
     """Create `folder` and missing parents with mode 0700; existing folders are left alone."""
     missing = [p for p in (folder, *folder.parents) if not p.exists()]

@@ -40,7 +40,7 @@ def remember(vault: Path, generation: int, *, newer_only: bool) -> None:
     recorded (a reader), else in any case (a writer: what it wrote is the vault now)."""
     path = cache_path()
     with contextlib.suppress(OSError, StorageError):
-        file.make_folder(path.parent)
+        file.make_private_folder(path.parent)
         with file.exclusive_lock(path, timeout=2.0):  # no entry is lost to a race
             known = _read(path)
             previous = known.get(str(vault))

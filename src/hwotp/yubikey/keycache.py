@@ -79,12 +79,16 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _make_private_folder(folder: Path) -> None:
-    """Create `folder` and its missing parents as 0700; folders already there are left alone."""
+    """Create `folder` and its missing parents as 0700; of the folders already there, only
+    the cache folder itself is closed, when it is this user's (an older hwotp left it open)."""
     missing = [part for part in (folder, *folder.parents) if not part.exists()]
     for part in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another process made it first
             part.mkdir(mode=FOLDER_MODE)
             os.chmod(part, FOLDER_MODE)  # mkdir's mode is reduced by the umask
+    state = folder.stat()
+    if state.st_uid == os.getuid() and state.st_mode & 0o077:
+        os.chmod(folder, FOLDER_MODE)
 
 
 def _read() -> dict:
