@@ -278,3 +278,20 @@ def test_only_screenshot_formats_are_opened_never_postscript(tmp_path: Path, mon
     with pytest.raises(InputError, match="not an image hwotp can read"):
         qr.decode_file(evil)
     assert not ran.exists()
+
+
+def test_a_jpeg_of_thousands_of_scans_is_refused_before_decoding(tmp_path: Path) -> None:
+    """Each scan of a progressive JPEG re-decodes the image: a small file of thousands costs
+    minutes of CPU. A real progressive screenshot (about ten scans) still reads."""
+    buffer = io.BytesIO()
+    qr_image("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP", 6).convert("RGB").save(
+        buffer, "JPEG", progressive=True, quality=95)
+    data = buffer.getvalue()
+    honest = tmp_path / "progressive.jpg"
+    honest.write_bytes(data)
+    assert qr.decode_file(honest) == ["otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP"]
+    last_scan = data.rindex(b"\xff\xda")
+    bomb = tmp_path / "bomb.jpg"
+    bomb.write_bytes(data[:-2] + data[last_scan:-2] * 2000 + b"\xff\xd9")
+    with pytest.raises(InputError, match=r"JPEG of 20\d\d scans"):
+        qr.decode_file(bomb)

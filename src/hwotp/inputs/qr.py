@@ -40,6 +40,7 @@ __all__ = ["MAX_PIXELS", "MAX_SIDE", "decode_file", "decode_image"]
 MAX_PIXELS = 36_000_000
 MAX_SIDE = 16_384  # three 4K screens side by side are 11520 px wide
 SCREENSHOT_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
+MAX_JPEG_SCANS = 100  # a progressive JPEG has about ten
 
 NO_CODE = (
     "no QR code found in {name}: crop closer to the code, take a larger screenshot, "
@@ -110,6 +111,7 @@ def _load(file: BinaryIO, name: str) -> Image.Image:
             image = Image.open(file, formats=SCREENSHOT_FORMATS)  # lazy: the header only
             _refuse_oversized(image.size, name)  # before a single pixel is decoded
             if image.format == "JPEG":
+                _refuse_scan_bomb(file, name)
                 image.draft("L", image.size)  # libjpeg decodes luma only: half the time
             image.load()
             return image
@@ -121,6 +123,17 @@ def _load(file: BinaryIO, name: str) -> Image.Image:
         ) from None
     except _DAMAGED:
         raise InputError(f"{name} is truncated or damaged; save the screenshot again") from None
+
+
+def _refuse_scan_bomb(file: BinaryIO, name: str) -> None:
+    """A progressive JPEG has about ten scans; thousands cost minutes of CPU at a bounded size
+    (each re-decodes the image). In entropy-coded data a 0xFF is always followed by 0x00, so
+    FF DA is the start-of-scan marker and nothing else."""
+    file.seek(0)
+    scans = file.read().count(b"\xff\xda")
+    if scans > MAX_JPEG_SCANS:
+        raise InputError(f"{name} is a JPEG of {scans} scans, far more than a screenshot has; "
+                         "save the screenshot again as PNG")
 
 
 def _refuse_oversized(size: tuple[int, int], name: str) -> None:
