@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers.keys import ONE, TWO
+from helpers.processes import processes_mentioning
 from virtualkey.key import KeyConfig
 from virtualkey.log import ApduLog
 from virtualkey.pcscd import HIDDEN_FOLDERS
@@ -46,18 +47,6 @@ def with_keys(*args: str, env: dict[str, str], timeout: float = 60):
     clean["PATH"] = f"{Path(sys.executable).parent}:{clean['PATH']}"
     return subprocess.run([str(WITH_KEYS), *args], capture_output=True, text=True,
                           env={**clean, **env}, timeout=timeout)
-
-
-def processes_mentioning(text: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            arguments = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in arguments:
-            found.append(arguments)
-    return found
 
 
 # The network: vpcd connects to the bridges on loopback; nothing listens anywhere else

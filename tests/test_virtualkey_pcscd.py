@@ -19,6 +19,7 @@ from yubikit.core.smartcard import SmartCardConnection
 from yubikit.oath import HASH_ALGORITHM, OATH_TYPE, CredentialData, OathSession, parse_b32_key
 
 from helpers.keys import ONE, TWO, pyotp_codes_around, replug
+from helpers.processes import processes_mentioning
 from helpers.samples import SECRET
 from virtualkey.key import KeyConfig
 from virtualkey.transports import SmartCardAdapter
@@ -285,18 +286,6 @@ def with_keys(stand_in_tools: Path, *args: str, timeout: float = 60, **extra_env
                           timeout=timeout)
 
 
-def _processes_mentioning(text: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            arguments = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in arguments:
-            found.append(arguments)
-    return found
-
-
 def test_with_keys_runs_a_command_against_two_keys_and_leaves_nothing(stand_in_tools, tmp_path):
     system_socket = Path("/run/pcscd/pcscd.comm")
     before = system_socket.exists() and system_socket.stat().st_ino
@@ -307,7 +296,7 @@ def test_with_keys_runs_a_command_against_two_keys_and_leaves_nothing(stand_in_t
     assert result.returncode == 3, result.stderr
     assert "Serial: 424242" in result.stdout and "Serial: 10000001" in result.stdout
     assert "serials 424242 10000001" in result.stdout
-    assert _processes_mentioning(str(tmp_path)) == []
+    assert processes_mentioning(str(tmp_path)) == []
     # The machine's own pcscd socket (if any) is as it was: the keys' pcscd is private.
     assert (system_socket.exists() and system_socket.stat().st_ino) == before
 

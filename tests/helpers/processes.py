@@ -40,3 +40,16 @@ def run_in_python(code: str, *args: str, env: dict[str, str] | None = None):
         env={**os.environ, **(env or {})},
         timeout=120,
     )
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """The command lines of the running processes that contain `text`."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in arguments:
+            found.append(arguments)
+    return found
