@@ -255,11 +255,11 @@ class Vault:
             raise StorageError(f"the vault was left unchanged: {problem}")
         # Never below a generation seen before: a rollback written over stays detectable.
         payload.generation = max(payload.generation, generations.last_seen(self.path) or 0) + 1
-        self.generation_seen = payload.generation
         new = _fitting(fmt.seal(slots, master_key or self._master_key, payload))
         logger.debug("writing %s: %d credentials, %d key slots, %d bytes (was %d)", self.path,
                      len(payload.credentials), len(slots), len(new), len(old) if old else 0)
         file.replace_keeping_backup(self.path, new if old is None else old, new)
+        self.generation_seen = payload.generation  # only once the file holds it
         # Under the vault's lock, so writers record their generations in order.
         generations.remember(self.path, payload.generation, newer_only=False)
 
