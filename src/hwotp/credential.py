@@ -168,6 +168,12 @@ def clean_name(issuer: str, account: str) -> tuple[str, str]:
     return issuer, account
 
 
+def clean_text(field_name: str, text: str) -> str:
+    """`text` by the rules of a name part (NFC, trimmed, nothing unsafe, bounded); a
+    CredentialError names `field_name`, never the text."""
+    return _clean_text(field_name, text)
+
+
 def _clean_text(field_name: str, text: str) -> str:
     """`text` in NFC without surrounding blanks. Names reach terminals and files: no control
     or invisible reordering characters (a label could fake a line of output or pass for

@@ -33,6 +33,8 @@ class Remedy(StrEnum):
     no layer below it names a flag."""
 
     REPLACE = "replace the stored one"
+    REPLACE_CODES = "replace the recovery codes kept"
+    NEW_CODES = "keep a new set of recovery codes"
     OTHER_NAME = "choose another name"
     NO_TOUCH = "store it without touch"
     PICK = "pick one of the entries"

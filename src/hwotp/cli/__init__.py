@@ -37,6 +37,8 @@ LAZY_COMMANDS = {
     "key": "hwotp.cli.commands.keys",
     "unlock": "hwotp.cli.commands.unlock",
     "lock": "hwotp.cli.commands.unlock",
+    "recovery": "hwotp.cli.commands.recovery",
+    "status": "hwotp.cli.commands.status",
 }
 
 

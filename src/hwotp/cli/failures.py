@@ -30,6 +30,9 @@ EXIT_CODE_MEANINGS = {
 
 REMEDIES = {
     Remedy.REPLACE: "use --force to replace",
+    Remedy.REPLACE_CODES: "use --replace when the service made a new set",
+    Remedy.NEW_CODES: "make a new set at the service and keep it with "
+    "`hwotp recovery add SERVICE --replace`",
     Remedy.OTHER_NAME: "choose another name with --name ISSUER:ACCOUNT",
     Remedy.NO_TOUCH: "use --no-touch",
     Remedy.PICK: "choose one with --pick",

@@ -44,3 +44,31 @@ def _refuse_special(mode: int, name: str, kind: str) -> None:
         raise InputError(
             f"{name} is not a regular file (a pipe, socket or device); save the {kind} to a file"
         )
+
+
+def overwrite_and_delete(name: str) -> None:
+    """Overwrite a regular file with zeros, flush it to the disk, then remove it. On an SSD or
+    a copy-on-write filesystem the old blocks may survive: callers say so. A symbolic link is
+    refused (its target is not the file the user named)."""
+    try:
+        descriptor = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        raise InputError(f"{name} could not be deleted: {error.strerror or error}") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{name} is not a regular file; it was not deleted")
+        zeros = bytes(min(info.st_size, 1 << 16))
+        left = info.st_size
+        while left > 0:
+            left -= os.write(descriptor, zeros[:left])
+        os.fsync(descriptor)
+    except OSError as error:
+        raise InputError(f"{name} could not be overwritten: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+    try:
+        os.unlink(name)
+    except OSError as error:
+        raise InputError(f"{name} was overwritten but not deleted: {error.strerror or error}") \
+            from None

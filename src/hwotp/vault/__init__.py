@@ -26,6 +26,7 @@ from hwotp.errors import (
     VaultDamagedError,
     WrongPassphraseError,
 )
+from hwotp.recovery import RecoverySet
 from hwotp.vault import file, generations
 from hwotp.vault import format as fmt
 from hwotp.vault.file import VaultExistsError, VaultMissingError
@@ -158,6 +159,28 @@ class Vault:
                 # A deleted or replaced secret must not live on in the backup.
                 dropped = _secrets(payload.credentials) - _secrets(checked)
                 payload.credentials = checked
+                self._write(envelope.header.slots, payload, None if dropped else old)
+            else:
+                logger.debug("nothing changed: the vault is not written")
+
+    # --- recovery codes ---------------------------------------------------------------------
+
+    def recovery_sets(self) -> list[RecoverySet]:
+        """The recovery codes kept in the vault, a set per service."""
+        return self._read()[1].recovery
+
+    @contextlib.contextmanager
+    def edit_recovery(self) -> Iterator[list[RecoverySet]]:
+        """Yield the recovery sets under the lock, as `edit` does the credentials: whatever the
+        block decides (the next code to hand out) no other process can decide at the same
+        time. Written back if changed and no error escaped the block."""
+        with self._locked() as (envelope, payload, old):
+            sets = list(payload.recovery)
+            yield sets
+            if sets != payload.recovery:
+                # Codes replaced or removed must not live on in the backup.
+                dropped = _codes(payload.recovery) - _codes(sets)
+                payload.recovery = sets
                 self._write(envelope.header.slots, payload, None if dropped else old)
             else:
                 logger.debug("nothing changed: the vault is not written")
@@ -334,6 +357,10 @@ def _checked(credentials: Sequence[Credential]) -> list[Credential]:
 
 def _secrets(credentials: Sequence[Credential]) -> set[bytes]:
     return {credential.secret for credential in credentials}
+
+
+def _codes(sets: Sequence[RecoverySet]) -> set[str]:
+    return {code.value for item in sets for code in item.codes}
 
 
 def _slot_index(slots: Sequence[fmt.Slot], slot_id: str) -> int:

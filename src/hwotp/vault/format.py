@@ -18,8 +18,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hwotp.credential import Credential, CredentialError
+from hwotp.credential import Credential, CredentialError, fold
 from hwotp.errors import InputError, VaultDamagedError, WrongPassphraseError
+from hwotp.recovery import MAX_CODES as MAX_RECOVERY_CODES
+from hwotp.recovery import MAX_SERVICES, RecoveryCode, RecoveryError, RecoverySet
 from hwotp.secret import decode_secret, encode_secret
 
 FORMAT_NAME = "hwotp-vault"
@@ -52,6 +54,9 @@ WRONG_PASSPHRASE = "wrong passphrase"
 _SLOT_ID = re.compile(r"[0-9a-f]{8}\Z")
 _HEADER_KEYS = {"format", "nonce", "slots", "version"}
 _SCRYPT_KEYS = {"id", "key", "n", "nonce", "p", "r", "salt", "type"}
+RECOVERY_MEMBER = "recovery_codes"
+_RECOVERY_SET_KEYS = {"codes", "service"}
+_RECOVERY_CODE_KEYS = {"code", "used"}
 _CREDENTIAL_KEYS = (
     "account",
     "algorithm",
@@ -116,6 +121,8 @@ class Payload:
     credential_extra: dict[tuple[str, bytes], dict[str, Any]] = field(
         default_factory=dict, repr=False
     )
+    # Recovery codes by service (`recovery_codes`; absent in files without any).
+    recovery: list[RecoverySet] = field(default_factory=list, repr=False)
 
 
 # --- canonical JSON and base64 ------------------------------------------------------------
@@ -363,6 +370,8 @@ def decrypt(envelope: Envelope, master_key: bytes) -> Payload:
         raise VaultDamagedError(DAMAGED) from None
     try:
         return _payload(json.loads(plaintext.decode("utf-8")))
+    except RecoveryError as err:  # the reason names a line or rule, never a code
+        raise VaultDamagedError(f"the vault holds recovery codes hwotp refuses: {err}") from None
     except CredentialError as err:  # a rule newer than the file; the reason names no value
         raise VaultDamagedError(f"the vault holds a credential this hwotp refuses: {err}") from None
     except (ValueError, TypeError, KeyError, RecursionError):
@@ -376,8 +385,10 @@ def _payload(value: Any) -> Payload:
     generation = value.get("generation", 0)
     if type(generation) is not int or not 0 <= generation < 2**63:
         raise ValueError("generation")
-    extra = {k: v for k, v in value.items() if k not in ("credentials", "generation")}
+    known = ("credentials", "generation", RECOVERY_MEMBER)
+    extra = {k: v for k, v in value.items() if k not in known}
     payload = Payload([], extra, generation=generation)
+    payload.recovery = _recovery_sets(value.get(RECOVERY_MEMBER, []))
     for item in value["credentials"]:
         credential = _credential(item)
         payload.credentials.append(credential)
@@ -385,6 +396,36 @@ def _payload(value: Any) -> Payload:
         if extra:
             payload.credential_extra[_identity(credential)] = extra
     return payload
+
+
+def _recovery_sets(value: Any) -> list[RecoverySet]:
+    """`recovery_codes`: exact members, bounded counts, one set per service (any case)."""
+    if not isinstance(value, list) or len(value) > MAX_SERVICES:
+        raise ValueError("recovery codes")
+    sets = [_recovery_set(item) for item in value]
+    services = {fold(item.service) for item in sets}
+    if len(services) != len(sets):
+        raise RecoveryError("two sets of recovery codes are for one service")
+    return sets
+
+
+def _recovery_set(item: Any) -> RecoverySet:
+    if not isinstance(item, dict) or set(item) != _RECOVERY_SET_KEYS:
+        raise ValueError("recovery set")
+    codes = item["codes"]
+    if not isinstance(item["service"], str) or not isinstance(codes, list):
+        raise ValueError("recovery set")
+    if len(codes) > MAX_RECOVERY_CODES:  # before building anything from a long list
+        raise ValueError("recovery codes")
+    return RecoverySet(item["service"], tuple(_recovery_code(code) for code in codes))
+
+
+def _recovery_code(item: Any) -> RecoveryCode:
+    if not isinstance(item, dict) or set(item) != _RECOVERY_CODE_KEYS:
+        raise ValueError("recovery code")
+    if not isinstance(item["code"], str) or type(item["used"]) is not bool:
+        raise ValueError("recovery code")
+    return RecoveryCode(item["code"], item["used"])
 
 
 def _credential(item: Any) -> Credential:
@@ -432,6 +473,12 @@ def payload_json(payload: Payload) -> bytes:
     value = {**payload.extra, "credentials": items}
     if payload.generation:  # a file of an hwotp before generations has none
         value["generation"] = payload.generation
+    if payload.recovery:  # absent when empty: a vault without codes reads as it did before
+        value[RECOVERY_MEMBER] = [
+            {"codes": [{"code": c.value, "used": c.used} for c in item.codes],
+             "service": item.service}
+            for item in payload.recovery
+        ]
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     plaintext = text.encode("utf-8")
     return plaintext + b" " * (-len(plaintext) % PAD_TO)
