@@ -116,7 +116,8 @@ def _check_code(number: int, code: str) -> None:
             f"code {number} is not a recovery code: a code has {MIN_CODE_CHARS} to "
             f"{MAX_CODE_CHARS} characters"
         )
-    if code != code.strip() or any(_not_visible(char) for char in code if char != " "):
+    blanks_ok = code == code.strip() and "  " not in code
+    if not blanks_ok or any(_not_visible(char) for char in code if char != " "):
         raise RecoveryError(f"code {number} is not a recovery code: it holds invisible characters")
 
 
