@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from helpers.cli import failed, ok
@@ -198,10 +199,13 @@ def test_every_mistake_is_one_sentence_and_no_code(hwotp):
 def test_a_file_of_codes_is_overwritten_and_deleted_when_asked(hwotp, tmp_path):
     listing = tmp_path / "github-recovery-codes.txt"
     listing.write_text(PASTED)
-    inode_path = f"/proc/self/fd/{os.open(listing, os.O_RDONLY)}"  # the same file, after
-    done = ok(hwotp("recovery", "add", "GitHub", "--file", str(listing), "--force"))
-    assert not listing.exists()
-    assert Path(inode_path).read_bytes() == bytes(len(PASTED))  # overwritten before unlink
+    still_open = os.open(listing, os.O_RDONLY)  # the same file, after it is removed
+    try:
+        done = ok(hwotp("recovery", "add", "GitHub", "--file", str(listing), "--force"))
+        assert not listing.exists()
+        assert os.pread(still_open, 4096, 0) == bytes(len(PASTED))  # overwritten, then removed
+    finally:
+        os.close(still_open)
     assert f"Overwrote and deleted {listing}; an SSD, a copy-on-write filesystem" in done.stderr
     # No terminal and no --force: the file stays, with a warning that it holds the codes.
     kept = tmp_path / "gitlab.txt"
@@ -282,3 +286,63 @@ def test_the_vault_keeps_its_credentials_beside_the_codes(vault_path, no_pcscd):
     assert run_hwotp("recovery", "add", "GitHub", input=PASTED, env=env).returncode == 0
     names = [item["name"] for item in json.loads(run_hwotp("list", "--json", env=env).stdout)]
     assert names == ["GitHub:alice"]
+
+
+def test_scripts_give_the_passphrase_first_then_the_codes(vault_path, no_pcscd):
+    env = {k: v for k, v in vault_env(vault_path).items() if k != "HWOTP_PASSPHRASE"}
+    # No vault yet: the new passphrase is the first line, as it is for an existing vault.
+    lines = f"{PASSPHRASE}\n{CODES[0]}\n{CODES[1]}\n\n"
+    assert run_hwotp("recovery", "add", "GitHub", input=lines, env=env).returncode == 0
+    more = f"{PASSPHRASE}\n{CODES[2]}\n\n"
+    assert run_hwotp("recovery", "add", "GitLab", input=more, env=env).returncode == 0
+    listed = run_hwotp("recovery", "list", input=f"{PASSPHRASE}\n", env=env)
+    assert listed.stdout == "GitHub  2 of 2 left\nGitLab  1 of 1 left\n"
+    # Bad codes for a new vault leave no vault behind.
+    other = vault_path.with_name("other.hwotp")
+    bad = run_hwotp("recovery", "add", "X", input=f"{PASSPHRASE}\nab\n\n",
+                    env={**env, "HWOTP_VAULT": str(other)})
+    assert bad.returncode == ExitCode.BAD_INPUT
+    assert not other.exists()
+
+
+# --- at a terminal ----------------------------------------------------------------------------
+
+
+def spawn_at_terminal(vault_path: Path, *args: str) -> pexpect.spawn:
+    env = {k: v for k, v in vault_env(vault_path).items() if k != "HWOTP_PASSPHRASE"}
+    return pexpect.spawn(hwotp_script(), list(args), env=env, encoding="utf-8", timeout=60)
+
+
+def test_pasting_showing_and_deleting_at_a_terminal(vault_path, tmp_path, no_pcscd):
+    child = spawn_at_terminal(vault_path, "recovery", "add", "GitHub")
+    child.expect("New vault passphrase: ")
+    child.sendline(PASSPHRASE)
+    child.expect("Repeat for confirmation: ")
+    child.sendline(PASSPHRASE)
+    child.expect("Paste the recovery codes for GitHub, one per line; an empty line ends.")
+    child.send(PASTED)  # a numbered list, then the empty line
+    child.expect("Kept 10 recovery codes for GitHub")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    # show: at a terminal, no --force needed.
+    child = spawn_at_terminal(vault_path, "recovery", "show", "GitHub")
+    child.expect("Vault passphrase: ")
+    child.sendline(PASSPHRASE)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert all(f"{n:>2}. {code}" in child.before for n, code in enumerate(CODES, start=1))
+    # --file: asked, and a no keeps it.
+    listing = tmp_path / "codes.txt"
+    listing.write_text("wxyz-0001\n")
+    for answer, kept in (("n", True), ("y", False)):
+        child = spawn_at_terminal(vault_path, "recovery", "add", "Site", "--replace",
+                                  "--file", str(listing))
+        child.expect("Vault passphrase: ")
+        child.sendline(PASSPHRASE)
+        child.expect(r"Overwrite and delete .*codes.txt, which holds the codes in clear\? ")
+        child.sendline(answer)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert (child.exitstatus, listing.exists()) == (0, kept)

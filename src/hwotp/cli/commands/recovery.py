@@ -65,12 +65,16 @@ def add(app: App, service: str, from_file: Path | None, replace: bool, force: bo
         raise click.UsageError("--force and --keep-file are about --file")
     service = clean_service(service)  # a bad name fails before anything is asked
     store = app.vault_store()
-    vault = store.unlocked() if store.exists() else None  # a wrong passphrase before pasting
+    # The passphrase before the codes, always: a wrong one fails before anything is pasted,
+    # and a script gives it as the first line whether or not the vault exists.
+    vault = store.unlocked() if store.exists() else None
+    new_passphrase = app.ask_passphrase(True) if vault is None else None
     codes = parse_pasted(_read_file(from_file) if from_file else _read_pasted(service))
-    if vault is None:
+    if new_passphrase is not None:  # created only now: bad input leaves no empty vault behind
         from hwotp.vault import Vault
 
-        vault = Vault.create(store.path, app.ask_passphrase(True))
+        vault = Vault.create(store.path, new_passphrase)
+    assert vault is not None
     added = add_codes(vault, service, codes, replace=replace)
     note(f"Kept {added.total} recovery codes for {added.service} in {vault.path}.")
     if from_file is not None:
