@@ -74,7 +74,12 @@ def new_set(service: str, values: Sequence[str]) -> RecoverySet:
 
 def clean_service(service: str) -> str:
     """A service name by the rules of a credential's issuer (NFC, trimmed, visible, bounded)."""
-    cleaned = clean_text("service name", service)
+    try:
+        cleaned = clean_text("service name", service)
+    except RecoveryError:
+        raise
+    except CredentialError as error:  # said as a recovery error: it is about codes
+        raise RecoveryError(str(error)) from None
     if not cleaned:
         raise RecoveryError("the service name is empty")
     return cleaned
