@@ -14,6 +14,7 @@ from hwotp.cli.output import emit_json, note, table
 if TYPE_CHECKING:
     from hwotp.recovery import RecoverySet
     from hwotp.stores import Store
+    from hwotp.stores.yubikey import YubiKeyStore
     from hwotp.usecases.status import Account, Fix, KeyHolding, Risk, Status, VaultView, WayIn
 
 ONLY_PLUGGED = ("Only the YubiKeys plugged in now are counted: plug in every key you own "
@@ -53,8 +54,7 @@ def status(app: App, as_json: bool) -> None:
     """
     from hwotp.usecases.status import analyse
 
-    stores = app.keys_or_note()
-    keys = [_holding(store) for store in stores]
+    keys = [_holding(store) for store in app.keys_or_note()]
     report = analyse(keys, _vault_view(app, keys), app.now())
     if as_json:
         emit_json(_json(report, str(app.vault_path)))
@@ -64,11 +64,9 @@ def status(app: App, as_json: bool) -> None:
         note(ONLY_PLUGGED)
 
 
-def _holding(store: Store) -> KeyHolding:
-    from hwotp.stores.yubikey import YubiKeyStore
+def _holding(store: YubiKeyStore) -> KeyHolding:
     from hwotp.usecases.status import KeyHolding
 
-    assert isinstance(store, YubiKeyStore)
     return KeyHolding(store.location, store.key.info().serial,
                       [entry.name for entry in store.entries()])
 
