@@ -11,7 +11,7 @@ credential id ever reaches a message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -315,12 +315,9 @@ def _ctap_error(key: SecurityKey, code: int, client_pin: ClientPin | None) -> Hw
     if code == err.PIN_INVALID:
         return WrongPinError(f"wrong PIN for {name}{_tries_left(client_pin)}")
     if code == err.PIN_BLOCKED:
-        return PinBlockedError(f"the PIN of {name} is blocked after too many wrong tries; only "
-                               "a reset of the key (which deletes its passkeys) makes it usable",
-                               remedy=Remedy.RESET_SECURITY_KEY)
+        return _blocked(key)
     if code == err.PIN_AUTH_BLOCKED:
-        return PinRefusedError(f"{name} takes no more PINs after three wrong ones in a row: "
-                               f"{POWER_CYCLE}")
+        return _waiting_for_power_cycle(key, _tries_left(client_pin))
     if code == err.PIN_NOT_SET:
         return PinNotSetError(f"{name} has no PIN yet; set one first")
     if code == err.PIN_POLICY_VIOLATION:
@@ -349,17 +346,109 @@ def _ctap_error(key: SecurityKey, code: int, client_pin: ClientPin | None) -> Hw
 
 
 def _tries_left(client_pin: ClientPin | None) -> str:
-    """`; 5 tries left` after a wrong PIN, or how to go on when the key waits for a power
-    cycle; nothing when the key cannot be asked."""
+    """` (5 tries left before the PIN blocks)` after a wrong PIN; nothing when the key cannot
+    be asked."""
     if client_pin is None:
         return ""
     from fido2.ctap import CtapError
 
     try:
-        retries, power_cycle = client_pin.get_pin_retries()
+        retries, _ = client_pin.get_pin_retries()
     except (CtapError, OSError, ValueError):
         return ""
+    return f" ({_tries(retries)} left before the PIN blocks)"
+
+
+def _tries(count: int) -> str:
+    return f"{count} {'try' if count == 1 else 'tries'}"
+
+
+def _blocked(key: SecurityKey) -> PinBlockedError:
+    return PinBlockedError(f"the PIN of {key.name} is blocked after too many wrong tries; only "
+                           "a reset of the key (which deletes its passkeys) makes it usable",
+                           remedy=Remedy.RESET_SECURITY_KEY)
+
+
+def _waiting_for_power_cycle(key: SecurityKey, tries_left: str) -> PinRefusedError:
+    return PinRefusedError(f"{key.name} takes no more PINs after three wrong ones in a "
+                           f"row{tries_left}: {POWER_CYCLE}")
+
+
+def usable_pin_retries(key: SecurityKey) -> int:
+    """The PIN tries left, checked before a PIN is asked: a blocked PIN, or a key waiting for
+    a power cycle, ends the command at once (no PIN typed in vain)."""
+    retries, power_cycle = pin_retries(key)
+    if retries == 0:
+        raise _blocked(key)
     if power_cycle:
-        return f" ({retries} tries left; three wrong in a row: {POWER_CYCLE})"
-    plural = "try" if retries == 1 else "tries"
-    return f" ({retries} {plural} left before the PIN blocks)"
+        raise _waiting_for_power_cycle(key, f" ({_tries(retries)} left before the PIN blocks)")
+    return retries
+
+
+RESET_WINDOW = 5  # seconds after power-up in which a YubiKey takes a reset (ykman says so)
+
+
+def reset_key(key: SecurityKey, on_touch: Callable[[], None]) -> None:
+    """authenticatorReset: every credential and the PIN gone. The key asks for a touch
+    (`on_touch` is told once) and takes it only within seconds of being plugged in."""
+    from fido2.ctap import STATUS, CtapError
+
+    asked: list[int] = []
+
+    def keepalive(status: int) -> None:
+        if status == STATUS.UPNEEDED and not asked:
+            asked.append(status)
+            on_touch()
+
+    ctap = key.ctap2()
+    try:
+        with ctap_failures(key):
+            try:
+                ctap.reset(on_keepalive=keepalive)
+            except CtapError as error:
+                if error.code != CtapError.ERR.NOT_ALLOWED:
+                    raise
+                raise KeyUnavailableError(
+                    f"{key.name} takes a reset only within {RESET_WINDOW} seconds of being "
+                    f"plugged in: {_replug_words(key)} and run the reset again at once"
+                ) from None
+    except TouchTimeoutError:
+        raise TouchTimeoutError(f"{key.name} was not touched in time; nothing was reset"
+                                ) from None
+
+
+def _replug_words(key: SecurityKey) -> str:
+    return ("take it off the reader and put it back" if key.transport == "nfc"
+            else "unplug it, plug it back in")
+
+
+def wait_for_replug(key: SecurityKey, timeout: float, pause: float = 0.2) -> SecurityKey:
+    """Waits until the key is gone and back (found again by serial, else the only key), and
+    returns it as found again; `key` is closed."""
+    import time
+
+    key.close()
+    deadline = time.monotonic() + timeout
+    gone = False
+    while time.monotonic() < deadline:
+        present = find_security_keys()
+        again = [item for item in present if _same_key(key, item, len(present))]
+        if again and gone:
+            for item in present:
+                if item is not again[0]:
+                    item.close()
+            return again[0]
+        gone = gone or not again
+        for item in present:
+            item.close()
+        time.sleep(pause)
+    raise KeyUnavailableError(f"{key.name} was not {'plugged back in' if gone else 'unplugged'} "
+                              f"within {int(timeout)} seconds; nothing was reset")
+
+
+def _same_key(key: SecurityKey, other: SecurityKey, count: int) -> bool:
+    """The key found again: by serial; without one, an NFC key by its reader, a USB key as
+    the only one present (its hidraw number may change)."""
+    if key.serial is not None:
+        return other.serial == key.serial
+    return other.path == key.path if other.transport == "nfc" else count == 1
