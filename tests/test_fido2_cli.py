@@ -336,4 +336,27 @@ def test_no_pin_in_output_or_debug_log(plug_keys, hwotp_on_keys):
     assert "DEBUG" in runs[0].stderr  # the log was on
     for run in runs:
         for secret in (PIN, "4712", NEW_PIN, "9876543210"):
-            assert secret not in run.stdout + run.stderr
+            for spelling in (secret, secret.encode().hex(), secret.encode().hex().upper()):
+                assert spelling not in run.stdout + run.stderr
+
+
+# The group other modules attach to
+
+
+def test_a_sibling_modules_command_loads_only_when_the_group_needs_it(hwotp, monkeypatch):
+    import sys
+
+    from hwotp.cli.commands import fido2
+
+    module = "helpers.fido2_sibling"
+    monkeypatch.setitem(fido2.LAZY_SUBCOMMANDS, "sibling-drill", module)
+    try:
+        listed = hwotp("fido2", "pin", "--help")  # another subcommand: the sibling stays out
+        assert listed.exit_code == 0 and module not in sys.modules
+        helped = hwotp("fido2", "--help")
+        assert helped.exit_code == 0 and "sibling-drill" in helped.stdout
+        ran = hwotp("fido2", "sibling-drill")
+        assert (ran.exit_code, ran.stdout) == (0, "the sibling command ran\n")
+    finally:
+        fido2.fido2_group.commands.pop("sibling-drill", None)
+        sys.modules.pop(module, None)

@@ -256,11 +256,9 @@ def reset(device: str | None, force: bool) -> None:
     terminal hwotp asks you to unplug and replug it first; scripts pass --force and run it
     right after plugging the key in.
     """
-    from hwotp.fido2.device import reset_key, wait_for_replug
+    from hwotp.fido2.device import choose_security_key, reset_key, wait_for_replug
 
     with security_keys() as keys:
-        from hwotp.fido2.device import choose_security_key
-
         key = choose_security_key(keys, device)
         if not force:
             _confirm_reset(key)
