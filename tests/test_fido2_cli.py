@@ -7,18 +7,29 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
+from pathlib import Path
 
 import pexpect
 import pytest
 from fido2.server import Fido2Server
-from fido2.webauthn import PublicKeyCredentialRpEntity
+from fido2.webauthn import PublicKeyCredentialRpEntity, RegistrationResponse
 
-from helpers.fido import PIN, Rig, ThroughPcscd, close, register, verify_self_attestation
+from helpers.fido import (
+    PIN,
+    Rig,
+    ThroughPcscd,
+    close,
+    register,
+    user,
+    verify_self_attestation,
+)
 from helpers.processes import hwotp_script
 from virtualkey.key import KeyConfig
 
 NEW_PIN = "80801234"
+USER_PROGRAM = Path(__file__).with_name("fido2_user.py")
 
 
 @pytest.fixture
@@ -340,12 +351,39 @@ def test_no_pin_in_output_or_debug_log(plug_keys, hwotp_on_keys):
                 assert spelling not in run.stdout + run.stderr
 
 
+def test_credentials_over_usb_hid_from_a_passkey_a_site_registered(plug_keys, hwotp_on_keys,
+                                                                   run_on_keys):
+    """The passkey is made by a user's FIDO2 program in the rig's namespace (tests/
+    fido2_user.py, python-fido2's Fido2Client over hidraw) and verified by Fido2Server here."""
+    plug_keys(KeyConfig(serial=20200101))
+    assert hwotp_on_keys("fido2", "pin", "set", new_pin=PIN).exit_code == 0
+    server = Fido2Server(PublicKeyCredentialRpEntity(id="example.com", name="Example"),
+                         attestation="direct", verify_attestation=verify_self_attestation)
+    options, state = server.register_begin(user(4), resident_key_requirement="required")
+    job = {"pin": PIN, "device": None,
+           "steps": [{"op": "register", "options": dict(options)["publicKey"]}]}
+    program = run_on_keys([sys.executable, USER_PROGRAM], stdin=json.dumps(job) + "\n")
+    lines = [json.loads(line) for line in program.stdout.splitlines()]
+    assert lines and lines[-1] == {"done": True}, program.stderr
+    (answer,) = [line for line in lines if "response" in line]
+    made = server.register_complete(state, RegistrationResponse.from_dict(answer["response"]))
+    credential_id = b64url(made.credential_data.credential_id)
+    listing = json.loads(hwotp_on_keys("fido2", "credentials", "list", "--json",
+                                       pin=PIN).stdout)
+    assert listing["passkeys"] == [{"rp_id": "example.com", "user_name": "user4",
+                                    "user_display_name": "User 4",
+                                    "credential_id": credential_id}]
+    deleted = hwotp_on_keys("fido2", "credentials", "delete", credential_id, "--force", pin=PIN)
+    assert deleted.exit_code == 0, deleted.stderr
+    empty = hwotp_on_keys("fido2", "credentials", "list", pin=PIN)
+    assert (empty.exit_code, empty.stdout) == (0, "")
+    assert "YubiKey 5 NFC 20200101 holds no passkeys (100 free slots)." in empty.stderr
+
+
 # The group other modules attach to
 
 
 def test_a_sibling_modules_command_loads_only_when_the_group_needs_it(hwotp, monkeypatch):
-    import sys
-
     from hwotp.cli.commands import fido2
 
     module = "helpers.fido2_sibling"

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hwotp.errors import (
     ArgumentError,
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from fido2.ctap import CtapDevice
     from fido2.ctap2 import Ctap2, Info
     from fido2.ctap2.pin import ClientPin, PinProtocol
+    from fido2.hid import CtapHidDevice
+    from fido2.hid.base import HidDescriptor
     from fido2.pcsc import CtapPcscDevice
 
 logger = logging.getLogger(__name__)
@@ -112,18 +114,14 @@ def find_security_keys() -> list[SecurityKey]:
 
 
 def _hid_keys() -> list[SecurityKey]:
-    from fido2.hid import CtapHidDevice
+    from fido2.hid import list_descriptors
 
     keys = []
-    try:
-        devices = list(CtapHidDevice.list_devices())
-    except OSError as error:  # no hidraw access at all: the PC/SC side may still answer
-        logger.debug("USB HID discovery failed: %s", type(error).__name__)
-        return []
-    for device in devices:
-        path = str(device.descriptor.path)
-        info = _read_info(device, path)
-        if info is None:
+    for descriptor in list_descriptors():  # nodes it cannot read are skipped (logged there)
+        device = _open_hid(descriptor)
+        path = str(descriptor.path)
+        info = _read_info(device, path) if device is not None else None
+        if device is None or info is None:
             continue
         serial = device.serial_number
         keys.append(SecurityKey(device, info, path,
@@ -132,23 +130,54 @@ def _hid_keys() -> list[SecurityKey]:
     return sorted(keys, key=lambda key: (len(key.path), key.path))
 
 
-def _pcsc_keys() -> list[SecurityKey]:
-    from fido2.pcsc import CtapPcscDevice
+def _open_hid(descriptor: HidDescriptor) -> CtapHidDevice | None:
+    """One node; a key that fails to open (pulled out meanwhile, busy) does not hide the
+    others."""
+    from fido2.hid import CtapHidDevice, open_connection
 
     try:
-        devices = list(CtapPcscDevice.list_devices())
+        return CtapHidDevice(descriptor, open_connection(descriptor))
+    except Exception as error:
+        logger.debug("%s could not be opened: %s", descriptor.path, type(error).__name__)
+        return None
+
+
+def _pcsc_keys() -> list[SecurityKey]:
+    """Every reader whose card answers the FIDO applet, as python-fido2's own list_devices
+    finds them, but by reader name, and releasing the connection to a card that does not."""
+    try:
+        from smartcard.System import readers
+
+        present = readers()
     except Exception as error:  # no pcscd: no readers, which is no error for USB keys
         logger.debug("PC/SC discovery failed: %s", type(error).__name__)
         return []
     keys = []
-    for device in devices:
-        reader = repr(device)[len("CtapPcscDevice("):-1]
-        path = f"pcsc:{reader}"
-        info = _read_info(device, path)
-        if info is None:
+    for reader in present:
+        device = _open_pcsc(reader)
+        path = f"pcsc:{reader.name}"
+        info = _read_info(device, path) if device is not None else None
+        if device is None or info is None:
             continue
         keys.append(SecurityKey(device, info, path, _pcsc_serial(device), "nfc"))
     return keys
+
+
+def _open_pcsc(reader: Any) -> CtapPcscDevice | None:
+    """The FIDO applet of the card in `reader`; None for an empty reader or a card without
+    one (a USB YubiKey's CCID interface refuses it, as a real one does)."""
+    from fido2.pcsc import CtapPcscDevice
+
+    connection = reader.createConnection()
+    try:
+        return CtapPcscDevice(connection, reader.name)
+    except Exception as error:
+        logger.debug("no FIDO applet in %s: %s", reader.name, type(error).__name__)
+        with suppress(Exception):
+            connection.disconnect()
+        with suppress(Exception):
+            connection.release()
+        return None
 
 
 def _read_info(device: CtapDevice, path: str) -> Info | None:
