@@ -128,7 +128,7 @@ def test_pin_set_from_standard_input_then_change(plug_keys, hwotp_on_keys):
     plug_keys(KeyConfig(serial=20200021))
     done = hwotp_on_keys("fido2", "pin", "set", stdin=PIN + "\n")
     assert done.exit_code == 0, done.stderr
-    assert "needs at least 4 characters" in done.stderr
+    assert "needs at least 4 characters; 8 wrong tries in all block it" in done.stderr
     assert "Set the PIN of YubiKey 5 NFC 20200021." in done.stderr
     assert keys_json(hwotp_on_keys)[0]["pin_retries"] == 8
     again = one_sentence(hwotp_on_keys("fido2", "pin", "set", new_pin=PIN), 2)

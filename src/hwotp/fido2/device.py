@@ -49,6 +49,7 @@ MODELS = {
     "a02167b9-ae71-4ac7-9a07-06432ebb6f1c": "YubiKey 5Ci",
 }
 PIN_MAX_BYTES = 63  # CTAP 2.1 6.5.5.5: a PIN is at most 63 bytes of UTF-8
+MAX_PIN_RETRIES = 8  # CTAP 2.1 6.5.2.2: the tries a key starts with, and a right PIN restores
 POWER_CYCLE = "unplug the key and plug it back in (take it off the reader), then try again"
 
 
@@ -258,6 +259,9 @@ def pin_token(key: SecurityKey, pin: str, permissions: ClientPin.PERMISSION,
     client_pin = _client_pin(key)
     if not key.pin_set:
         raise PinNotSetError(f"{key.name} has no PIN yet; set one first")
+    if key.info.force_pin_change:  # the key answers PIN_POLICY_VIOLATION until then
+        raise PinRefusedError(f"{key.name} takes its PIN only after it was changed; change it "
+                              "first")
     with ctap_failures(key, client_pin):
         token = client_pin.get_pin_token(pin, ClientPin.PERMISSION(permissions), rp_id)
     return PinToken(client_pin.protocol, token)
@@ -274,15 +278,16 @@ def pin_retries(key: SecurityKey) -> tuple[int, bool]:
 
 def set_pin(key: SecurityKey, new_pin: str) -> None:
     """Set the first PIN of a key that has none."""
+    client_pin = _client_pin(key)  # reads the key's info: its minimum as it is now
     check_new_pin(key, new_pin)
-    client_pin = _client_pin(key)
     with ctap_failures(key, client_pin):
         client_pin.set_pin(new_pin)
 
 
 def change_pin(key: SecurityKey, pin: str, new_pin: str) -> None:
+    """Change the PIN; a wrong current PIN costs a try, as any wrong PIN does."""
+    client_pin = _client_pin(key)  # reads the key's info: its minimum as it is now
     check_new_pin(key, new_pin)
-    client_pin = _client_pin(key)
     with ctap_failures(key, client_pin):
         client_pin.change_pin(pin, new_pin)
 

@@ -193,9 +193,10 @@ def set_pin(device: str | None) -> None:
             raise NotSupportedError(f"{key.name} has no PIN support")
         if key.pin_set:
             raise click.UsageError(f"{key.name} has a PIN already; use 'hwotp fido2 pin change'")
+        retries, _ = fido2_device.pin_retries(key)
         note(f"The PIN of {key.name} needs at least {key.info.min_pin_length} characters; "
-             "8 wrong tries in all block it for good (only a reset, which deletes its passkeys, "
-             "helps then).")
+             f"{retries} wrong tries in all block it for good (only a reset, which deletes its "
+             "passkeys, helps then).")
         new_pin = read_hidden(f"New PIN for {key.name}", variable="HWOTP_FIDO2_NEW_PIN",
                               twice=True)
         fido2_device.set_pin(key, new_pin)
@@ -223,10 +224,10 @@ def change_pin(device: str | None) -> None:
 
 def _say_retries(key: SecurityKey) -> None:
     """The tries left, before a PIN is asked; a key that takes none says why at once."""
-    from hwotp.fido2.device import usable_pin_retries
+    from hwotp.fido2.device import MAX_PIN_RETRIES, usable_pin_retries
 
     retries = usable_pin_retries(key)
-    if retries < 8:
+    if retries < MAX_PIN_RETRIES:
         note(f"{key.name}: {retries} PIN {'try' if retries == 1 else 'tries'} left before the "
              "PIN blocks (a right PIN restores them).")
 
