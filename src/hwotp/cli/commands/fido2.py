@@ -193,10 +193,9 @@ def set_pin(device: str | None) -> None:
             raise NotSupportedError(f"{key.name} has no PIN support")
         if key.pin_set:
             raise click.UsageError(f"{key.name} has a PIN already; use 'hwotp fido2 pin change'")
-        retries, _ = fido2_device.pin_retries(key)
         note(f"The PIN of {key.name} needs at least {key.info.min_pin_length} characters; "
-             f"{retries} wrong tries in all block it for good (only a reset, which deletes its "
-             "passkeys, helps then).")
+             f"{fido2_device.MAX_PIN_RETRIES} wrong tries in all block it for good (only a "
+             "reset, which deletes its passkeys, helps then).")
         new_pin = read_hidden(f"New PIN for {key.name}", variable="HWOTP_FIDO2_NEW_PIN",
                               twice=True)
         fido2_device.set_pin(key, new_pin)
