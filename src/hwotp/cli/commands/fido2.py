@@ -348,6 +348,8 @@ def delete_credential(credential_id: str | None, rp_id: str | None, user: str | 
         raise click.UsageError("name the passkey by its credential id, or by --rp (and --user)")
     if user is not None and rp_id is None:
         raise click.UsageError("--user needs --rp")
+    if not force and not is_terminal():  # said before the PIN is asked for nothing
+        raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     with one_security_key(device) as key:
         token = _pin_token(key)
         chosen = find_passkeys(list_passkeys(key, token).passkeys, credential_id, rp_id, user)
@@ -361,8 +363,6 @@ def delete_credential(credential_id: str | None, rp_id: str | None, user: str | 
 def _confirm_delete(key: SecurityKey, chosen: list[Passkey]) -> None:
     from hwotp.cli.prompts import confirm
 
-    if not is_terminal():
-        raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     for item in chosen:
         note(f"  {item.rp_id}  {_user_text(item)}")
     count = "this passkey" if len(chosen) == 1 else f"these {len(chosen)} passkeys"
