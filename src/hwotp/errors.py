@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     KEY_FULL = 14  # the key has no free OATH slot
     NOT_SUPPORTED = 15  # the key's firmware cannot do what was asked
     CHECKS_FAILED = 16  # `hwotp doctor` found a problem
+    PIN_REFUSED = 17  # a security key's PIN was wrong, blocked, not set or not accepted
 
 
 class Remedy(StrEnum):
@@ -42,6 +43,8 @@ class Remedy(StrEnum):
     NAME_FORMAT = "name the file's format"
     NAME_READER = "name the reader"
     ALL_PARTS = "give every part of the export"
+    PICK_SECURITY_KEY = "choose one of the security keys"
+    RESET_SECURITY_KEY = "reset the security key"
 
 
 class HwotpError(Exception):
@@ -123,6 +126,24 @@ class KeyFullError(HwotpError):
 
 class NotSupportedError(HwotpError):
     exit_code = ExitCode.NOT_SUPPORTED
+
+
+class PinRefusedError(HwotpError):
+    """A security key's PIN was wrong, blocked, not set, or a new one was not accepted."""
+
+    exit_code = ExitCode.PIN_REFUSED
+
+
+class WrongPinError(PinRefusedError):
+    pass
+
+
+class PinBlockedError(PinRefusedError):
+    """Eight wrong PINs: only a reset of the key helps."""
+
+
+class PinNotSetError(PinRefusedError):
+    pass
 
 
 class HwotpWarning(UserWarning):

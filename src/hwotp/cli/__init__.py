@@ -39,6 +39,7 @@ LAZY_COMMANDS = {
     "lock": "hwotp.cli.commands.unlock",
     "recovery": "hwotp.cli.commands.recovery",
     "status": "hwotp.cli.commands.status",
+    "fido2": "hwotp.cli.commands.fido2",
 }
 
 

@@ -26,6 +26,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.KEY_FULL: "the YubiKey has no room for another credential (see --fallback vault)",
     ExitCode.NOT_SUPPORTED: "the YubiKey's firmware cannot do this",
     ExitCode.CHECKS_FAILED: "hwotp doctor found a problem (each comes with its fix)",
+    ExitCode.PIN_REFUSED: "a security key's PIN was wrong, blocked, not set or not accepted",
 }
 
 REMEDIES = {
@@ -40,6 +41,8 @@ REMEDIES = {
     Remedy.NAME_FORMAT: "name its format with --from",
     Remedy.NAME_READER: "a key on an NFC reader is used with --reader NAME",
     Remedy.ALL_PARTS: "give the screenshot of every part, each with its own --qr",
+    Remedy.PICK_SECURITY_KEY: "choose one with --device SERIAL or --device PATH",
+    Remedy.RESET_SECURITY_KEY: "hwotp fido2 reset does that",
 }
 
 
