@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     KEY_FULL = 14  # the key has no free OATH slot
     NOT_SUPPORTED = 15  # the key's firmware cannot do what was asked
     CHECKS_FAILED = 16  # `hwotp doctor` found a problem
+    DESKTOP_UNAVAILABLE = 17  # no screen or clipboard to read: no display, or no tool for it
 
 
 class Remedy(StrEnum):
@@ -40,6 +41,7 @@ class Remedy(StrEnum):
     NAME_FORMAT = "name the file's format"
     NAME_READER = "name the reader"
     ALL_PARTS = "give every part of the export"
+    SCREENSHOT = "hand over a screenshot another way"
 
 
 class HwotpError(Exception):
@@ -121,6 +123,12 @@ class KeyFullError(HwotpError):
 
 class NotSupportedError(HwotpError):
     exit_code = ExitCode.NOT_SUPPORTED
+
+
+class DesktopUnavailableError(HwotpError):
+    """The screen or the clipboard cannot be read: no display, or no tool that reads it."""
+
+    exit_code = ExitCode.DESKTOP_UNAVAILABLE
 
 
 class HwotpWarning(UserWarning):

@@ -26,6 +26,8 @@ EXIT_CODE_MEANINGS = {
     ExitCode.KEY_FULL: "the YubiKey has no room for another credential (see --fallback vault)",
     ExitCode.NOT_SUPPORTED: "the YubiKey's firmware cannot do this",
     ExitCode.CHECKS_FAILED: "hwotp doctor found a problem (each comes with its fix)",
+    ExitCode.DESKTOP_UNAVAILABLE: "the screen or clipboard cannot be read: no display, or no "
+    "tool to read it (the message names what to install)",
 }
 
 REMEDIES = {
@@ -37,6 +39,8 @@ REMEDIES = {
     Remedy.NAME_FORMAT: "name its format with --from",
     Remedy.NAME_READER: "a key on an NFC reader is used with --reader NAME",
     Remedy.ALL_PARTS: "give the screenshot of every part, each with its own --qr",
+    Remedy.SCREENSHOT: "or copy a screenshot to the clipboard and use --clipboard, or save it "
+    "and use --qr FILE",
 }
 
 
