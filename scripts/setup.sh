@@ -15,10 +15,11 @@ cd "$(dirname "$0")/.."
 # xclip and xvfb: the clipboard tests copy and clear for real on a virtual X display.
 # python3-tk: the screen tests show QR codes in tk windows on that display (mss captures it).
 # sway, grim and wl-clipboard: the Wayland tests run a headless sway (as nobody when root: sway
-# refuses root), capture it with grim and use its clipboard with wl-copy / wl-paste.
+# refuses root), capture it with grim and use its clipboard with wl-copy / wl-paste. weston: a
+# Wayland desktop without wlr-screencopy (as GNOME and KDE), where grim cannot capture.
 SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc libc6-dev libzbar0 zbar-tools
                  pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux iproute2 xclip xvfb
-                 python3-tk sway grim wl-clipboard)
+                 python3-tk sway grim wl-clipboard weston)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

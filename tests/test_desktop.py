@@ -267,6 +267,18 @@ def test_clipboard_text_uris_are_enrolled_one_a_line(x_desk) -> None:
 
 
 @needs_x
+def test_clipboard_lines_that_are_no_credential_are_skipped_with_a_warning(x_desk) -> None:
+    display, desk = x_desk
+    desktop.x_clipboard(display, f"Your codes:\n{GITHUB}\n".encode(), "UTF8_STRING")
+    done = desk.run("enroll", "--clipboard", "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert names(result["credentials"]) == ["GitHub:alice"]
+    assert result["warnings"] == [
+        "skipped: a line of the clipboard holds plain text, not an authenticator secret"]
+
+
+@needs_x
 def test_clipboard_text_export_link_is_enrolled(x_desk) -> None:
     display, desk = x_desk
     desktop.x_clipboard(display, export_part(0, 1, "frank").encode(), "UTF8_STRING")
@@ -368,3 +380,45 @@ def test_wayland_without_grim_names_what_to_install_and_never_falls_back_to_x11(
     assert fails(desk.run("enroll", "--clipboard", PATH=str(empty)),
                  ExitCode.DESKTOP_UNAVAILABLE) == (
         "reading the clipboard needs wl-paste (apt install wl-clipboard)")
+
+
+# --- Wayland: `code --copy` puts the code on the clipboard and clears it (issue 11) -------------
+
+
+@needs_sway
+def test_wayland_copy_clears_the_clipboard_later_if_it_still_holds_the_code(
+    wayland_desk, tmp_path: Path
+) -> None:
+    import time
+
+    session, desk = wayland_desk
+    config = tmp_path / "clear.toml"
+    config.write_text("clipboard_clear = 2\nkeys = false\n")
+    desk.env["HWOTP_CONFIG"] = str(config)
+    assert desk.run("enroll", "--uri", GITHUB).returncode == 0
+
+    def held() -> str:
+        return subprocess.run(["wl-paste", "--no-newline"], env=session, capture_output=True,
+                              text=True, timeout=10).stdout
+
+    copied = desk.run("code", "github", "--copy")
+    assert copied.returncode == 0, copied.stderr
+    assert "Copied the code to the clipboard (wl-copy); it is cleared in 2 s" in copied.stderr
+    assert held() == totp()
+    time.sleep(3.5)
+    assert held() == ""
+    # Something else copied meanwhile is left alone.
+    assert desk.run("code", "github", "--copy").returncode == 0
+    subprocess.run(["wl-copy", "mine"], env=session, check=True, timeout=10)
+    time.sleep(3.5)
+    assert held() == "mine"
+
+
+@pytest.mark.skipif(not desktop.have("weston", "grim"), reason="weston and grim: apt")
+def test_a_wayland_desktop_grim_cannot_capture_says_why(tmp_path: Path) -> None:
+    with desktop.weston() as session:
+        done = Desk(tmp_path, session).run("enroll", "--screen")
+    assert fails(done, ExitCode.DESKTOP_UNAVAILABLE) == (
+        "grim could not capture this Wayland screen (compositor doesn't support "
+        "wlr-screencopy-unstable-v1); or copy a screenshot to the clipboard and use "
+        "--clipboard, or save it and use --qr FILE")

@@ -161,3 +161,24 @@ def _wait_for(ready, what: str, timeout: float = 15) -> None:
     while not ready():
         assert time.monotonic() < deadline, f"{what} did not appear within {timeout} s"
         time.sleep(0.05)
+
+
+@contextmanager
+def weston() -> Iterator[dict[str, str]]:
+    """A headless weston: a Wayland desktop without wlr-screencopy, like GNOME and KDE, where
+    grim cannot capture."""
+    runtime = Path(tempfile.mkdtemp(prefix="hwotp-tests-weston-"))
+    runtime.chmod(0o700)
+    env = {"PATH": os.environ["PATH"], "HOME": str(runtime), "XDG_RUNTIME_DIR": str(runtime)}
+    compositor = subprocess.Popen(["weston", "--backend=headless-backend.so", "--socket=wl-test",
+                                   "--shell=desktop-shell.so", "--idle-time=0"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for((runtime / "wl-test").exists, "weston's socket")
+        session = {**os.environ, "WAYLAND_DISPLAY": str(runtime / "wl-test")}
+        session.pop("DISPLAY", None)
+        yield session
+    finally:
+        compositor.terminate()
+        compositor.wait(timeout=10)
+        shutil.rmtree(runtime, ignore_errors=True)

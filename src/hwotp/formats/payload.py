@@ -54,6 +54,9 @@ CLIPBOARD = Origin(
     "the clipboard is empty",
     "the clipboard holds {what}, not an authenticator secret or a QR code's image",
 )
+CLIPBOARD_LINE = Origin(
+    "the clipboard is empty", "a line of the clipboard holds {what}, not an authenticator secret"
+)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def from_screen() -> Found:
 def from_clipboard() -> Found:
     """The credentials in the clipboard: the QR codes of an image, or the otpauth and
     otpauth-migration URIs of text, one a line."""
-    from hwotp.formats.payload import CLIPBOARD
+    from hwotp.formats.payload import CLIPBOARD, CLIPBOARD_LINE
     from hwotp.inputs import clipboard, qr
     from hwotp.secret import looks_like_a_secret
 
@@ -56,7 +56,7 @@ def from_clipboard() -> Found:
     if len(lines) == 1 and looks_like_a_secret(lines[0].strip()):
         raise InputError("the clipboard holds what looks like a setup key, without the "
                          "account it belongs to", remedy=Remedy.SETUP_KEY)
-    return _gather(lines or [""], "the clipboard", CLIPBOARD)
+    return _gather(lines or [""], "the clipboard", CLIPBOARD if len(lines) <= 1 else CLIPBOARD_LINE)
 
 
 def _gather(texts: list[str], source: str, origin: Origin | None = None) -> Found:
@@ -81,8 +81,8 @@ def _gather(texts: list[str], source: str, origin: Origin | None = None) -> Foun
     if not credentials:
         raise refusals[0]
     warnings.extend(_unfinished_exports(parts))
-    skipped = "another QR code" if origin is None else "a line"
-    warnings.extend(f"skipped {skipped}: {refusal}" for refusal in refusals)
+    skipped = "skipped another QR code: " if origin is None else "skipped: "
+    warnings.extend(f"{skipped}{refusal}" for refusal in refusals)
     return Found(tuple(credentials), tuple(warnings), source=source)
 
 
