@@ -323,6 +323,15 @@ def test_an_empty_clipboard_and_an_image_without_a_code_are_one_sentence(
 
 
 @needs_x
+def test_clipboard_text_longer_than_any_list_of_uris_is_refused_unread(x_desk) -> None:
+    display, desk = x_desk
+    desktop.x_clipboard(display, (GITHUB + "\n").encode() * 4000, "UTF8_STRING")  # 360 KB
+    assert fails(desk.run("enroll", "--clipboard"), ExitCode.BAD_INPUT) == (
+        "the clipboard holds more text than hwotp reads (256 KiB); copy only the QR code or "
+        "the URIs")
+
+
+@needs_x
 def test_clipboard_without_xclip_names_what_to_install(x_desk, tmp_path: Path) -> None:
     _display, desk = x_desk
     empty = tmp_path / "no-tools"

@@ -103,9 +103,13 @@ def _read(path: str, tool: _Tool, clip_type: str, limit: int, what: str) -> byte
     if data is None:
         raise InputError(f"the clipboard offered {what} but gave none; copy it again")
     if len(data) > limit:
-        raise InputError(f"the clipboard holds more {what} than hwotp reads "
-                         f"({limit // 1024} KiB); copy the QR code alone")
+        raise InputError(f"the clipboard holds more {what} than hwotp reads ({_size(limit)}); "
+                         "copy only the QR code or the URIs")
     return data
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
 
 
 def _run(command: list[str], limit: int) -> bytes | None:

@@ -165,7 +165,8 @@ def enroll(
     enrolment: Enrolment,
     **setup_key: Any,
 ) -> None:
-    """Store a new credential from a QR image, a URI or a setup key, and print its first code.
+    """Store a new credential from a QR image (a file, the screen or the clipboard), a URI or a
+    setup key, and print its first code.
 
     The QR code is decoded on this machine; nothing is sent anywhere. With a YubiKey present
     the secret is written into it (touch required unless --no-touch), where it cannot be read
