@@ -13,8 +13,13 @@ cd "$(dirname "$0")/.."
 # No libfuse or Python FUSE binding: the tests speak the FUSE protocol on /dev/fuse themselves,
 # because libfuse's high-level API overruns python-fido2's ioctl buffers (docs/testing.md).
 # xclip and xvfb: the clipboard tests copy and clear for real on a virtual X display.
+# python3-tk: the screen tests show QR codes in tk windows on that display (mss captures it).
+# sway, grim and wl-clipboard: the Wayland tests run a headless sway (as nobody when root: sway
+# refuses root), capture it with grim and use its clipboard with wl-copy / wl-paste. weston: a
+# Wayland desktop without wlr-screencopy (as GNOME and KDE), where grim cannot capture.
 SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc libc6-dev libzbar0 zbar-tools
-                 pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux iproute2 xclip xvfb)
+                 pcscd libpcsclite-dev swig vsmartcard-vpcd util-linux iproute2 xclip xvfb
+                 python3-tk sway grim wl-clipboard weston)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

@@ -189,6 +189,11 @@ def checks_failed(rig: Rig):
     return rig.run("doctor")
 
 
+def desktop_unavailable(rig: Rig):
+    no_display = {k: v for k, v in rig.env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    return rig.run("enroll", "--screen", env=no_display)
+
+
 def interrupted(rig: Rig):
     rig.enrolled()
     env = {k: v for k, v in rig.env.items() if k != "HWOTP_PASSPHRASE"}
@@ -220,6 +225,7 @@ PROVOKE: dict[int, Callable[[Rig], subprocess.CompletedProcess[str]]] = {
     15: not_supported,
     16: checks_failed,
     17: pin_refused,
+    20: desktop_unavailable,
     130: interrupted,
 }
 

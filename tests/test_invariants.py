@@ -17,7 +17,8 @@ import pytest
 from helpers.processes import hwotp_script, run_in_python
 from helpers.samples import PASSPHRASE
 
-HEAVY = ["yubikit", "ykman", "fido2", "PIL", "zxingcpp", "pyzbar", "cryptography", "pyotp"]
+HEAVY = ["yubikit", "ykman", "fido2", "PIL", "zxingcpp", "pyzbar", "mss", "cryptography",
+         "pyotp"]
 SAMPLE = Path(__file__).parents[1] / "examples" / "mfa-setup-page.png"
 # What the screenshot's QR code holds (examples/make_sample.py drew it): the picture's, not ours.
 SAMPLE_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

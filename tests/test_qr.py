@@ -295,3 +295,47 @@ def test_a_jpeg_of_thousands_of_scans_is_refused_before_decoding(tmp_path: Path)
     bomb.write_bytes(data[:-2] + data[last_scan:-2] * 2000 + b"\xff\xd9")
     with pytest.raises(InputError, match=r"JPEG of 20\d\d scans"):
         qr.decode_file(bomb)
+
+
+# --- images held in memory: the screen's, the clipboard's ----------------------------------------
+
+OTHER_URI = "otpauth://totp/GitLab:bob?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def side_by_side(*images: Image.Image) -> Image.Image:
+    sheet = Image.new("RGB", (sum(i.width for i in images) + 40 * len(images), 400), "white")
+    x = 20
+    for image in images:
+        sheet.paste(image, (x, 20))
+        x += image.width + 40
+    return sheet
+
+
+def test_decode_images_reads_every_screen_in_turn_and_gives_each_text_once() -> None:
+    screens = [qr_image(UTF8_URI, 3), side_by_side(qr_image(UTF8_URI, 3), qr_image(OTHER_URI, 3))]
+    assert qr.decode_images(screens, "the screen", "none here") == [UTF8_URI, OTHER_URI]
+    blank = Image.new("RGB", (800, 600), "white")
+    with pytest.raises(InputError) as raised:
+        qr.decode_images([blank, blank], "the screen", "no QR code on the screen")
+    assert (raised.value.message, raised.value.remedy) == ("no QR code on the screen",
+                                                           Remedy.SETUP_KEY)
+
+
+def test_decode_bytes_reads_an_encoded_image_with_a_files_limits() -> None:
+    encoded = io.BytesIO()
+    qr_image(UTF8_URI, 3).save(encoded, "PNG")
+    assert qr.decode_bytes(encoded.getvalue(), "the clipboard's image") == [UTF8_URI]
+    with pytest.raises(InputError, match=r"^the clipboard's image \(20000x10000\) is larger"):
+        qr.decode_bytes(png_claiming(20_000, 10_000), "the clipboard's image")
+    with pytest.raises(InputError, match=r"^the clipboard's image is not an image hwotp can read"):
+        qr.decode_bytes(b"otpauth://totp/x?secret=AAAA", "the clipboard's image")
+    with pytest.raises(InputError, match=r"^the clipboard's image is truncated or damaged"):
+        qr.decode_bytes(encoded.getvalue()[:200], "the clipboard's image")
+
+
+def test_refuse_oversized_checks_a_size_before_any_pixel_is_captured() -> None:
+    qr.refuse_oversized((7680, 4320), "the screen")  # an 8K screen is read
+    with pytest.raises(InputError, match=r"^the screen \(16385x100\) is larger"):
+        qr.refuse_oversized((16_385, 100), "the screen")
+    with pytest.raises(InputError, match=r"^the screen \(8000x5000\) is larger"):
+        qr.refuse_oversized((8000, 5000), "the screen")

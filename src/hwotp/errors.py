@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     NOT_SUPPORTED = 15  # the key's firmware cannot do what was asked
     CHECKS_FAILED = 16  # `hwotp doctor` found a problem
     PIN_REFUSED = 17  # a security key's PIN was wrong, blocked, not set or not accepted
+    DESKTOP_UNAVAILABLE = 20  # no screen or clipboard to read: no display, or no tool for it
 
 
 class Remedy(StrEnum):
@@ -45,6 +46,7 @@ class Remedy(StrEnum):
     ALL_PARTS = "give every part of the export"
     PICK_SECURITY_KEY = "choose one of the security keys"
     RESET_SECURITY_KEY = "reset the security key"
+    SCREENSHOT = "hand over a screenshot another way"
 
 
 class HwotpError(Exception):
@@ -144,6 +146,10 @@ class PinBlockedError(PinRefusedError):
 
 class PinNotSetError(PinRefusedError):
     pass
+class DesktopUnavailableError(HwotpError):
+    """The screen or the clipboard cannot be read: no display, or no tool that reads it."""
+
+    exit_code = ExitCode.DESKTOP_UNAVAILABLE
 
 
 class HwotpWarning(UserWarning):

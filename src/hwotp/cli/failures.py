@@ -27,6 +27,8 @@ EXIT_CODE_MEANINGS = {
     ExitCode.NOT_SUPPORTED: "the YubiKey's firmware cannot do this",
     ExitCode.CHECKS_FAILED: "hwotp doctor found a problem (each comes with its fix)",
     ExitCode.PIN_REFUSED: "a security key's PIN was wrong, blocked, not set or not accepted",
+    ExitCode.DESKTOP_UNAVAILABLE: "the screen or clipboard cannot be read: no display, or no "
+    "tool to read it (the message names what to install)",
 }
 
 REMEDIES = {
@@ -43,6 +45,8 @@ REMEDIES = {
     Remedy.ALL_PARTS: "give the screenshot of every part, each with its own --qr",
     Remedy.PICK_SECURITY_KEY: "choose one with --device SERIAL or --device PATH",
     Remedy.RESET_SECURITY_KEY: "hwotp fido2 reset does that",
+    Remedy.SCREENSHOT: "or copy a screenshot to the clipboard and use --clipboard, or save it "
+    "and use --qr FILE",
 }
 
 

@@ -50,6 +50,13 @@ QR_CODE = Origin(
     "found a QR code, but it holds {what}, not an authenticator secret",
 )
 URI = Origin("the URI is empty", "the URI holds {what}, not an authenticator secret")
+CLIPBOARD = Origin(
+    "the clipboard is empty",
+    "the clipboard holds {what}, not an authenticator secret or a QR code's image",
+)
+CLIPBOARD_LINE = Origin(
+    "the clipboard is empty", "a line of the clipboard holds {what}, not an authenticator secret"
+)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ the common case.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import typing
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from hwotp.errors import InputError, Remedy
@@ -32,7 +34,16 @@ from hwotp.errors import InputError, Remedy
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_PIXELS", "MAX_SIDE", "decode_file", "decode_image"]
+__all__ = [
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "decode_bytes",
+    "decode_file",
+    "decode_image",
+    "decode_images",
+    "open_bytes",
+    "refuse_oversized",
+]
 
 # The largest screen capture read: an 8K screen (a 4K screen at 2x, 7680x4320) is 33.2 MP, two
 # 5K screens side by side 29.5 MP. An image at the limit costs about 310 MB and 2-5 s with every
@@ -80,15 +91,39 @@ def decode_image(image: Image.Image) -> list[str]:
     return _decode_or_raise(image, "the image")
 
 
+def decode_bytes(data: bytes, name: str) -> list[str]:
+    """The text of every QR code in an encoded image held in memory (a clipboard's PNG), with
+    the same formats and size limits as a file; `name` says where it came from in errors."""
+    return _decode_or_raise(open_bytes(data, name), name)
+
+
+def open_bytes(data: bytes, name: str) -> Image.Image:
+    """The decoded image of encoded bytes held in memory (a screenshot tool's pipe), or
+    InputError naming what is wrong; nothing touches the disk."""
+    return _load(io.BytesIO(data), name)
+
+
+def decode_images(images: Sequence[Image.Image], name: str, no_code: str) -> list[str]:
+    """The text of every QR code in any of `images` (one per screen), each screen in reading
+    order, duplicates once. Raises InputError with `no_code` when none holds a code."""
+    texts = [text for image in images for text in _decode_gray(_gray(image, name))]
+    if not texts:
+        raise InputError(no_code, remedy=Remedy.SETUP_KEY)
+    return list(dict.fromkeys(texts))
+
+
 def _decode_or_raise(image: Image.Image, name: str) -> list[str]:
-    try:
-        gray = _to_gray(image)
-    except ValueError:  # a mode Pillow cannot convert, such as LAB
-        raise InputError(f"{name} uses a colour mode ({image.mode}) hwotp cannot read") from None
-    texts = _decode_gray(gray)
+    texts = _decode_gray(_gray(image, name))
     if not texts:
         raise InputError(NO_CODE.format(name=name), remedy=Remedy.SETUP_KEY)
     return texts
+
+
+def _gray(image: Image.Image, name: str) -> Image.Image:
+    try:
+        return _to_gray(image)
+    except ValueError:  # a mode Pillow cannot convert, such as LAB
+        raise InputError(f"{name} uses a colour mode ({image.mode}) hwotp cannot read") from None
 
 
 def _open(name: str) -> Image.Image:
@@ -109,7 +144,7 @@ def _load(file: BinaryIO, name: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # Screenshot formats only: Pillow would hand an EPS file to Ghostscript.
             image = Image.open(file, formats=SCREENSHOT_FORMATS)  # lazy: the header only
-            _refuse_oversized(image.size, name)  # before a single pixel is decoded
+            refuse_oversized(image.size, name)  # before a single pixel is decoded
             if image.format == "JPEG":
                 _refuse_scan_bomb(file, name)
                 image.draft("L", image.size)  # libjpeg decodes luma only: half the time
@@ -136,7 +171,9 @@ def _refuse_scan_bomb(file: BinaryIO, name: str) -> None:
                          "save the screenshot again as PNG")
 
 
-def _refuse_oversized(size: tuple[int, int], name: str) -> None:
+def refuse_oversized(size: tuple[int, int], name: str) -> None:
+    """InputError when an image of `size` is larger than a screenshot hwotp reads: checked
+    before its pixels are decoded or captured."""
     width, height = size
     if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
         raise InputError(_too_large(name, f" ({width}x{height})"))

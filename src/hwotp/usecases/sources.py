@@ -11,6 +11,7 @@ from hwotp.errors import InputError, Remedy
 
 if TYPE_CHECKING:
     from hwotp.formats.migration import Migration
+    from hwotp.formats.payload import Origin
 
 
 @dataclass(frozen=True)
@@ -26,29 +27,63 @@ def from_qr(*paths: Path) -> Found:
     """Every authenticator credential in the QR codes of the images. The parts of a Google
     Authenticator export split over several QR codes are gathered by the export's batch id:
     given together, every part must be there."""
-    from hwotp.formats.payload import read_payload
     from hwotp.inputs import qr
+
+    texts = [text for path in paths for text in qr.decode_file(path)]
+    return _gather(texts, ", ".join(map(str, paths)))
+
+
+def from_screen() -> Found:
+    """Every credential in the QR codes on every screen, gathered as `from_qr` gathers several
+    images (the parts of an export shown side by side). The capture stays in memory."""
+    from hwotp.inputs import qr, screen
+
+    texts = qr.decode_images(screen.capture(), screen.NAME, screen.NO_CODE)
+    return _gather(texts, "the screen capture")
+
+
+def from_clipboard() -> Found:
+    """The credentials in the clipboard: the QR codes of an image, or the otpauth and
+    otpauth-migration URIs of text, one a line."""
+    from hwotp.formats.payload import CLIPBOARD, CLIPBOARD_LINE
+    from hwotp.inputs import clipboard, qr
+    from hwotp.secret import looks_like_a_secret
+
+    contents = clipboard.read()
+    if contents.image is not None:
+        return _gather(qr.decode_bytes(contents.image, clipboard.NAME), "the clipboard")
+    lines = [line for line in (contents.text or "").splitlines() if line.strip()]
+    if len(lines) == 1 and looks_like_a_secret(lines[0].strip()):
+        raise InputError("the clipboard holds what looks like a setup key, without the "
+                         "account it belongs to", remedy=Remedy.SETUP_KEY)
+    return _gather(lines or [""], "the clipboard", CLIPBOARD if len(lines) <= 1 else CLIPBOARD_LINE)
+
+
+def _gather(texts: list[str], source: str, origin: Origin | None = None) -> Found:
+    """The credentials of every text (a QR code's or a line's); texts that hold none are
+    skipped with a warning, unless none holds any: then the first refusal is the error."""
+    from hwotp.formats.payload import QR_CODE, read_payload
 
     credentials: list[Credential] = []
     warnings: list[str] = []
     refusals: list[InputError] = []
     parts: list[Migration] = []
-    for path in paths:
-        for text in qr.decode_file(path):
-            try:
-                decoded = read_payload(text)
-            except InputError as refusal:
-                refusals.append(refusal)
-                continue
-            credentials.extend(decoded.credentials)
-            warnings.extend(decoded.warnings)
-            if decoded.batch and decoded.part is not None:
-                parts.append(decoded.part)
+    for text in texts:
+        try:
+            decoded = read_payload(text, origin or QR_CODE)
+        except InputError as refusal:
+            refusals.append(refusal)
+            continue
+        credentials.extend(decoded.credentials)
+        warnings.extend(decoded.warnings)
+        if decoded.batch and decoded.part is not None:
+            parts.append(decoded.part)
     if not credentials:
         raise refusals[0]
     warnings.extend(_unfinished_exports(parts))
-    warnings.extend(f"skipped another QR code: {refusal}" for refusal in refusals)
-    return Found(tuple(credentials), tuple(warnings), source=", ".join(map(str, paths)))
+    skipped = "skipped another QR code: " if origin is None else "skipped: "
+    warnings.extend(f"{skipped}{refusal}" for refusal in refusals)
+    return Found(tuple(credentials), tuple(warnings), source=source)
 
 
 def _unfinished_exports(parts: list[Migration]) -> list[str]:

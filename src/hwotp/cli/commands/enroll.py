@@ -44,6 +44,7 @@ SETUP_KEY_FLAGS = {
     "counter": "--counter",
 }
 
+ONE_SOURCE = "give exactly one of --qr (once or more), --uri, --secret, --screen or --clipboard"
 NUMBER = re.compile(r"[0-9]+")
 LOOKS_LIKE_A_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a Path folds "://" into ":/"
 
@@ -134,6 +135,10 @@ def enrolment_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Screenshot or photo of the QR code (repeat for the parts of an export).",
 )
 @click.option("--uri", help="An otpauth:// or otpauth-migration:// URI.")
+@click.option("--screen", is_flag=True, help="Find the QR codes on the screen (kept in memory).")
+@click.option(
+    "--clipboard", is_flag=True, help="Read a QR code image or otpauth URIs from the clipboard."
+)
 @click.option("--secret", help="The setup key (base32); '-' reads it without echo.")
 @click.option("--issuer", default="", help="With --secret: the service, e.g. GitHub.")
 @click.option("--account", help="With --secret: your account name at the service.")
@@ -155,16 +160,34 @@ def enroll(
     qr_files: tuple[Path, ...],
     uri: str | None,
     secret: str | None,
+    screen: bool,
+    clipboard: bool,
     enrolment: Enrolment,
     **setup_key: Any,
 ) -> None:
-    """Store a new credential from a QR image, a URI or a setup key, and print its first code.
+    """Store a new credential from a QR image (a file, the screen or the clipboard), a URI or a
+    setup key, and print its first code.
 
     The QR code is decoded on this machine; nothing is sent anywhere. With a YubiKey present
     the secret is written into it (touch required unless --no-touch), where it cannot be read
     back; without one it goes into the encrypted vault.
     """
-    enrol_found(app, _read_found(qr_files, uri, secret, setup_key), enrolment)
+    others = bool(qr_files) or uri is not None or secret is not None
+    found = _from_desktop(screen, clipboard, others) or _read_found(qr_files, uri, secret,
+                                                                    setup_key)
+    enrol_found(app, found, enrolment)
+
+
+def _from_desktop(screen: bool, clipboard: bool, others: bool) -> Found | None:
+    """`--screen` or `--clipboard`, when given (alone): the desktop's pixels or text."""
+    from hwotp.usecases import sources
+
+    if not (screen or clipboard):
+        return None
+    if others or (screen and clipboard):
+        raise click.UsageError(ONE_SOURCE)
+    _refuse_setup_key_options("the screen" if screen else "the clipboard")
+    return sources.from_screen() if screen else sources.from_clipboard()
 
 
 def enrol_found(
@@ -203,7 +226,7 @@ def _read_found(
     from hwotp.usecases import sources
 
     if sum(given for given in (bool(qr_files), uri is not None, secret is not None)) != 1:
-        raise click.UsageError("give exactly one of --qr (once or more), --uri or --secret")
+        raise click.UsageError(ONE_SOURCE)
     if secret is None:
         _refuse_setup_key_options("the QR code" if qr_files else "the URI")
         if not qr_files:
