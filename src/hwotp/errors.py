@@ -40,6 +40,7 @@ class Remedy(StrEnum):
     NAME_FORMAT = "name the file's format"
     NAME_READER = "name the reader"
     ALL_PARTS = "give every part of the export"
+    FALLBACK = "store what does not fit in the vault"
 
 
 class HwotpError(Exception):
@@ -53,6 +54,9 @@ class HwotpError(Exception):
         self.message = message
         self.remedy = remedy
         self.context: list[str] = []
+        # (name, location) of writes that could be neither proven nor removed (a key pulled
+        # out): the command line names the command that shows whether each is there.
+        self.left_behind: list[tuple[str, str]] = []
 
     def add_context(self, text: str) -> None:
         self.context.append(text)
@@ -121,6 +125,22 @@ class KeyFullError(HwotpError):
 
 class NotSupportedError(HwotpError):
     exit_code = ExitCode.NOT_SUPPORTED
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a write, with what was undone or left (one sentence each);
+    the command line ends it as any interrupt (exit 130)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.context: list[str] = []
+        self.left_behind: list[tuple[str, str]] = []
+
+    def add_context(self, text: str) -> None:
+        self.context.append(text)
+
+    def __str__(self) -> str:
+        return "".join(f" ({text})" for text in self.context)
 
 
 class HwotpWarning(UserWarning):

@@ -19,7 +19,7 @@ from hwotp import __version__
 from hwotp.cli.failures import EXIT_CODE_MEANINGS, prefixed, sentence
 from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
-from hwotp.errors import ExitCode, HwotpError, HwotpWarning, OutputError
+from hwotp.errors import ExitCode, HwotpError, HwotpWarning, Interrupted, OutputError
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -82,8 +82,9 @@ class HwotpGroup(click.Group):
             fail(message, error.exit_code)
         except click.ClickException as error:
             fail(error.format_message(), error.exit_code)
-        except (click.Abort, KeyboardInterrupt):
-            fail("interrupted", 130)
+        except (click.Abort, KeyboardInterrupt) as interrupt:
+            # An interrupted write says what it undid or left (errors.Interrupted).
+            fail(f"interrupted{interrupt if isinstance(interrupt, Interrupted) else ''}", 130)
         except OutputError as error:
             fail(f"{error}; changes made before that are kept", error.exit_code)
         except HwotpError as error:
