@@ -83,8 +83,10 @@ class HwotpGroup(click.Group):
         except click.ClickException as error:
             fail(error.format_message(), error.exit_code)
         except (click.Abort, KeyboardInterrupt) as interrupt:
-            # An interrupted write says what it undid or left (errors.Interrupted).
-            fail(f"interrupted{interrupt if isinstance(interrupt, Interrupted) else ''}", 130)
+            # An interrupted write says what it undid or left (errors.Interrupted), which click
+            # hands on as the cause of its Abort.
+            cause = interrupt.__cause__ if isinstance(interrupt, click.Abort) else interrupt
+            fail(f"interrupted{cause if isinstance(cause, Interrupted) else ''}", 130)
         except OutputError as error:
             fail(f"{error}; changes made before that are kept", error.exit_code)
         except HwotpError as error:
