@@ -24,7 +24,7 @@ from hwotp.errors import ExitCode, HwotpError, HwotpWarning, Interrupted, Output
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
     + "\n".join(f"  {int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
-    + f"\n  {130:>3}  interrupted (Ctrl-C)"
+    + f"\n  {130:>3}  interrupted (Ctrl-C, or SIGTERM during an enrolment)"
 )
 
 
