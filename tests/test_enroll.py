@@ -15,7 +15,7 @@ import pytest
 from helpers.samples import RFC4226_KEY as SECRET
 from helpers.samples import SECRET_B
 from hwotp.credential import Code, Credential, Entry
-from hwotp.errors import ExistsError, ExitCode, InputError, StorageError
+from hwotp.errors import ExistsError, ExitCode, InputError, Interrupted, StorageError
 from hwotp.otp import compute
 from hwotp.stores.base import Comparison
 from hwotp.usecases.enroll import VerificationError, check, enroll
@@ -148,3 +148,29 @@ def test_the_code_is_computed_after_the_write() -> None:
     (result,) = enroll([credential("a")], SlowStore(), lambda: clock[0])
     assert result.code.valid_until == (NOW + 3600) // 30 * 30 + 30
     assert result.code.value == pyotp.TOTP(SECRET_B).at(NOW + 3600)
+
+
+def test_an_interrupt_during_the_proof_removes_the_write_and_says_so() -> None:
+    class InterruptedStore(ListStore):
+        def calculate(self, entry: Entry, now: float) -> Code:
+            raise KeyboardInterrupt  # Ctrl-C while the store computes (a touch awaited)
+
+    store = InterruptedStore()
+    store.credentials = [credential("a")]
+    with pytest.raises(Interrupted) as caught:
+        enroll([credential("a"), credential("b")], store, lambda: NOW)
+    assert str(caught.value) == " (Test:b was removed from the test store again)"
+    assert [c.account for c in store.credentials] == ["a"]  # found there, never written
+
+
+def test_a_write_the_store_refuses_removes_nothing() -> None:
+    class RacedStore(ListStore):
+        def add(self, credential: Credential, *, replace: bool = False) -> Entry:
+            # Another process stored the name since the check: its credential must stay.
+            self.credentials.append(dataclasses.replace(credential, secret=b"another secret!!"))
+            raise ExistsError(f"{credential.name} is already in the test store")
+
+    store = RacedStore()
+    with pytest.raises(ExistsError):
+        enroll([credential("a")], store, lambda: NOW)
+    assert [c.secret for c in store.credentials] == [b"another secret!!"]

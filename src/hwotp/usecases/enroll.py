@@ -95,11 +95,16 @@ def check(
         by_name.setdefault(unicodedata.normalize("NFC", entry.name), []).append(entry)
     clashing = {c.name: tuple(by_name[c.name]) for c in credentials if c.name in by_name}
     present: set[str] = set()
+    not_compared: list[str] = []
     if not replace:
-        present = _same_secrets(credentials, clashing, store, clock)
+        present, not_compared = _compare(credentials, clashing, store, clock)
     refused = [name for name in clashing if name not in present]
     if refused and not replace:
-        raise _clash(refused, clashing, store, clock)
+        error = ExistsError(f"{', '.join(refused)} already in the {store.location}",
+                            remedy=Remedy.REPLACE)
+        for reason in dict.fromkeys(not_compared):
+            error.add_context(reason)
+        raise error
     replacing = {name: clashing[name] for name in refused}
     needs_slot = frozenset(
         c.name for c in credentials
@@ -109,33 +114,25 @@ def check(
     return Checked(replacing, frozenset(present), free, needs_slot)
 
 
-def _same_secrets(
+def _compare(
     credentials: Sequence[Credential],
     clashing: Mapping[str, tuple[Entry, ...]],
     store: Store,
     clock: Callable[[], float],
-) -> set[str]:
-    return {
-        c.name for c in credentials if c.name in clashing
-        and any(store.compare(entry, c, clock()).same for entry in clashing[c.name])
-    }
-
-
-def _clash(
-    names: list[str],
-    clashing: Mapping[str, tuple[Entry, ...]],
-    store: Store,
-    clock: Callable[[], float],
-) -> ExistsError:
-    error = ExistsError(f"{', '.join(names)} already in the {store.location}",
-                        remedy=Remedy.REPLACE)
-    for name in names:
-        kinds = {entry.kind for entry in clashing[name]}
-        if Kind.HOTP in kinds and store.capacity is not None:
-            error.add_context("a counter-based credential on a YubiKey is not compared with "
-                              "the secret: that would use up one of its codes")
-            break
-    return error
+) -> tuple[set[str], list[str]]:
+    """The names the store holds with the same secret already, and why any could not be
+    compared."""
+    present: set[str] = set()
+    not_compared: list[str] = []
+    for credential in credentials:
+        for entry in clashing.get(credential.name, ()):
+            comparison = store.compare(entry, credential, clock())
+            if comparison.same:
+                present.add(credential.name)
+                break
+            if comparison.not_compared:
+                not_compared.append(comparison.not_compared)
+    return present, not_compared
 
 
 def enroll(
@@ -195,6 +192,16 @@ def _enroll_one(
     try:
         with _interrupts_as_exceptions():
             entry = store.add(credential, replace=bool(replacing))
+    except Interrupted as error:  # the write may have happened
+        _undo(credential, entry, store, error, gone_too)
+        raise
+    except KeyUnavailableError as error:
+        error.left_behind.append((credential.name, store.location))
+        raise
+    # Any other refusal of the write (a key filled or a name taken since the check) wrote
+    # nothing: there is nothing to undo, and undoing would remove another's credential.
+    try:
+        with _interrupts_as_exceptions():
             # Asking the store (not the secret) proves the write; for HOTP it also moves the
             # counter past the code the site is about to accept.
             now = clock()
@@ -207,8 +214,9 @@ def _enroll_one(
         _undo(credential, entry, store, error, gone_too)
         raise
     twins = [twin for twin in replacing if not store.same_slot(twin, credential)]
-    for twin in twins:  # the new one is proven: the same name under another period goes
-        store.delete(twin)
+    with _interrupts_deferred():  # the new one is proven: its twin of another period goes
+        for twin in twins:
+            store.delete(twin)
     return Enrolled(credential, store.location, actual,
                     replaced=tuple(twin.handle_text or twin.name for twin in twins))
 
