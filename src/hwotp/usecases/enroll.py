@@ -214,11 +214,23 @@ def _enroll_one(
         _undo(credential, entry, store, error, gone_too)
         raise
     twins = [twin for twin in replacing if not store.same_slot(twin, credential)]
-    with _interrupts_deferred():  # the new one is proven: its twin of another period goes
-        for twin in twins:
-            store.delete(twin)
+    _remove_twins(credential, twins, store)
     return Enrolled(credential, store.location, actual,
                     replaced=tuple(twin.handle_text or twin.name for twin in twins))
+
+
+def _remove_twins(credential: Credential, twins: list[Entry], store: Store) -> None:
+    """The new one is proven: what --force replaces under the same name and another period
+    goes now (an interrupt waits until it has, then ends the command)."""
+    try:
+        with _interrupts_deferred(then_interrupt=True):
+            for twin in twins:
+                store.delete(twin)
+    except (HwotpError, Interrupted) as error:
+        left = ", ".join(twin.handle_text or twin.name for twin in twins)
+        error.add_context(f"{credential.name} is stored and proven; {left}, which it replaces, "
+                          f"may still be on the {store.location}")
+        raise
 
 
 def _prove(credential: Credential, stored: Entry, store: Store, now: float) -> Code:
@@ -282,16 +294,20 @@ def _interrupts_as_exceptions() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """SIGINT and SIGTERM are ignored until the block ends (the removal of an unproven
-    write): the command ends right after it anyway, with the failure being handled."""
+def _interrupts_deferred(then_interrupt: bool = False) -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block (a removal) ends; then, with `then_interrupt`,
+    the command ends as interrupted. Without it the command is ending already (the removal
+    of an unproven write, while its failure is being raised)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, signal.SIG_IGN)
+    caught: list[int] = []
+    previous = {number: signal.signal(number, lambda got, _frame: caught.append(got))
                 for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+    if caught and then_interrupt:
+        raise Interrupted()
