@@ -14,6 +14,7 @@ import pexpect
 import pytest
 
 from helpers.keys import ONE, TWO, fill, names_on, puts
+from helpers.migration import github_batch
 from helpers.processes import hwotp_script, vault_env
 from helpers.samples import GITHUB, PASSPHRASE
 from virtualkey.key import KeyConfig
@@ -172,3 +173,29 @@ def test_a_new_vault_is_asked_for_before_the_key_is_written(plug_keys, spawn, tm
     assert f"Stored GitHub:alice in the YubiKey {ONE}." in rest
     assert "Stored GitHub:alice in the vault at" in rest
     assert names_on(rig.keys[0]) == {b"GitHub:alice"} and (tmp_path / "vault.hwotp").exists()
+
+
+def test_yes_at_the_terminal_sends_only_the_overflow_and_asks_everything_first(plug_keys, spawn,
+                                                                              tmp_path):
+    names, batch = github_batch(7)
+    rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
+    fill(rig.keys[0], 30)  # room for 2 of 7
+    writes_before = puts(rig.keys[0])
+    child = spawn("enroll", "--uri", batch, "--no-touch")
+    child.expect(f"the YubiKey {ONE} has room for 2 of these 7 credentials: it holds 30, its "
+                 "limit is 32.")
+    child.expect(r"Store the 5 that do not fit in the encrypted vault instead\? \[Y/n\]: ")
+    child.sendline("y")
+    child.expect("New vault passphrase: ")  # the fallback vault is created: asked before writing
+    assert puts(rig.keys[0]) == writes_before
+    child.sendline(PASSPHRASE)
+    child.expect("Repeat for confirmation: ")
+    child.sendline(PASSPHRASE)
+    rest = child.read()
+    child.close()
+    assert child.exitstatus == 0, rest
+    assert f"Stored {names[0]}, {names[1]} in the YubiKey {ONE}." in rest
+    assert f"Stored {', '.join(names[2:])} in the vault at" in rest
+    assert puts(rig.keys[0]) == writes_before + 2
+    assert {name.encode() for name in names[:2]} < names_on(rig.keys[0])
+    assert not {name.encode() for name in names[2:]} & names_on(rig.keys[0])

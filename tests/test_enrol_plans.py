@@ -12,15 +12,13 @@ import pytest
 
 from helpers.cli import codes_printed, failed, ok
 from helpers.keys import ONE, TWO, fill, names_on, put, puts
-from helpers.migration import entry, payload_bytes
-from helpers.migration import uri as migration_uri
+from helpers.migration import github_batch
 from helpers.samples import FIXED_TIME, GITHUB, RAW_SECRET, SECRET, SECRET_B, totp
 from hwotp.errors import ExitCode
 from virtualkey.key import KeyConfig
 
 OLD = (5, 4, 3)  # 32 OATH slots
-NAMES = [f"GitHub:user{number}@x" for number in range(1, 8)]
-BATCH = migration_uri(payload_bytes([entry(name=name.split(":")[1]) for name in NAMES]))
+NAMES, BATCH = github_batch(7)
 CODE = totp(b32encode(RAW_SECRET).decode())
 
 
