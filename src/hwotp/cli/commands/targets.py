@@ -160,9 +160,11 @@ def _fallback_vault(
     if placement.fallback != "vault":
         if not is_terminal():
             raise refusal
-        note(f"{refusal.message}.")
-        question = ("Store it in the encrypted vault instead?" if len(overflow) == 1 else
-                    f"Store the {len(overflow)} that do not fit in the encrypted vault instead?")
+        for target, overflow in full:
+            note(f"{_no_room(target, len(overflow), count)}.")
+        moved = len({credential.name for _, overflow in full for credential in overflow})
+        question = ("Store it in the encrypted vault instead?" if moved == 1 else
+                    f"Store the {moved} that do not fit in the encrypted vault instead?")
         if not confirm(question, default=True):
             raise CancelledError("nothing stored: the YubiKey has no room for them all")
     for target, overflow in full:
