@@ -128,7 +128,8 @@ def cancelled(rig: Rig):
 
 
 def exists(rig: Rig):
-    return rig.enrolled().run("enroll", "--uri", GITHUB)
+    # The same name with another secret (the same secret would be found there, and kept).
+    return rig.enrolled().run("enroll", "--uri", GITHUB.replace(SECRET, "MFRGGZDFMZTWQ2LK"))
 
 
 def not_verified(rig: Rig):

@@ -74,7 +74,7 @@ def test_help_and_readme_document_every_exit_code() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     tabled = dict(re.findall(r"^\| (\d+) \| (.+) \|$", readme, re.M))
     meanings = {str(int(code)): text for code, text in EXIT_CODE_MEANINGS.items()}
-    meanings["130"] = "interrupted (Ctrl-C)"
+    meanings["130"] = "interrupted (Ctrl-C, or SIGTERM during an enrolment)"
     assert {code: text.strip() for code, text in helped.items()} == meanings
     assert {code: text.replace("`", "") for code, text in tabled.items()} == meanings
 

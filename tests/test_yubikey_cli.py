@@ -229,12 +229,13 @@ def test_a_full_key_says_how_many_and_the_limit(plug_keys, hwotp, vault_path, fi
     rig = plug_keys(KeyConfig(serial=ONE, firmware=firmware))
     fill(rig.keys[0], limit)
     message = failed(hwotp("enroll", "--uri", GITHUB), ExitCode.KEY_FULL)
-    assert f"YubiKey {ONE} is full" in message
-    assert f"holds {limit} credentials" in message and f"limit is {limit}" in message
+    assert message == (f"hwotp: the YubiKey {ONE} is full: it holds {limit} credentials, its "
+                       f"limit is {limit}; --fallback vault stores what does not fit in the "
+                       "vault (nothing was stored)")
     assert len(rig.keys[0].oath.credentials) == limit and not vault_path.exists()
     # --fallback vault: into the vault, and it says so.
     fallen = ok(hwotp("enroll", "--uri", GITHUB, "--fallback", "vault"))
-    assert "storing in the encrypted vault instead" in fallen.stderr
+    assert "; storing GitHub:alice in the encrypted vault instead." in fallen.stderr
     assert f"Stored GitHub:alice in the vault at {vault_path}." in fallen.stderr
     assert codes_printed(fallen.stdout) == {"GitHub:alice": totp()}
     assert b"GitHub:alice" not in rig.keys[0].oath.credentials
@@ -276,26 +277,28 @@ def test_two_keys_and_no_choice_without_a_terminal_lists_both(plug_keys, hwotp, 
     assert [puts(key) for key in rig.keys] == [0, 0] and not vault_path.exists()
 
 
-def test_second_key_full_says_exactly_which_key_holds_it(plug_keys, hwotp, vault_path):
+def test_second_key_full_is_found_before_the_first_is_written(plug_keys, hwotp, vault_path):
     rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO, firmware=(5, 4, 3)))
     fill(rig.keys[1], 32)
     message = failed(hwotp("enroll", "--uri", GITHUB, "--all-keys", "--no-touch"),
                      ExitCode.KEY_FULL)
-    assert f"YubiKey {TWO} is full" in message
-    assert f"(GitHub:alice is stored in the YubiKey {ONE} only)" in message
-    assert names_on(rig.keys[0]) == {b"GitHub:alice"}
-    assert b"GitHub:alice" not in rig.keys[1].oath.credentials
+    assert message == (f"hwotp: the YubiKey {TWO} is full: it holds 32 credentials, its limit "
+                       "is 32; --fallback vault stores what does not fit in the vault (nothing "
+                       "was stored)")
+    assert puts(rig.keys[0]) == 0 and len(names_on(rig.keys[1])) == 32
     assert not vault_path.exists()
 
 
-def test_a_key_filling_up_within_a_batch_says_what_it_holds(plug_keys, hwotp, vault_path):
+def test_a_batch_larger_than_the_free_slots_is_refused_before_writing(plug_keys, hwotp,
+                                                                      vault_path):
     rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
     fill(rig.keys[0], 31)
     batch = migration_uri(payload_bytes([entry(name="a@x"), entry(name="b@x", issuer="Other")]))
     message = failed(hwotp("enroll", "--uri", batch, "--no-touch"), ExitCode.KEY_FULL)
-    assert message == (f"hwotp: the YubiKey {ONE} is full: it holds 32 credentials, its limit "
-                       "is 32 (GitHub:a@x stored before that)")
-    assert b"GitHub:a@x" in names_on(rig.keys[0]) and b"Other:b@x" not in names_on(rig.keys[0])
+    assert message == (f"hwotp: the YubiKey {ONE} has room for 1 of these 2 credentials: it "
+                       "holds 31, its limit is 32; --fallback vault stores what does not fit "
+                       "in the vault (nothing was stored)")
+    assert len(names_on(rig.keys[0])) == 31 and b"GitHub:a@x" not in names_on(rig.keys[0])
     assert not vault_path.exists()
 
 
@@ -482,7 +485,8 @@ def test_list_shows_every_key_and_the_vault(plug_keys, hwotp):
     ok(hwotp("enroll", "--uri", GITHUB, "--in-vault"))
     result = ok(hwotp("list"))
     assert result.stdout.splitlines() == [  # sorted by name, in columns
-        f"Bank:bob      HOTP, SHA256, 8 digits, counter-based    YubiKey {ONE}",
+        f"Bank:bob      HOTP, SHA256, 8 digits, counter-based    YubiKey {ONE} (counter on "
+        "the key)",
         "GitHub:alice  TOTP, SHA1, 6 digits, every 30 s         vault",
         f"Mail:alice    TOTP, SHA1, 6 digits, every 30 s, touch  YubiKey {ONE}",
         f"Slow:carol    TOTP, SHA512, 7 digits, every 60 s       YubiKey {TWO}",
@@ -494,7 +498,7 @@ def test_list_shows_every_key_and_the_vault(plug_keys, hwotp):
     ]
     assert listed[0] == {"name": "Bank:bob", "issuer": "Bank", "account": "bob",
                          "location": f"YubiKey {ONE}", "kind": "hotp", "algorithm": "SHA256",
-                         "digits": 8, "touch": False}
+                         "digits": 8, "touch": False, "counter": None}  # a key keeps it
     assert [item["touch"] for item in listed] == [False, False, True, False]
     assert listed[3]["period"] == 60 and listed[3]["algorithm"] == "SHA512"
     everything = ok(hwotp("list", "--all"))

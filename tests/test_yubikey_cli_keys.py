@@ -8,6 +8,7 @@ import json
 import threading
 
 import pyotp
+import pytest
 
 from helpers.cli import codes_printed, failed, ok
 from helpers.keys import (
@@ -153,38 +154,51 @@ def test_key_reset_needs_force_without_a_terminal(plug_keys, hwotp, ykman):
 # --- a key pulled out at every APDU of an enrolment -----------------------------------------
 
 
-def test_a_key_pulled_at_every_apdu_of_an_enrol(plug_keys, hwotp, vault_path):
+@pytest.mark.parametrize("touch", [False, True], ids=["no-touch", "touch"])
+@pytest.mark.parametrize("fault", ["pull_after", "pull_during"])
+def test_a_key_pulled_at_every_apdu_of_an_enrol(plug_keys, hwotp, vault_path, fault, touch):
+    """pull_after=N: APDU n never arrives; pull_during=N: APDU n is carried out and its answer
+    lost. Whatever is left is named with the command that shows it, and a rerun finds it."""
     rig = plug_keys(KeyConfig(serial=ONE))
     key = rig.keys[0]
+    options = () if touch else ("--no-touch",)
     ok(hwotp("keys"))  # the serial is known: the enrolment below is what a user's costs
     before = key.log.count
-    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch"))
+    ok(hwotp("enroll", "--uri", GITHUB, *options))
     records = key.log.records[before:]
     put_at = [record.ins for record in records].index(0x01) + 1  # 1-based, within the enrol
     assert 3 <= put_at < len(records)
     session(key).delete_credential(b"GitHub:alice")
     for n in range(1, len(records) + 1):
-        key.faults.pull_after = key.log.count + n - 1  # APDU n of the enrol never arrives
-        result = hwotp("enroll", "--uri", GITHUB, "--no-touch")
+        setattr(key.faults, fault, key.log.count + (n - 1 if fault == "pull_after" else n))
+        result = hwotp("enroll", "--uri", GITHUB, *options)
         message = failed(result, ExitCode.KEY_UNAVAILABLE)
         # An enrol reads the serial from the management applet first (SELECT, READ CONFIG):
         # pulled before that, the key can only be named by its reader.
         reader = "the YubiKey in Yubico YubiKey OTP+FIDO+CCID 00 00"
         who = f"YubiKey {ONE}" if n > 2 else reader
         lost = f"hwotp: {who} stopped answering (pulled out, or used by another program)"
+        left = (f" (GitHub:alice may be on the YubiKey {ONE}: `hwotp list --device {ONE}` "
+                "shows whether it is)")
         if n < put_at:  # before the write: nothing to check
             assert message == lost, n
         elif n == put_at:  # the PUT itself: the user is told how to see whether it landed
-            assert message == (f"{lost} while GitHub:alice was being written; `hwotp list` "
-                               "shows whether it got onto it"), n
+            assert message == f"{lost} while GitHub:alice was being written{left}", n
         else:
-            assert message.startswith(f"{lost} after GitHub:alice was written to it"), n
-            assert message.endswith("`hwotp list` shows whether it is there"), n
+            assert message == (f"{lost} after GitHub:alice was written to it, before its code "
+                               f"could be checked{left}"), n
         replug(rig, ONE)
         listed = json.loads(ok(hwotp("list", "--json", "--no-vault")).stdout)
         on_key = [item["name"] for item in listed]
-        assert on_key == (["GitHub:alice"] if n > put_at else []), (n, put_at)
-        if on_key:
+        written = n > put_at or (fault == "pull_during" and n == put_at)
+        assert on_key == (["GitHub:alice"] if written else []), (n, put_at)
+        if on_key:  # the rerun finds it (compared on the key, a touch for a touch credential)
+            again = ok(hwotp("enroll", "--uri", GITHUB, *options))
+            assert (f"GitHub:alice: already on the YubiKey {ONE}, same secret; not written "
+                    "again.") in again.stderr
+            assert codes_printed(again.stdout) == {"GitHub:alice": totp()}
+            assert (f"Touch your YubiKey {ONE} to compare GitHub:alice with the one on it"
+                    in again.stderr) == touch
             session(key).delete_credential(b"GitHub:alice")
     assert not vault_path.exists()
 

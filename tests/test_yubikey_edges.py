@@ -100,7 +100,8 @@ def test_fallback_with_also_vault_on_a_full_key_keeps_the_vault_copy(plug_keys, 
     rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
     fill(rig.keys[0], 32)
     result = ok(hwotp("enroll", "--uri", GITHUB, "--also-vault", "--fallback", "vault"))
-    assert "skipping it: the vault copy asked for with --also-vault will be there" in result.stderr
+    assert (f"the YubiKey {ONE} is full: it holds 32 credentials, its limit is 32; GitHub:alice "
+            "only in the vault, as asked for with --also-vault.") in result.stderr
     assert codes_printed(result.stdout) == {"GitHub:alice": totp()}
     listed = json.loads(ok(hwotp("list", "--json")).stdout)
     assert [(item["name"], item["location"]) for item in listed

@@ -82,7 +82,8 @@ class Credential:
     def steam(self) -> bool:
         return is_steam(self.kind, self.issuer)
 
-    def entry(self, location: str, touch: bool = False, handle: bytes | None = None) -> Entry:
+    def entry(self, location: str, touch: bool = False, handle: bytes | None = None,
+              counter: int | None = None) -> Entry:
         return Entry(
             location=location,
             issuer=self.issuer,
@@ -93,6 +94,7 @@ class Credential:
             period=self.period,
             touch=touch,
             handle=handle,
+            counter=counter,
         )
 
 
@@ -111,6 +113,9 @@ class Entry:
     # How the store addresses it where that is not the name: a YubiKey's raw credential id,
     # so a name that another tool wrote and hwotp shows escaped can still be deleted.
     handle: bytes | None = field(default=None, repr=False, compare=False)
+    # HOTP: the counter of the next code, where the store knows it (the vault; a YubiKey keeps
+    # its own and does not report it). Copies count separately.
+    counter: int | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:

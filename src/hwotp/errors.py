@@ -47,6 +47,7 @@ class Remedy(StrEnum):
     PICK_SECURITY_KEY = "choose one of the security keys"
     RESET_SECURITY_KEY = "reset the security key"
     SCREENSHOT = "hand over a screenshot another way"
+    FALLBACK = "store what does not fit in the vault"
 
 
 class HwotpError(Exception):
@@ -60,6 +61,9 @@ class HwotpError(Exception):
         self.message = message
         self.remedy = remedy
         self.context: list[str] = []
+        # (name, location) of writes that could be neither proven nor removed (a key pulled
+        # out): the command line names the command that shows whether each is there.
+        self.left_behind: list[tuple[str, str]] = []
 
     def add_context(self, text: str) -> None:
         self.context.append(text)
@@ -150,6 +154,20 @@ class DesktopUnavailableError(HwotpError):
     """The screen or the clipboard cannot be read: no display, or no tool that reads it."""
 
     exit_code = ExitCode.DESKTOP_UNAVAILABLE
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a write, with what was undone or left (one sentence each);
+    the command line ends it as any interrupt (exit 130)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.context: list[str] = []
+        self.left_behind: list[tuple[str, str]] = []
+
+    def add_context(self, text: str) -> None:
+        self.context.append(text)
+
+    def __str__(self) -> str:
+        return "".join(f" ({text})" for text in self.context)
 
 
 class HwotpWarning(UserWarning):

@@ -64,6 +64,11 @@ def steam_code(answer: bytes) -> str:
     return "".join(characters)
 
 
+def hmac_answer(credential: Credential, counter: int) -> bytes:
+    """The full HMAC a YubiKey answers for `counter` (a CALCULATE without truncation)."""
+    return _hmac(credential, counter)
+
+
 def _hmac(credential: Credential, counter: int) -> bytes:
     import hmac
 

@@ -114,3 +114,11 @@ def entry(**fields: Any) -> dict[str, Any]:
 
 def uri(data: bytes, encode: Callable[[str], str] = lambda text: quote(text, safe="")) -> str:
     return "otpauth-migration://offline?data=" + encode(base64.b64encode(data).decode())
+
+
+def github_batch(count: int) -> tuple[list[str], str]:
+    """An export of `count` GitHub credentials (`GitHub:user1@x`, ...) sharing RAW_SECRET: their
+    names, and the export's URI."""
+    accounts = [f"user{number}@x" for number in range(1, count + 1)]
+    data = payload_bytes([entry(name=account) for account in accounts])
+    return [f"GitHub:{account}" for account in accounts], uri(data)

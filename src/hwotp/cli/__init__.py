@@ -19,12 +19,12 @@ from hwotp import __version__
 from hwotp.cli.failures import EXIT_CODE_MEANINGS, prefixed, sentence
 from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
-from hwotp.errors import ExitCode, HwotpError, HwotpWarning, OutputError
+from hwotp.errors import ExitCode, HwotpError, HwotpWarning, Interrupted, OutputError
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
     + "\n".join(f"  {int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
-    + f"\n  {130:>3}  interrupted (Ctrl-C)"
+    + f"\n  {130:>3}  interrupted (Ctrl-C, or SIGTERM during an enrolment)"
 )
 
 
@@ -85,8 +85,11 @@ class HwotpGroup(click.Group):
             fail(message, error.exit_code)
         except click.ClickException as error:
             fail(error.format_message(), error.exit_code)
-        except (click.Abort, KeyboardInterrupt):
-            fail("interrupted", 130)
+        except (click.Abort, KeyboardInterrupt) as interrupt:
+            # An interrupted write says what it undid or left (errors.Interrupted), which click
+            # hands on as the cause of its Abort.
+            cause = interrupt.__cause__ if isinstance(interrupt, click.Abort) else interrupt
+            fail(f"interrupted{cause if isinstance(cause, Interrupted) else ''}", 130)
         except OutputError as error:
             fail(f"{error}; changes made before that are kept", error.exit_code)
         except HwotpError as error:

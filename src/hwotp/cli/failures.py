@@ -47,6 +47,7 @@ REMEDIES = {
     Remedy.RESET_SECURITY_KEY: "hwotp fido2 reset does that",
     Remedy.SCREENSHOT: "or copy a screenshot to the clipboard and use --clipboard, or save it "
     "and use --qr FILE",
+    Remedy.FALLBACK: "--fallback vault stores what does not fit in the vault",
 }
 
 

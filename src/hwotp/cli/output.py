@@ -69,7 +69,15 @@ def entry_fields(entry: Entry) -> dict[str, object]:
         # A counter-based code has no period: the field would only mislead.
         **({"period": entry.period} if entry.kind is Kind.TOTP else {}),
         "touch": entry.touch,
+        # HOTP: the next code's counter where the store knows it (the vault); null on a key,
+        # which keeps its own and does not report it. Copies count separately.
+        **({"counter": entry.counter} if entry.kind is Kind.HOTP else {}),
     }
+
+
+def counter_text(entry: Entry) -> str:
+    """`counter 5` (the next code's), or `counter on the key` where the store does not say."""
+    return "counter on the key" if entry.counter is None else f"counter {entry.counter}"
 
 
 def code_fields(code: Code, now: float, following: Code | None = None) -> dict[str, object]:

@@ -24,10 +24,38 @@ class Computed:
         return is_hidden(self.name)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Whether a stored credential of the same name holds the secret about to be written;
+    `not_compared` says why the store could not tell."""
+
+    same: bool
+    not_compared: str = ""
+
+
 class Store(Protocol):
     @property
     def location(self) -> str:
         """Where the credentials are, as messages name it: "vault", "YubiKey 12345678"."""
+        ...
+
+    @property
+    def capacity(self) -> int | None:
+        """How many credentials it holds at most; None when only the model limits it."""
+        ...
+
+    def prepare_to_write(self) -> None:
+        """Ask now for everything a write will need (a new vault's passphrase), so that no
+        prompt comes after the first write of an enrolment."""
+        ...
+
+    def same_slot(self, entry: Entry, credential: Credential) -> bool:
+        """Whether writing `credential` overwrites `entry` (else both stay: twins)."""
+        ...
+
+    def compare(self, entry: Entry, credential: Credential, now: float) -> Comparison:
+        """Whether `entry` computes as `credential`'s secret does (a rerun of an interrupted
+        enrolment finds its own write); never moves a counter."""
         ...
 
     def entries(self) -> list[Entry]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from hwotp.credential import Code, Credential, Entry, Kind
 from hwotp.errors import ExistsError, NotFoundError, Remedy
 from hwotp.otp import compute
-from hwotp.stores.base import Computed
+from hwotp.stores.base import Comparison, Computed
 from hwotp.vault import Vault, VaultExistsError
 
 # Called with True when the vault is about to be created (ask twice), False to unlock it.
@@ -21,6 +21,7 @@ class VaultStore:
     """Unlocks lazily: listing an absent vault asks for nothing; the first add creates it."""
 
     location = "vault"
+    capacity = None  # only the model limits it
 
     def __init__(self, path: Path, passphrase: PassphraseSource, *, held: bool = True) -> None:
         """`held`: the key `hwotp unlock` keeps may open it (not for changing passphrases,
@@ -29,6 +30,7 @@ class VaultStore:
         self._passphrase = passphrase
         self._held = held
         self._vault: Vault | None = None
+        self._new_passphrase: str | None = None  # asked before an enrolment's first write
         # The last read, by name: a command listing then computing N codes decrypts once.
         self._snapshot: dict[str, Credential] | None = None
 
@@ -38,14 +40,34 @@ class VaultStore:
     def entries(self) -> list[Entry]:
         if not self.exists():
             return []
-        return [c.entry(self.location) for c in self._read()]
+        return [c.entry(self.location, counter=_counter(c)) for c in self._read()]
 
     def check_writable(self, credentials: Sequence[Credential]) -> None:
         """The vault holds whatever the model allows."""
 
+    def prepare_to_write(self) -> None:
+        """A new vault's passphrase is asked now, an existing vault opened now: no prompt
+        comes between writing a key and writing the vault."""
+        if self.exists():
+            self._open()
+        elif self._new_passphrase is None:
+            self._new_passphrase = self._passphrase(True)
+
+    def same_slot(self, entry: Entry, credential: Credential) -> bool:
+        return entry.name == credential.name
+
+    def compare(self, entry: Entry, credential: Credential, now: float) -> Comparison:
+        import hmac
+
+        stored = self._named().get(entry.name)
+        same = stored is not None and hmac.compare_digest(stored.secret, credential.secret) and (
+            (stored.kind, stored.algorithm, stored.digits, stored.period)
+            == (credential.kind, credential.algorithm, credential.digits, credential.period))
+        return Comparison(same)
+
     def add(self, credential: Credential, *, replace: bool = False) -> Entry:
         if not self.exists():
-            passphrase = self._passphrase(True)
+            passphrase = self._new_passphrase or self._passphrase(True)
             try:
                 self._vault = Vault.create(self.path, passphrase, [credential])
                 return credential.entry(self.location)
@@ -145,6 +167,11 @@ class VaultStore:
         if index is None:
             raise NotFoundError(f"{entry.name} is no longer in the vault")
         return index
+
+
+def _counter(credential: Credential) -> int | None:
+    """The counter the next HOTP code uses: the vault knows it (a key does not say)."""
+    return credential.counter if credential.kind is Kind.HOTP else None
 
 
 def _index(credentials: list[Credential], name: str) -> int | None:

@@ -33,8 +33,8 @@ from hwotp.errors import (
     Remedy,
     TouchTimeoutError,
 )
-from hwotp.otp import steam_code
-from hwotp.stores.base import Computed
+from hwotp.otp import hmac_answer, steam_code
+from hwotp.stores.base import Comparison, Computed
 from hwotp.yubikey import oathwire
 from hwotp.yubikey.device import PasswordSource, YubiKey
 from hwotp.yubikey.oathwire import DEFAULT_PERIOD, MAX_ID_BYTES, CalculateAllItem
@@ -102,6 +102,34 @@ class YubiKeyStore:
     def capacity(self) -> int:
         return self.key.info().oath_capacity
 
+    def prepare_to_write(self) -> None:
+        """The OATH password, if the key has one, is asked now (before any write)."""
+        with self._session():
+            pass
+
+    def same_slot(self, entry: Entry, credential: Credential) -> bool:
+        return entry.handle == _id_of(credential)
+
+    def compare(self, entry: Entry, credential: Credential, now: float) -> Comparison:
+        """The key's full HMAC answer for this time step against the one the secret gives:
+        160 bits or more compared, not a 6-digit code. A touch credential needs a touch."""
+        import hmac
+
+        fields = (entry.kind, entry.algorithm, entry.digits, entry.period, entry.touch)
+        if fields != (credential.kind, credential.algorithm, credential.digits,
+                      credential.period, self.touch) or not self.same_slot(entry, credential):
+            return Comparison(False)
+        if entry.kind is Kind.HOTP:
+            return Comparison(False, "a counter-based credential on a YubiKey is not compared: "
+                                     "that would use up one of its codes")
+        if entry.touch:
+            self.touch_prompt(f"Touch your {self.location} to compare {entry.name} with the "
+                              "one on it")
+        step = int(now) // entry.period
+        with self._session() as session, self._missing(entry), self._touch_for(entry):
+            answer = session.calculate(self._id(entry), step.to_bytes(8, "big"))
+        return Comparison(hmac.compare_digest(answer, hmac_answer(credential, step)))
+
     def entries(self) -> list[Entry]:
         with self._session() as session:
             listed = {item.id: item for item in oathwire.list_credentials(session)}
@@ -131,8 +159,7 @@ class YubiKeyStore:
                 self._put(session, credential)
         except KeyUnavailableError as error:
             raise KeyUnavailableError(
-                f"{error} while {credential.name} was being written; `hwotp list` shows "
-                "whether it got onto it"
+                f"{error} while {credential.name} was being written"
             ) from None
         return credential.entry(self.location, self.touch, handle=_id_of(credential))
 
@@ -141,25 +168,17 @@ class YubiKeyStore:
         return f"the {self.location} is full: it holds {used} credentials, its limit is {limit}"
 
     def calculate(self, entry: Entry, now: float) -> Code:
-        from yubikit.core.smartcard import ApduError
         from yubikit.oath import OATH_TYPE, Credential
 
         if entry.touch:
             self.touch_prompt(f"Touch your {self.location} for {entry.name}")
-        with self._session() as session, self._missing(entry):
+        with self._session() as session, self._missing(entry), self._touch_for(entry):
             target = Credential(session.device_id, self._id(entry), entry.issuer or None,
                                 entry.account, OATH_TYPE[entry.kind.name], entry.period,
                                 entry.touch)
-            try:
-                if entry.steam:
-                    return self._steam_code(session, entry, now)
-                code = session.calculate_code(target, int(now))
-            except ApduError as error:
-                if error.sw == oathwire.SW_SECURITY_CONDITION and entry.touch:
-                    raise TouchTimeoutError(
-                        f"the {self.location} was not touched in time for {entry.name}"
-                    ) from None
-                raise
+            if entry.steam:
+                return self._steam_code(session, entry, now)
+            code = session.calculate_code(target, int(now))
         if entry.kind is Kind.HOTP:
             return Code(code.value)
         return Code(code.value, code.valid_from, code.valid_to)
@@ -195,6 +214,19 @@ class YubiKeyStore:
             raise ExistsError(f"another credential on the {self.location} already has that name")
         with self._session() as session, self._missing(entry):
             oathwire.rename_in(session, self._id(entry), new_id)
+
+    @contextmanager
+    def _touch_for(self, entry: Entry) -> Iterator[None]:
+        from yubikit.core.smartcard import ApduError
+
+        try:
+            yield
+        except ApduError as error:
+            if error.sw == oathwire.SW_SECURITY_CONDITION and entry.touch:
+                raise TouchTimeoutError(
+                    f"the {self.location} was not touched in time for {entry.name}"
+                ) from None
+            raise
 
     @contextmanager
     def _missing(self, entry: Entry) -> Iterator[None]:

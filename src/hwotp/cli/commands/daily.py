@@ -18,6 +18,7 @@ from hwotp.cli.app import (
 from hwotp.cli.completion import SHELLS, complete_names
 from hwotp.cli.output import (
     code_lines,
+    counter_text,
     describe,
     emit_json,
     entry_fields,
@@ -26,7 +27,7 @@ from hwotp.cli.output import (
     table,
 )
 from hwotp.cli.prompts import confirm
-from hwotp.credential import display_name, split_name
+from hwotp.credential import Entry, Kind, display_name, split_name
 from hwotp.errors import CancelledError, HwotpError, InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -99,10 +100,17 @@ def _print_listing(located: list[Located]) -> None:
     for name in sorted(where):
         first = where[name][0].entry
         touch = ", touch" if any(item.entry.touch for item in where[name]) else ""
-        places = ", ".join(dict.fromkeys(item.entry.location for item in where[name]))
+        places = ", ".join(dict.fromkeys(_place(item.entry) for item in where[name]))
         rows.append([name, describe(first) + touch, places])
     for line in table(rows):
         click.echo(line)
+
+
+def _place(entry: Entry) -> str:
+    """Where a copy is; for HOTP with its counter, as each copy counts separately."""
+    if entry.kind is not Kind.HOTP:
+        return entry.location
+    return f"{entry.location} ({counter_text(entry)})"
 
 
 def _prints_keys_first(app: App, as_json: bool) -> bool:

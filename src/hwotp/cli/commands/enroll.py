@@ -25,13 +25,15 @@ from hwotp.cli.output import (
     seconds_left,
     warn,
 )
-from hwotp.credential import Code, Credential, split_name
+from hwotp.credential import Code, Credential, Kind, split_name
 from hwotp.errors import ArgumentError
 from hwotp.secret import looks_like_a_secret
 from hwotp.usecases.sources import Found
 
 if TYPE_CHECKING:
+    from hwotp.cli.commands.targets import Stored
     from hwotp.formats.imports import Refusal
+    from hwotp.usecases.enroll import Enrolled
 
 # The options that describe a setup key, and how the user spells them.
 SETUP_KEY_FLAGS = {
@@ -275,7 +277,7 @@ def _finish_dry_run(found: Found, now: float, as_json: bool, refusals: Refusals)
 
     codes = [(c, compute(c, now)) for c in found.credentials]
     if as_json:
-        emit_json(_result(codes, [], found.warnings, now, refusals))
+        emit_json(_result(codes, None, found.warnings, now, refusals))
         return
     note("Dry run: nothing was stored.")
     for credential, code in codes:
@@ -303,13 +305,42 @@ def _store(
     stored = store_everywhere(app, found.credentials, placement, replace=force)
     now = app.now()
     if as_json:
-        emit_json(_result(stored.codes, stored.locations, found.warnings, now, refusals))
+        emit_json(_result(stored.codes, stored, found.warnings, now, refusals))
         return
-    for location in stored.locations:
-        where = f"vault at {app.vault_path}" if location == "vault" else location
-        note(f"Stored {_names(found)} in the {where}.")
+    for location, enrolled in stored.placed.items():
+        _say_stored(app, location, enrolled)
+    _say_copies_count_separately(stored)
     for credential, code in stored.codes:
         _offer_code(credential, code, now, setting_up=refusals is None)
+
+
+def _say_stored(app: App, location: str, enrolled: Sequence[Enrolled]) -> None:
+    """Which credential went where: written, found there already, a twin replaced."""
+    where = f"vault at {app.vault_path}" if location == "vault" else location
+    written = [item.credential.name for item in enrolled if not item.present]
+    present = [item.credential.name for item in enrolled if item.present]
+    if written:
+        note(f"Stored {', '.join(written)} in the {where}.")
+    if present:
+        preposition = "in" if location == "vault" else "on"
+        note(f"{', '.join(present)}: already {preposition} the {location}, same secret; "
+             "not written again.")
+    for item in enrolled:
+        for raw_id in item.replaced:
+            note(f"Replaced {raw_id} on the {location}: the same name under another period.")
+
+
+def _say_copies_count_separately(stored: Stored) -> None:
+    """HOTP copies each keep a counter: one note, for every HOTP credential now in several
+    places."""
+    names = [credential.name for credential, _ in stored.codes
+             if credential.kind is Kind.HOTP and len(stored.copies(credential.name)) > 1]
+    if not names:
+        return
+    note(f"HOTP copies count separately ({', '.join(names)}): a code used from one copy "
+         "moves only that copy's counter, and a site accepts only a few codes past the last "
+         "one it saw, so the copies used least fall out of step; use one copy, and keep the "
+         "others for when it is lost.")
 
 
 # Seconds a person needs to read a code and type it into a site: a code with less left is
@@ -358,22 +389,36 @@ Refusals = list[dict[str, str]] | None  # None: not an import
 
 def _result(
     codes: CodedCredentials,
-    locations: list[str],
+    stored: Stored | None,
     warnings: tuple[str, ...],
     now: float,
     refusals: Refusals,
 ) -> dict[str, object]:
-    location = locations[0] if locations else "nowhere (dry run)"
+    locations = stored.locations if stored else []
     result: dict[str, object] = {
         "stored": bool(locations),
         "stored_in": locations,
         "warnings": list(warnings),
         "credentials": [
-            {**entry_fields(credential.entry(location)),
-             **code_fields(code, now, _next_if_close(credential, code, now))}
-            for credential, code in codes
+            _credential_result(credential, code, stored, now) for credential, code in codes
         ],
     }
     if refusals is not None:
         result["refused"] = refusals
     return result
+
+
+def _credential_result(
+    credential: Credential, code: Code, stored: Stored | None, now: float
+) -> dict[str, object]:
+    """Its fields and code, where it is now (`stored_in`), and where it was found already,
+    same secret, and not written again (`already_in`)."""
+    copies = stored.copies(credential.name) if stored else []
+    fields = {**entry_fields(credential.entry(copies[0] if copies else "nowhere (dry run)")),
+              **code_fields(code, now, _next_if_close(credential, code, now))}
+    if stored:
+        fields["stored_in"] = copies
+        fields["already_in"] = [location for location in copies
+                                if any(e.present for e in stored.placed[location]
+                                       if e.credential.name == credential.name)]
+    return fields
