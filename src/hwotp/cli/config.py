@@ -14,6 +14,7 @@ from typing import Any
 from hwotp.errors import InputError
 
 FILE_NAME = "config.toml"
+VAULT_NAME = "vault.hwotp"
 EXAMPLE = """\
 # hwotp settings; every one is optional and the command line overrides it.
 vault = "~/secrets/vault.hwotp"  # the vault file (--vault, HWOTP_VAULT)
@@ -45,6 +46,15 @@ def config_path() -> Path:
     from platformdirs import user_config_path
 
     return user_config_path("hwotp", appauthor=False) / FILE_NAME
+
+
+def default_vault_path() -> Path:
+    """`vault.hwotp` in the platform's user data folder: the vault unless --vault, HWOTP_VAULT
+    or the config file names another. Here rather than in the vault package, so `hwotp code`
+    with no vault file loads no vault code to learn that."""
+    from platformdirs import user_data_path
+
+    return user_data_path("hwotp", appauthor=False) / VAULT_NAME
 
 
 def load(path: Path | None = None) -> Config:
