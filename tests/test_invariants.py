@@ -68,9 +68,10 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
 
 
 # What `hwotp code` on a key seen before needs none of, when there is no vault file: yubikit and
-# what it loads, the vault's code, the commands that enrol, import and export.
+# what it loads, the vault's code, the commands that enrol, import and export, and `logging`
+# unless debugging (hwotp.debuglog).
 NOT_FOR_DAILY_CODES = [*HEAVY, "hwotp.vault", "hwotp.stores.vault", "hwotp.cli.commands.enroll",
-                       "hwotp.cli.commands.transfer"]
+                       "hwotp.cli.commands.transfer", "logging"]
 
 
 @pytest.mark.parametrize("device", [(), ("--device", str(ONE))], ids=["all keys", "--device"])

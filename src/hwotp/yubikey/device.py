@@ -12,12 +12,12 @@ deletes or chooses a key by serial reads the serial from the key itself.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from hwotp.debuglog import Logger
 from hwotp.errors import (
     HwotpError,
     KeyUnavailableError,
@@ -42,7 +42,7 @@ CONNECT_ATTEMPTS, CONNECT_PAUSE = 12, 0.25  # a key just plugged in: ykman too w
 # One wording of the fix, for the errors here and for `hwotp doctor`.
 PCSCD_FIX = "sudo apt install pcscd && sudo systemctl enable --now pcscd.socket"
 
-logger = logging.getLogger(__name__)
+logger = Logger(__name__)
 
 # Asked when a key's OATH applet has a password: (key label, previous attempt failed) -> password.
 PasswordSource = Callable[[str, bool], str]
