@@ -96,22 +96,24 @@ class App:
         return VaultStore(self.vault_path, self.ask_passphrase, held=held)
 
     def stores(self) -> list[Store]:
-        """Every chosen key, then the vault (unless --no-vault). No key is one note, not an
-        error, unless keys were asked for by serial or the vault is off."""
-        stores: list[Store] = list(self.keys_or_note())
+        """Every chosen key, then the vault (unless --no-vault), for a command that changes
+        them (`delete`, `rename`). No key is one note, not an error, unless keys were asked for
+        by serial or the vault is off."""
+        stores: list[Store] = list(self.keys_or_note(reading=False))
         if not self.vault_left_out:
             stores.append(self.vault_store())
         return stores
 
-    def keys_or_note(self) -> list[YubiKeyStore]:
-        """The keys of a reading command; none found is a note (the vault may answer) unless
-        keys were asked for by serial or reader, or the vault is left out."""
+    def keys_or_note(self, *, reading: bool) -> list[YubiKeyStore]:
+        """The keys of a command that also works on the vault; none found is a note (the vault
+        may answer) unless keys were asked for by serial or reader, or the vault is left out.
+        `reading`: see `keys`."""
         from hwotp.errors import KeyUnavailableError
 
         if not self.config.keys and not (self.serials or self.reader):
             return []  # the config says this machine has none: do not look, do not say
         try:
-            stores = self.key_stores(reading=True)
+            stores = self.key_stores(reading=reading)
         except KeyUnavailableError as error:
             if self.chosen_serials or self.reader or self.vault_left_out:
                 raise

@@ -5,8 +5,9 @@ another program holds the key; nothing is killed to get it), the device info rea
 the OATH applet selected (and unlocked) at most once. Reading the serial needs the management
 applet, which costs two APDUs and locks OATH again, so the serial of a key seen before comes
 from a small cache keyed by the OATH device id (`keycache.py`), and `hwotp code` asks a known,
-unlocked key for nothing but its codes, without yubikit (`oathwire.py`). Everything that writes,
-deletes or chooses a key by serial reads the serial from the key itself.
+unlocked key for nothing but its codes, without yubikit (`oathwire.py`). Reading commands
+(`code`, `list`) also choose a key seen before by its cached serial (`known_info`); everything
+that writes, deletes or resets a key chosen by serial reads the serial from the key itself.
 """
 
 from __future__ import annotations
