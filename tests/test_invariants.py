@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -68,10 +69,12 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
 
 
 # What `hwotp code` on a key seen before needs none of, when there is no vault file: yubikit and
-# what it loads, the vault's code, the commands that enrol, import and export, and `logging`
-# unless debugging (hwotp.debuglog).
+# what it loads, the vault's code, the commands that enrol, import and export, `logging` unless
+# debugging (hwotp.debuglog), platformdirs and tempfile on Linux (hwotp.folders).
 NOT_FOR_DAILY_CODES = [*HEAVY, "hwotp.vault", "hwotp.stores.vault", "hwotp.cli.commands.enroll",
-                       "hwotp.cli.commands.transfer", "logging"]
+                       "hwotp.cli.commands.transfer", "logging", "tempfile"]
+if sys.platform == "linux":
+    NOT_FOR_DAILY_CODES.append("platformdirs")
 
 
 @pytest.mark.parametrize("device", [(), ("--device", str(ONE))], ids=["all keys", "--device"])
@@ -79,8 +82,10 @@ def test_code_on_a_known_key_without_a_vault_file_loads_no_heavy_module(
     plug_keys, tmp_path: Path, device: tuple[str, ...]
 ) -> None:
     put(plug_keys(KeyConfig(serial=ONE)).keys[0], "alice", issuer="GitHub")
-    env = {**os.environ, "HWOTP_VAULT": str(tmp_path / "no-vault-here.hwotp")}
-    env.pop("HWOTP_PASSPHRASE", None)
+    # As a user runs it: no HWOTP_VAULT or HWOTP_CONFIG, the default folders (the test's own).
+    env = {k: v for k, v in os.environ.items() if k not in ("HWOTP_VAULT", "HWOTP_CONFIG",
+                                                              "HWOTP_PASSPHRASE")}
+    env |= {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
     assert run_hwotp("code", *device, env=env).returncode == 0  # the key is known from here on
     probe = (
         "import sys\n"
