@@ -314,8 +314,8 @@ def complete_serials(ctx: click.Context, _param: click.Parameter, incomplete: st
     app = App(ctx.find_root().params.get("vault_path"))
     with contextlib.redirect_stderr(io.StringIO()):
         try:
-            present = app.keys()
-            serials = [key.info().serial for key in present]
+            present = app.keys(reading=True)
+            serials = [(key.known_info() or key.info()).serial for key in present]
         except Exception:
             serials = []
         finally:

@@ -121,6 +121,7 @@ class YubiKey:
         self._connection: PyscardConnection | None = None
         self._info: KeyInfo | None = None  # read from the key itself
         self._known: KeyInfo | None = None  # remembered by the key cache
+        self._looked_up = False  # in the key cache, hit or miss
         self._selected: Selected | None = None  # OATH selected over pyscard, yubikit not used
         self._session: OathSession | None = None
         self._access_key: bytes | None = None
@@ -154,14 +155,13 @@ class YubiKey:
         """What the key cache remembers of this key, found by the device id its OATH applet
         answers to SELECT (over pyscard, without yubikit); None for a key not seen before.
         Trusted by reading commands only: labels, and `--device` for `code` and `list`."""
-        if self._known is None:
-            selected = self._select_over_pyscard()
-            if selected is not None:
-                from hwotp.yubikey import keycache
+        selected = None if self._looked_up else self._select_over_pyscard()
+        if selected is not None:
+            from hwotp.yubikey import keycache
 
-                self._known = keycache.lookup(selected.device_id, self.reader)
-                logger.debug("key cache %s for %s", "hit" if self._known else "miss",
-                             self.reader)
+            self._known = keycache.lookup(selected.device_id, self.reader)
+            self._looked_up = True
+            logger.debug("key cache %s for %s", "hit" if self._known else "miss", self.reader)
         return self._known
 
     def quick_codes(self, timestamp: int) -> list[CalculateAllItem] | None:
