@@ -17,13 +17,15 @@ both tools compute). Then, rotating which goes first in each round, N times each
 
 Both run with their bytecode cached (PYTHONPYCACHEPREFIX, a temporary folder; a
 PYTHONDONTWRITEBYTECODE in the environment is dropped), as from an installed package: hwotp is
-installed editable here, and without a cache its 19 own modules are compiled every run (~20 ms).
+installed editable here, and without a cache its ~30 own modules are compiled every run.
 
 Each is timed as a whole process (interpreter start, imports, pcscd, APDUs, printing), as a user
-waits for it, and its APDUs are read from the key's log. When both runs of a round fell within
-one 30 s window, every code hwotp printed must equal ykman's for the same name: a mismatch is
-printed and the exit status is 1. Otherwise the exit status is 0 whatever the figures: this is
-a measurement.
+waits for it, and its APDUs are read from the key's log. Its CPU time (user + system, from the
+kernel's accounting of the waited-for child) is printed beside: on a shared machine other jobs
+stretch wall times by tens of per cent, CPU times much less, so it tells a change from noise.
+When both runs of a round fell within one 30 s window, every code hwotp printed must equal
+ykman's for the same name: a mismatch is printed and the exit status is 1. Otherwise the exit
+status is 0 whatever the figures: this is a measurement.
 
 The rig answers an APDU through pcscd in well under a millisecond (the bridge acknowledges
 vpcd's frames at once; see tests/virtualkey/vpcd.py), so the wall times measure the tools.
@@ -35,6 +37,7 @@ import argparse
 import hashlib
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -98,9 +101,11 @@ INSTRUCTIONS = {
 
 @dataclass
 class Run:
-    """One process: its wall time, its APDUs, its codes and the 30 s windows it spanned."""
+    """One process: its wall and CPU time, its APDUs, its codes and the 30 s windows it
+    spanned."""
 
     seconds: float
+    cpu_seconds: float
     apdus: list[ApduRecord]
     codes: dict[str, str]
     windows: set[int]
@@ -117,6 +122,9 @@ class Tally:
 
     def median(self) -> float:
         return statistics.median(self.ms)
+
+    def cpu_median(self) -> float:
+        return statistics.median(run.cpu_seconds * 1000 for run in self.runs)
 
     def deciles(self) -> tuple[float, float]:
         cuts = statistics.quantiles(self.ms, n=10, method="inclusive")
@@ -170,14 +178,23 @@ def run(tool: str, rig: KeyRig, env: dict[str, str]) -> Run:
     log = rig.keys[0].log
     log.clear()
     before = time.time()
+    cpu_before = children_cpu()
     start = time.perf_counter()
     done = subprocess.run(COMMANDS[tool], env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    cpu_seconds = children_cpu() - cpu_before
     after = time.time()
     if done.returncode != 0:
         raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr.strip()}")
     windows = {int(before) // PERIOD, int(after) // PERIOD}
-    return Run(seconds, list(log.records), parse(tool, done.stdout), windows)
+    return Run(seconds, cpu_seconds, list(log.records), parse(tool, done.stdout), windows)
+
+
+def children_cpu() -> float:
+    """User + system seconds of every child process waited for so far (the rig's pcscd is
+    waited for only when it stops)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(rig: KeyRig, env: dict[str, str], rounds: int) -> tuple[Run, dict[str, Tally], int]:
@@ -241,15 +258,15 @@ def remaining_needed(records: list[ApduRecord]) -> int:
 
 
 def hwotp_apdus_met(records: list[ApduRecord]) -> tuple[bool, int]:
-    """One SELECT + CALCULATE_ALL (+ SEND_REMAINING); twice in a run that fell in the last
-    5 s of a period, where the next codes are asked for too."""
+    """One SELECT + CALCULATE_ALL (+ SEND_REMAINING); the CALCULATE_ALL twice in a run that
+    fell in the last 5 s of a period, where the next codes are asked for too."""
     needed = remaining_needed(records)
-    expected = Counter({"A4/04 SELECT oath": 1, "A4/00 CALCULATE_ALL": 1})
+    codes = Counter({"A4/00 CALCULATE_ALL": 1})
     if needed:
-        expected["A5 SEND_REMAINING"] = needed
+        codes["A5 SEND_REMAINING"] = needed
+    select = Counter({"A4/04 SELECT oath": 1})
     counted = Counter(instruction(record) for record in records)
-    doubled = Counter({what: 2 * n for what, n in expected.items()})
-    return counted in (expected, doubled), 2 + needed
+    return counted in (select + codes, select + codes + codes), 2 + needed
 
 
 def apdu_spacing(tally: Tally) -> float:
@@ -267,7 +284,7 @@ def report(cold: Run, tallies: dict[str, Tally], compared: int) -> None:
     hwotp, ykman, floor = tallies["hwotp"], tallies["ykman"], tallies["floor"]
     rounds = len(hwotp.runs)
     print(f"{'tool':<16}{'median ms':>11}{'p10 ms':>9}{'p90 ms':>9}{'/ykman':>8}"
-          "   APDUs of one run")
+          f"{'CPU ms':>8}{'/ykman':>8}   APDUs of one run")
     for tally in tallies.values():
         p10, p90 = tally.deciles()
         counts = sorted({len(run.apdus) for run in tally.runs})
@@ -275,11 +292,13 @@ def report(cold: Run, tallies: dict[str, Tally], compared: int) -> None:
         peer = tallies[PEERS.get(tally.name, "ykman")]
         print(
             f"{tally.name:<16}{tally.median():>11.1f}{p10:>9.1f}{p90:>9.1f}"
-            f"{tally.median() / peer.median():>8.2f}   "
+            f"{tally.median() / peer.median():>8.2f}"
+            f"{tally.cpu_median():>8.1f}{tally.cpu_median() / peer.cpu_median():>8.2f}   "
             f"{by_instruction(tally.runs[0].apdus)}{spread}"
         )
     print(
-        f"{'(cold)':<16}{cold.seconds * 1000:>11.1f}{'':>26}   {by_instruction(cold.apdus)}"
+        f"{'(cold)':<16}{cold.seconds * 1000:>11.1f}{'':>26}{cold.cpu_seconds * 1000:>8.1f}"
+        f"{'':>8}   {by_instruction(cold.apdus)}"
         "  (hwotp, first run: key cache empty)"
     )
     print(
@@ -288,8 +307,10 @@ def report(cold: Run, tallies: dict[str, Tally], compared: int) -> None:
     )
     print(f"codes compared in {compared} of {rounds} rounds (the others crossed a 30 s boundary):"
           " all equal")
-    print(f"floor / ykman: {floor.median() / ykman.median():.2f}; "
-          f"hwotp / floor: {hwotp.median() / floor.median():.2f}")
+    print(f"floor / ykman: {floor.median() / ykman.median():.2f} "
+          f"(CPU {floor.cpu_median() / ykman.cpu_median():.2f}); "
+          f"hwotp / floor: {hwotp.median() / floor.median():.2f} "
+          f"(CPU {hwotp.cpu_median() / floor.cpu_median():.2f})")
     print("\ntargets:")
     for name, peer in PEERS.items():
         ratio = tallies[name].median() / tallies[peer].median()

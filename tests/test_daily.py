@@ -315,6 +315,14 @@ def test_config_path_follows_hwotp_config(tmp_path: Path, script_env: dict[str, 
     assert default.stdout == f"{tmp_path / 'xdg' / 'hwotp' / 'config.toml'}\n"
 
 
+def test_the_default_vault_is_in_the_user_data_folder(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    from hwotp.cli.config import default_vault_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_vault_path() == tmp_path / "hwotp" / "vault.hwotp"
+
+
 def test_config_sets_defaults_and_options_override_them(
     tmp_path: Path, script_env: dict[str, str], clock_file: Path
 ) -> None:

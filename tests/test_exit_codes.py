@@ -254,6 +254,7 @@ def test_each_exit_code_through_the_installed_script(code: int, rig: Rig) -> Non
 def test_usage_errors_and_suggestions_start_with_hwotp(rig: Rig) -> None:
     cases = {
         ("enrol",): "hwotp: no such command 'enrol'; did you mean 'enroll'?",
+        ("exprt",): "hwotp: no such command 'exprt'; did you mean 'export'?",  # not loaded yet
         ("Code",): "hwotp: no such command 'Code'; did you mean 'code'?",
         ("vault", "pasphrase"): "hwotp: no such command 'pasphrase'; did you mean 'passphrase'?",
         (SECRET,): "hwotp: no such command; see 'hwotp --help'",  # far from any: not echoed

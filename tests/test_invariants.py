@@ -8,14 +8,17 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pyotp
 import pytest
 
-from helpers.processes import hwotp_script, run_in_python
+from helpers.keys import ONE, put
+from helpers.processes import hwotp_script, run_hwotp, run_in_python
 from helpers.samples import PASSPHRASE
+from virtualkey.key import KeyConfig
 
 HEAVY = ["yubikit", "ykman", "fido2", "PIL", "zxingcpp", "pyzbar", "mss", "cryptography",
          "pyotp"]
@@ -64,6 +67,38 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
     uri = f"otpauth://totp/x:y?secret={SAMPLE_SECRET}"
     result = run_in_python(probe, uri, env=env)
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
+# What `hwotp code` on a key seen before needs none of, when there is no vault file: yubikit and
+# what it loads, the vault's code, the commands that enrol, import and export, `logging` unless
+# debugging (hwotp.debuglog), platformdirs and tempfile on Linux (hwotp.folders).
+NOT_FOR_DAILY_CODES = [*HEAVY, "hwotp.vault", "hwotp.stores.vault", "hwotp.cli.commands.enroll",
+                       "hwotp.cli.commands.transfer", "logging", "tempfile"]
+if sys.platform == "linux":
+    NOT_FOR_DAILY_CODES.append("platformdirs")
+
+
+@pytest.mark.parametrize("device", [(), ("--device", str(ONE))], ids=["all keys", "--device"])
+def test_code_on_a_known_key_without_a_vault_file_loads_no_heavy_module(
+    plug_keys, tmp_path: Path, device: tuple[str, ...]
+) -> None:
+    put(plug_keys(KeyConfig(serial=ONE)).keys[0], "alice", issuer="GitHub")
+    # As a user runs it: no HWOTP_VAULT or HWOTP_CONFIG, the default folders (the test's own).
+    env = {k: v for k, v in os.environ.items() if k not in ("HWOTP_VAULT", "HWOTP_CONFIG",
+                                                              "HWOTP_PASSPHRASE")}
+    env |= {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    assert run_hwotp("code", *device, env=env).returncode == 0  # the key is known from here on
+    probe = (
+        "import sys\n"
+        "from hwotp.cli import main\n"
+        "sys.argv = ['hwotp', 'code', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    status = done.code\n"
+        f"loaded = [m for m in {NOT_FOR_DAILY_CODES!r} if m in sys.modules]\n"
+        "print('LOADED', loaded, 'STATUS', status)\n"
+    )
+    result = run_in_python(probe, *device, env=env)
+    assert "LOADED [] STATUS 0" in result.stdout, result.stdout + result.stderr
+    assert result.stdout.startswith("GitHub:alice  "), result.stdout
 
 
 def test_help_and_readme_document_every_exit_code() -> None:

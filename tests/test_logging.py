@@ -12,6 +12,7 @@ import threading
 
 from helpers.cli import failed, ok
 from helpers.keys import ONE, put, session
+from helpers.processes import run_hwotp
 from helpers.samples import GITHUB, PASSPHRASE, SECRET, SECRET_B, totp
 from hwotp.errors import ExitCode
 from hwotp.secret import decode_secret
@@ -111,6 +112,23 @@ def test_code_logs_the_cache_and_the_bulk_path_and_no_code(plug_keys, hwotp):
         codes = (totp(), totp(SECRET_B, interval=60, digits=8))
         assert_none_in(run.stderr, *secret_forms(SECRET), *secret_forms(SECRET_B), codes=codes)
         assert totp() in run.stdout  # the code is printed, only not logged
+
+
+def test_a_process_that_never_loads_logging_still_logs_the_bulk_path_when_asked(plug_keys):
+    """hwotp's device modules hand a line to `logging` only once it is loaded (`debuglog.py`):
+    HWOTP_DEBUG loads it first, so a whole process logs what the in-process tests see."""
+    key = plug_keys(KeyConfig(serial=ONE)).keys[0]
+    put(key, "alice", "GitHub")
+    env = {**os.environ, "HWOTP_VAULT": os.devnull + ".none"}
+    assert run_hwotp("code", env=env).returncode == 0  # the key is known from here on
+    key.log.clear()
+    logged = run_hwotp("code", env={**env, "HWOTP_DEBUG": "1"})
+    assert logged.returncode == 0, logged.stderr
+    assert "key cache hit" in logged.stderr
+    assert apdus_logged(logged.stderr) == apdus_logged(logged.stderr, "oathwire")
+    assert apdus_logged(logged.stderr) == apdus_seen(key)
+    quiet = run_hwotp("code", env=env)
+    assert quiet.returncode == 0 and quiet.stderr == ""
 
 
 def test_a_wrong_oath_password_logs_6a80_and_neither_password_nor_key(plug_keys, hwotp):

@@ -28,7 +28,7 @@ from hwotp.errors import (
     WrongPassphraseError,
 )
 from hwotp.secret import encode_secret
-from hwotp.vault import Vault, VaultMissingError, default_vault_path, file
+from hwotp.vault import Vault, VaultMissingError, file
 from hwotp.vault import format as fmt
 
 GITHUB = Credential(secret=b"github-secret-bytes", issuer="GitHub", account="alice")
@@ -129,11 +129,6 @@ def test_secrets_are_not_in_the_file_or_in_reprs(tmp_path: Path) -> None:
         assert secret not in data
     assert encode_secret(GITHUB.secret) not in repr(vault.credentials())
     assert repr(vault) == f"Vault({str(vault.path)!r})"  # no key material
-
-
-def test_default_vault_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert default_vault_path() == tmp_path / "hwotp" / "vault.hwotp"
 
 
 # --- edit -------------------------------------------------------------------------------------

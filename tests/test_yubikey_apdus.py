@@ -1,6 +1,7 @@
 """What an enrolment onto a key costs, counted in the virtual key's own APDU log: one listing
 (LIST + CALCULATE_ALL) for every check before the write, the PUT, and one CALCULATE as its
-proof. Before the checks had one home, the same enrolment listed the key four times."""
+proof. Before the checks had one home, the same enrolment listed the key four times. And what
+`code --device` costs: no serial read from a key seen before."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections import Counter
 
 import pyotp
 
-from helpers.samples import FIXED_TIME, GITHUB, SECRET
+from helpers.cli import codes_printed, ok
+from helpers.keys import ONE, TWO, put
+from helpers.samples import FIXED_TIME, GITHUB, SECRET, SECRET_B
 from virtualkey.key import KeyConfig
 
 URI = GITHUB
@@ -47,3 +50,33 @@ def test_a_key_pulled_after_its_write_with_also_vault_says_the_vault_copy_is_mis
     assert "after GitHub:alice was written to it" in message
     assert message.endswith("(nothing was stored in the vault)")
     assert not vault_path.exists()
+
+
+def _sent_to(key) -> Counter:
+    sent = Counter((record.ins, record.p1) for record in key.log.records)
+    key.log.clear()
+    return sent
+
+
+def test_code_device_picks_a_known_key_by_the_cached_serial_without_reading_it(plug_keys,
+                                                                              hwotp):
+    """`code --device` reads: the key cache names a key seen before (its OATH SELECT's device
+    id), so no key is asked for its serial; the chosen one answers its codes, the other key
+    only its SELECT. A key the cache does not know is asked for its serial."""
+    rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
+    for key, secret in zip(rig.keys, (SECRET, SECRET_B), strict=True):
+        put(key, "alice", issuer="GitHub", secret=secret)
+    ok(hwotp("code", "--device", str(ONE), "--no-vault"))  # the cache is empty: serials read
+    assert all(_sent_to(key)[READ_CONFIG] == 1 for key in rig.keys)
+
+    shown = ok(hwotp("code", "--device", str(TWO), "--no-vault"))
+    assert codes_printed(shown.stdout) == {"GitHub:alice": pyotp.TOTP(SECRET_B).at(FIXED_TIME)}
+    first, second = (_sent_to(key) for key in rig.keys)
+    assert first == Counter({SELECT: 1})
+    assert set(second) <= {SELECT, CALCULATE_ALL, SEND_REMAINING}
+    assert second[SELECT] == 1 and second[CALCULATE_ALL] == 1
+
+    ok(hwotp("key", "reset", "--force", "--device", str(TWO)))  # a new device id: not known
+    _sent_to(rig.keys[0]), _sent_to(rig.keys[1])
+    ok(hwotp("list", "--device", str(TWO), "--no-vault"))
+    assert _sent_to(rig.keys[1])[READ_CONFIG] == 1

@@ -28,16 +28,29 @@ def test_a_name_a_key_would_read_as_a_period_is_refused_before_writing(plug_keys
 
 
 def test_device_trusts_the_key_not_a_lying_cache(plug_keys, hwotp, key_cache):
+    """What writes, deletes, renames or resets a key chosen by serial reads the key's own serial
+    (only `code` and `list` choose by the cache); each such run corrects the cache, so it is
+    made to lie again before the next."""
     rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
     ok(hwotp("keys"))  # both keys cached
     cache = key_cache / "keys.json"
-    entries = json.loads(cache.read_text())
-    first, second = list(entries)
-    entries[first]["serial"], entries[second]["serial"] = (
-        entries[second]["serial"], entries[first]["serial"])
-    cache.write_text(json.dumps(entries))
+    truth = json.loads(cache.read_text())
+
+    def lie() -> None:
+        entries = json.loads(json.dumps(truth))
+        first, second = list(entries)
+        entries[first]["serial"], entries[second]["serial"] = (
+            entries[second]["serial"], entries[first]["serial"])
+        cache.write_text(json.dumps(entries))
+
+    lie()
     ok(hwotp("enroll", "--uri", GITHUB, "--no-touch", "--device", str(ONE)))
     assert [names_on(key) for key in rig.keys] == [{b"GitHub:alice"}, set()]
+    for change in (("delete", "GitHub:alice", "--force"), ("rename", "GitHub:alice", "bob")):
+        lie()
+        failed(hwotp(*change, "--device", str(TWO), "--no-vault"), ExitCode.NOT_FOUND)
+        assert [names_on(key) for key in rig.keys] == [{b"GitHub:alice"}, set()]
+    lie()
     ok(hwotp("key", "reset", "--force", "--device", str(TWO)))
     assert [names_on(key) for key in rig.keys] == [{b"GitHub:alice"}, set()]
 

@@ -29,9 +29,11 @@ EXIT_CODES_HELP = (
 
 
 # Commands whose modules load only when they run (or for --help): `hwotp code` does not pay
-# for importing the enrolment, doctor and key-management code.
+# for importing the enrolment, import/export, doctor and key-management code.
 LAZY_COMMANDS = {
     "enroll": "hwotp.cli.commands.enroll",
+    "import": "hwotp.cli.commands.transfer",
+    "export": "hwotp.cli.commands.transfer",
     "doctor": "hwotp.cli.commands.doctor",
     "keys": "hwotp.cli.commands.keys",
     "key": "hwotp.cli.commands.keys",
@@ -197,7 +199,9 @@ def _usage_message(error: click.UsageError) -> str:
         return "unexpected extra argument; put each value after its option"
     if message.startswith("No such command"):
         group = error.ctx.command if error.ctx else None
-        names = list(group.commands) if isinstance(group, click.Group) else []
+        names: list[str] = []
+        if error.ctx and isinstance(group, click.Group):
+            names = group.list_commands(error.ctx)  # lazy commands too, loaded or not
         return _no_such_command(getattr(error, "command_name", ""), names)
     return _lower_first(message.rstrip("."))
 
@@ -291,4 +295,4 @@ def _settle_output() -> None:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
-from hwotp.cli.commands import daily, slots, transfer  # noqa: E402,F401 - registers them on `cli`
+from hwotp.cli.commands import daily, slots  # noqa: E402,F401 - registers them on `cli`

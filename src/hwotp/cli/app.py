@@ -40,7 +40,9 @@ class App:
     remember: bool = False
     weak_passphrase: bool = False  # --weak-passphrase: no strength floor (throwaway vaults)
     next_within: float | None = None  # --next-within; None: the config's
-    _keys: list[YubiKey] | None = None
+    _found: list[YubiKey] | None = None  # every key present
+    _keys: list[YubiKey] | None = None  # those chosen
+    _keys_chosen_for_reading = False
     _config: Config | None = None
 
     @property
@@ -58,7 +60,7 @@ class App:
             return self.vault_override
         if self.config.vault is not None:
             return self.config.vault
-        from hwotp.vault import default_vault_path
+        from hwotp.cli.config import default_vault_path
 
         return default_vault_path()
 
@@ -94,22 +96,24 @@ class App:
         return VaultStore(self.vault_path, self.ask_passphrase, held=held)
 
     def stores(self) -> list[Store]:
-        """Every chosen key, then the vault (unless --no-vault). No key is one note, not an
-        error, unless keys were asked for by serial or the vault is off."""
-        stores: list[Store] = list(self.keys_or_note())
+        """Every chosen key, then the vault (unless --no-vault), for a command that changes
+        them (`delete`, `rename`). No key is one note, not an error, unless keys were asked for
+        by serial or the vault is off."""
+        stores: list[Store] = list(self.keys_or_note(reading=False))
         if not self.vault_left_out:
             stores.append(self.vault_store())
         return stores
 
-    def keys_or_note(self) -> list[YubiKeyStore]:
-        """The keys of a reading command; none found is a note (the vault may answer) unless
-        keys were asked for by serial or reader, or the vault is left out."""
+    def keys_or_note(self, *, reading: bool) -> list[YubiKeyStore]:
+        """The keys of a command that also works on the vault; none found is a note (the vault
+        may answer) unless keys were asked for by serial or reader, or the vault is left out.
+        `reading`: see `keys`."""
         from hwotp.errors import KeyUnavailableError
 
         if not self.config.keys and not (self.serials or self.reader):
             return []  # the config says this machine has none: do not look, do not say
         try:
-            stores = self.key_stores()
+            stores = self.key_stores(reading=reading)
         except KeyUnavailableError as error:
             if self.chosen_serials or self.reader or self.vault_left_out:
                 raise
@@ -121,12 +125,11 @@ class App:
     def reading_vault(self) -> VaultStore | None:
         """The vault for `code` and `list`, or None when it is left out or absent. Asking for
         its passphrase where nobody can answer raises VaultLeftOut, not an input error."""
-        if self.vault_left_out:
-            return None
+        if self.vault_left_out or not self.vault_path.exists():
+            return None  # no vault file: no vault code is loaded either
         from hwotp.stores.vault import VaultStore
 
-        store = VaultStore(self.vault_path, self._passphrase_or_leave_out)
-        return store if store.exists() else None
+        return VaultStore(self.vault_path, self._passphrase_or_leave_out)
 
     def vault_would_prompt(self) -> bool:
         """Whether opening the vault waits for a person at the terminal."""
@@ -142,21 +145,28 @@ class App:
         except NoAnswerError as error:
             raise VaultLeftOut(error) from None
 
-    def keys(self) -> list[YubiKey]:
-        """The YubiKeys of this command: all found, or those named by --device."""
-        if self._keys is None:
-            from hwotp.yubikey.device import choose, find_keys
+    def keys(self, reading: bool = False) -> list[YubiKey]:
+        """The YubiKeys of this command: all found, or those named by --device. `reading`: the
+        command only reads codes and names, so a key seen before may be named by the serial the
+        key cache remembers; a command that writes has each key read its own serial."""
+        if self._found is None:
+            from hwotp.yubikey.device import find_keys
 
             hook = self._remember_access_key if self.remember else None
-            self._keys = choose(find_keys(self.reader, hook), self.chosen_serials)
+            self._found = find_keys(self.reader, hook)
+        if self._keys is None or (self._keys_chosen_for_reading and not reading):
+            from hwotp.yubikey.device import choose
+
+            self._keys = choose(self._found, self.chosen_serials, reading)
+            self._keys_chosen_for_reading = reading
         return self._keys
 
-    def key_stores(self, touch: bool = True) -> list[YubiKeyStore]:
+    def key_stores(self, touch: bool = True, reading: bool = False) -> list[YubiKeyStore]:
         from hwotp.stores.yubikey import YubiKeyStore
 
         return [
             YubiKeyStore(key, self.ask_oath_password, touch, touch_prompt=note)
-            for key in self.keys()
+            for key in self.keys(reading)
         ]
 
     def ask_oath_password(self, key_label: str, failed: bool) -> str:
@@ -182,7 +192,7 @@ class App:
             note("No usable OS keyring: the OATH password was not remembered.")
 
     def close(self) -> None:
-        for key in self._keys or []:
+        for key in self._found or []:
             key.close()
 
     def now(self) -> float:
@@ -304,8 +314,8 @@ def complete_serials(ctx: click.Context, _param: click.Parameter, incomplete: st
     app = App(ctx.find_root().params.get("vault_path"))
     with contextlib.redirect_stderr(io.StringIO()):
         try:
-            present = app.keys()
-            serials = [key.info().serial for key in present]
+            present = app.keys(reading=True)
+            serials = [(key.known_info() or key.info()).serial for key in present]
         except Exception:
             serials = []
         finally:

@@ -44,7 +44,7 @@ def _names(app: App) -> list[str]:
 
     names: list[str] = []
     try:
-        keys = app.keys() if app.config.keys else []
+        keys = app.keys(reading=True) if app.config.keys else []
     except Exception:
         keys = []
     for key in keys:

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from hwotp.errors import InputError
+from hwotp.folders import cache_folder, config_folder, data_folder
 
 FILE_NAME = "config.toml"
+VAULT_NAME = "vault.hwotp"
 EXAMPLE = """\
 # hwotp settings; every one is optional and the command line overrides it.
 vault = "~/secrets/vault.hwotp"  # the vault file (--vault, HWOTP_VAULT)
@@ -42,9 +44,14 @@ def config_path() -> Path:
     given = os.environ.get("HWOTP_CONFIG")
     if given:
         return Path(given).expanduser()
-    from platformdirs import user_config_path
+    return config_folder() / FILE_NAME
 
-    return user_config_path("hwotp", appauthor=False) / FILE_NAME
+
+def default_vault_path() -> Path:
+    """`vault.hwotp` in the platform's user data folder: the vault unless --vault, HWOTP_VAULT
+    or the config file names another. Here rather than in the vault package, so `hwotp code`
+    with no vault file loads no vault code to learn that."""
+    return data_folder() / VAULT_NAME
 
 
 def load(path: Path | None = None) -> Config:
@@ -130,7 +137,7 @@ NOTES_FILE = "notes.json"
 def first_time(topic: str, situation: str) -> bool:
     """Whether `situation` (a sentence) is new for `topic` since it was last noted; remembers
     it in the cache folder. A cache that cannot be written means the note is shown again."""
-    path = _cache_folder() / NOTES_FILE
+    path = cache_folder() / NOTES_FILE
     try:
         seen = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -146,7 +153,7 @@ def first_time(topic: str, situation: str) -> bool:
 
 def forget(topic: str) -> None:
     """The situation is over (a key answered): the next time it happens is noted again."""
-    path = _cache_folder() / NOTES_FILE
+    path = cache_folder() / NOTES_FILE
     try:
         seen = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -165,11 +172,3 @@ def _write(path: Path, seen: dict[str, Any]) -> None:
     except OSError:
         pass
 
-
-def _cache_folder() -> Path:
-    folder = os.environ.get("HWOTP_CACHE_DIR")
-    if folder:
-        return Path(folder)
-    from platformdirs import user_cache_path
-
-    return user_cache_path("hwotp", appauthor=False)

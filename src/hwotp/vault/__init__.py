@@ -36,21 +36,11 @@ __all__ = [
     "Vault",
     "VaultExistsError",
     "VaultMissingError",
-    "default_vault_path",
 ]
-
-VAULT_NAME = "vault.hwotp"
 
 # What is logged: paths, sizes, counts, slot ids and KDF parameters; never a passphrase, a key,
 # a name or a secret.
 logger = logging.getLogger(__name__)
-
-
-def default_vault_path() -> Path:
-    """`vault.hwotp` in the platform's user data folder (the CLI handles overrides)."""
-    import platformdirs
-
-    return platformdirs.user_data_path("hwotp", appauthor=False) / VAULT_NAME
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 from hwotp.errors import StorageError
+from hwotp.folders import cache_folder
 from hwotp.vault import file
 
 FILE_NAME = "vault-generations.json"
@@ -21,12 +21,7 @@ FILE_NAME = "vault-generations.json"
 
 def cache_path() -> Path:
     """Beside the key cache: HWOTP_CACHE_DIR, else the platform's user cache folder."""
-    folder = os.environ.get("HWOTP_CACHE_DIR")
-    if folder:
-        return Path(folder) / FILE_NAME
-    import platformdirs
-
-    return platformdirs.user_cache_path("hwotp", appauthor=False) / FILE_NAME
+    return cache_folder() / FILE_NAME
 
 
 def last_seen(vault: Path) -> int | None:

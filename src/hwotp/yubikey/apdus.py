@@ -9,7 +9,8 @@ from the AID of the last SELECT (a public constant), never printed as bytes.
 from __future__ import annotations
 
 import itertools
-import logging
+
+from hwotp.debuglog import Logger
 
 INS_SELECT, P1_BY_AID = 0xA4, 0x04
 
@@ -49,7 +50,7 @@ _numbers = itertools.count(1)  # one sequence per process, over both paths
 class ApduLog:
     """The APDUs of one connection, written to `logger` at debug level."""
 
-    def __init__(self, logger: logging.Logger, applet: str | None = None) -> None:
+    def __init__(self, logger: Logger, applet: str | None = None) -> None:
         self.logger = logger
         self.applet = applet
 
@@ -57,7 +58,7 @@ class ApduLog:
         number = next(_numbers)
         if _is_select(apdu):
             self.applet = APPLETS.get(_aid(apdu), "an unknown applet") if sw == 0x9000 else None
-        if self.logger.isEnabledFor(logging.DEBUG):
+        if self.logger.debugging():
             self.logger.debug("APDU %d %s, %d bytes sent, %d received, SW %04X (%s)",
                               number, self.describe(apdu), len(apdu), answer_bytes, sw,
                               status_name(sw))

@@ -5,19 +5,20 @@ another program holds the key; nothing is killed to get it), the device info rea
 the OATH applet selected (and unlocked) at most once. Reading the serial needs the management
 applet, which costs two APDUs and locks OATH again, so the serial of a key seen before comes
 from a small cache keyed by the OATH device id (`keycache.py`), and `hwotp code` asks a known,
-unlocked key for nothing but its codes, without yubikit (`oathwire.py`). Everything that writes,
-deletes or chooses a key by serial reads the serial from the key itself.
+unlocked key for nothing but its codes, without yubikit (`oathwire.py`). Reading commands
+(`code`, `list`) also choose a key seen before by its cached serial (`known_info`); everything
+that writes, deletes or resets a key chosen by serial reads the serial from the key itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from hwotp.debuglog import Logger
 from hwotp.errors import (
     HwotpError,
     KeyUnavailableError,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from smartcard.reader.Reader import Reader
     from yubikit.oath import OathSession
 
-    from hwotp.yubikey.oathwire import CalculateAllItem
+    from hwotp.yubikey.oathwire import CalculateAllItem, Selected
     from hwotp.yubikey.pcsc import PyscardConnection
 
 YUBIKEY_READER = "yubico yubikey"  # ykman's rule: such a reader is a USB YubiKey
@@ -42,7 +43,7 @@ CONNECT_ATTEMPTS, CONNECT_PAUSE = 12, 0.25  # a key just plugged in: ykman too w
 # One wording of the fix, for the errors here and for `hwotp doctor`.
 PCSCD_FIX = "sudo apt install pcscd && sudo systemctl enable --now pcscd.socket"
 
-logger = logging.getLogger(__name__)
+logger = Logger(__name__)
 
 # Asked when a key's OATH applet has a password: (key label, previous attempt failed) -> password.
 PasswordSource = Callable[[str, bool], str]
@@ -68,13 +69,19 @@ def find_keys(reader: str | None = None, on_unlock: UnlockHook | None = None) ->
     return [YubiKey(item, on_unlock) for item in found]
 
 
-def choose(keys: list[YubiKey], serials: tuple[int, ...]) -> list[YubiKey]:
-    """The keys named by serial, in that order; all of them when none is named."""
+def choose(keys: list[YubiKey], serials: tuple[int, ...], reading: bool = False) -> list[YubiKey]:
+    """The keys named by serial, in that order; all of them when none is named. `reading`: a
+    command that only reads (`code`, `list`) may find them by the serials the key cache
+    remembers, without yubikit; each key's own serial is read when one is not found so."""
     if not keys:
         raise NoKeyError("no YubiKey found")
     if not serials:
         return keys
-    by_serial = {key.info().serial: key for key in keys}
+    by_serial = {}
+    if reading:
+        by_serial = {known.serial: key for key in keys if (known := key.known_info())}
+    if any(serial not in by_serial for serial in serials):
+        by_serial = {key.info().serial: key for key in keys}
     missing = [str(serial) for serial in serials if serial not in by_serial]
     if missing:
         found = ", ".join(str(serial) for serial in by_serial) or "none"
@@ -112,20 +119,23 @@ class YubiKey:
         self.reader = reader.name
         self._pyscard: CardConnection | None = None
         self._connection: PyscardConnection | None = None
-        self._info: KeyInfo | None = None
+        self._info: KeyInfo | None = None  # read from the key itself
+        self._known: KeyInfo | None = None  # remembered by the key cache
+        self._looked_up = False  # in the key cache, hit or miss
+        self._selected: Selected | None = None  # OATH selected over pyscard, yubikit not used
         self._session: OathSession | None = None
         self._access_key: bytes | None = None
 
     @property
     def label(self) -> str:
         """`YubiKey 12345678`, as every message and listing names a key."""
-        serial = self.info().serial
+        serial = (self._info or self._known or self.info()).serial
         return f"YubiKey {serial}" if serial is not None else f"the YubiKey in {self.reader}"
 
     def info(self) -> KeyInfo:
         if self._info is None:
             # Read from the key itself: a serial chosen with --device decides what is written,
-            # deleted or reset. Only the bulk `code` path trusts the cache (`quick_codes`).
+            # deleted or reset. Only reading commands trust the cache (`known_info`).
             self._info = self._read_info()
         return self._info
 
@@ -141,31 +151,58 @@ class YubiKey:
                 self._unlock(session, passwords)
         return session
 
+    def known_info(self) -> KeyInfo | None:
+        """What the key cache remembers of this key, found by the device id its OATH applet
+        answers to SELECT (over pyscard, without yubikit); None for a key not seen before.
+        Trusted by reading commands only: labels, and `--device` for `code` and `list`."""
+        selected = None if self._looked_up else self._select_over_pyscard()
+        if selected is not None:
+            from hwotp.yubikey import keycache
+
+            self._known = keycache.lookup(selected.device_id, self.reader)
+            self._looked_up = True
+            logger.debug("key cache %s for %s", "hit" if self._known else "miss", self.reader)
+        return self._known
+
     def quick_codes(self, timestamp: int) -> list[CalculateAllItem] | None:
         """CALCULATE_ALL without yubikit, for a key seen before and not locked; None when the
         yubikit path must answer instead."""
-        from hwotp.yubikey import keycache, oathwire
+        from hwotp.yubikey import oathwire
 
-        if self._session is not None:
+        selected = self._select_over_pyscard()
+        if selected is None or self.known_info() is None:
+            return None
+        if selected.locked:
+            logger.debug("OATH locked: yubikit answers")
             return None
         with self.reporting_lost_key():
             try:
-                selected = oathwire.select(self.pcsc_connection())
-                known = keycache.lookup(selected.device_id, self.reader)
-                logger.debug("key cache %s for %s; OATH %s", "hit" if known else "miss",
-                             self.reader, "locked" if selected.locked else "not locked")
-                if selected.locked or known is None:
-                    return None
-                self._info = self._info or known
                 return oathwire.calculate_all(self.pcsc_connection(), timestamp)
             except oathwire.WireError as error:
                 logger.debug("bulk path refused (%s); yubikit answers instead", error)
                 return None
 
+    def _select_over_pyscard(self) -> Selected | None:
+        """OATH selected without yubikit, once; None once yubikit talks to the key (it selects
+        for itself) or when the key refuses."""
+        from hwotp.yubikey import oathwire
+
+        if self._connection is not None:
+            return None
+        if self._selected is None:
+            with self.reporting_lost_key():
+                try:
+                    self._selected = oathwire.select(self.pcsc_connection())
+                except oathwire.WireError as error:
+                    logger.debug("OATH SELECT refused (%s); yubikit answers instead", error)
+        return self._selected
+
     def smart_card_connection(self) -> PyscardConnection:
         """The key as yubikit's SmartCardConnection."""
         if self._connection is None:
             from hwotp.yubikey.pcsc import PyscardConnection
+
+            self._selected = None  # yubikit selects what it needs from here on
 
             self._connection = PyscardConnection(self.pcsc_connection())
         return self._connection
@@ -237,7 +274,7 @@ class YubiKey:
 
     def close(self) -> None:
         connection, self._pyscard = self._pyscard, None
-        self._connection = self._session = None
+        self._connection = self._session = self._selected = None
         if connection is not None:
             logger.debug("released %s", self.reader)
             _release(connection)
@@ -253,8 +290,9 @@ class YubiKey:
             if not _lost_key(error):
                 raise
             logger.debug("%s stopped answering: %s", self.reader, type(error).__name__)
-            self._session = None
-            name = self._info and self._info.serial
+            self._session = self._selected = None
+            known = self._info or self._known
+            name = known and known.serial
             what = f"YubiKey {name}" if name else f"the YubiKey in {self.reader}"
             raise KeyUnavailableError(
                 f"{what} stopped answering (pulled out, or used by another program)"

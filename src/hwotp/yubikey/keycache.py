@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from hwotp.folders import cache_folder
 from hwotp.yubikey.info import KeyInfo
 
 FILE_NAME = "keys.json"
@@ -20,12 +20,7 @@ FOLDER_MODE = 0o700
 
 
 def cache_path() -> Path:
-    folder = os.environ.get("HWOTP_CACHE_DIR")
-    if folder:
-        return Path(folder) / FILE_NAME
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("hwotp")) / FILE_NAME
+    return cache_folder() / FILE_NAME
 
 
 def lookup(device_id: str, reader: str) -> KeyInfo | None:
@@ -64,6 +59,8 @@ def _write_private(path: Path, data: bytes) -> None:
     """Replace `path` atomically: folder 0700 and file 0600 whatever the umask, through a
     temporary file that mkstemp names unpredictably and creates exclusively (no planted link
     is followed)."""
+    import tempfile  # only for a write: `hwotp code` on a known key reads
+
     _make_private_folder(path.parent)
     fd, staging = tempfile.mkstemp(prefix=f".{FILE_NAME}.", suffix=".tmp", dir=path.parent)
     try:

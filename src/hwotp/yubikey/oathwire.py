@@ -11,7 +11,6 @@ not seen before) goes through yubikit's OathSession, with the parsing here.
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import struct
 from base64 import b64encode
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from hwotp.credential import Algorithm, Kind, display_name
+from hwotp.debuglog import Logger
 
 if TYPE_CHECKING:
     from yubikit.oath import OathSession
@@ -45,7 +45,7 @@ MAX_ID_BYTES = 64  # what ykman allows for `[period/][issuer:]account`
 TOTP_ID = re.compile(r"^((\d+)/)?(([^:]+):)?(.+)$")
 ISSUER_ACCOUNT = re.compile(r"^(([^:]+):)?(.+)$")
 
-logger = logging.getLogger(__name__)
+logger = Logger(__name__)
 
 
 class WireError(Exception):

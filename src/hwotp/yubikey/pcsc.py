@@ -7,15 +7,14 @@ and hands it to yubikit through this class, only when yubikit is needed.
 
 from __future__ import annotations
 
-import logging
-
 from smartcard.CardConnection import CardConnection
 from yubikit.core import TRANSPORT
 from yubikit.core.smartcard import SmartCardConnection
 
+from hwotp.debuglog import Logger
 from hwotp.yubikey.apdus import ApduLog
 
-logger = logging.getLogger(__name__)
+logger = Logger(__name__)
 
 
 class PyscardConnection(SmartCardConnection):

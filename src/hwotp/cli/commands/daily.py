@@ -67,7 +67,7 @@ def list_(app: App, show_hidden: bool, as_json: bool) -> None:
     def shown(located: list[Located]) -> list[Located]:
         return [item for item in located if show_hidden or not item.entry.hidden]
 
-    keys = shown(locate_all(app.keys_or_note()))
+    keys = shown(locate_all(app.keys_or_note(reading=True)))
     early = _prints_keys_first(app, as_json)
     if early:
         _print_listing(keys)
@@ -170,7 +170,7 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
         return
     from hwotp.usecases.codes import bulk_or_ask, compute_one, first_of_each, locate_all, matching
 
-    keys = locate_all(app.keys_or_note())
+    keys = locate_all(app.keys_or_note(reading=True))
     hits = first_of_each(matching(keys, query))
     if not hits:  # only now is the vault worth a passphrase
         vault = app.reading_vault()
@@ -199,7 +199,8 @@ def _all_codes(app: App, as_json: bool) -> None:
     from hwotp.usecases.codes import all_codes
 
     threshold = app.threshold()
-    keys = [r for r in all_codes(app.keys_or_note(), app.now, threshold) if not r.hidden]
+    computed = all_codes(app.keys_or_note(reading=True), app.now, threshold)
+    keys = [r for r in computed if not r.hidden]
     early = _prints_keys_first(app, as_json)
     if early:
         _print_codes(keys, as_json)
