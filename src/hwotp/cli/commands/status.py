@@ -54,7 +54,7 @@ def status(app: App, as_json: bool) -> None:
     """
     from hwotp.usecases.status import analyse
 
-    keys = [_holding(store) for store in app.keys_or_note()]
+    keys = [_holding(store) for store in app.keys_or_note(reading=True)]
     report = analyse(keys, _vault_view(app, keys), app.now())
     if as_json:
         emit_json(_json(report, str(app.vault_path)))
