@@ -192,6 +192,9 @@ def enrol_found(
     placement = enrolment.placement
     if placement.in_vault and (placement.all_keys or placement.also_vault or app.serials):
         raise click.UsageError("--in-vault stores in the vault only; leave out the key options")
+    if placement.all_keys and (app.serials or app.reader):
+        raise click.UsageError("--all-keys writes to every key present; leave out --device and "
+                               "--reader, or repeat --device SERIAL for each key to write to")
     if app.no_vault and (placement.in_vault or placement.also_vault or placement.fallback):
         raise click.UsageError("--no-vault contradicts --in-vault, --also-vault and --fallback")
     _store(app, found, enrolment.force, enrolment.as_json, placement, refusals)
