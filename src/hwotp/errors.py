@@ -40,6 +40,7 @@ class Remedy(StrEnum):
     NAME_FORMAT = "name the file's format"
     NAME_READER = "name the reader"
     ALL_PARTS = "give every part of the export"
+    CHECK_BACKUP = "check the backup, then restore it"
 
 
 class HwotpError(Exception):

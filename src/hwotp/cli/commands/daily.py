@@ -385,8 +385,13 @@ def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
 
 
 def _confirm_delete(question: str) -> None:
+    _confirm(question, "nothing deleted")
+
+
+def _confirm(question: str, refused: str) -> None:
+    """Yes at the terminal, else CancelledError(`refused`): no terminal means --force."""
     if not is_terminal():
-        raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
+        raise CancelledError(f"{refused}: there is no terminal to confirm; pass --force")
     try:
         agreed = confirm(question, default=False)
     except click.Abort as aborted:  # Ctrl-D at the question is a no; Ctrl-C stays an interrupt
@@ -394,7 +399,7 @@ def _confirm_delete(question: str) -> None:
             raise
         agreed = False
     if not agreed:
-        raise CancelledError("nothing deleted")
+        raise CancelledError(refused)
 
 
 @cli.group(name="vault")
@@ -411,16 +416,65 @@ def change_passphrase(app: App) -> None:
     Asks for the current passphrase, then the new one twice (for scripts: HWOTP_PASSPHRASE and
     HWOTP_NEW_PASSPHRASE, or two lines on standard input). The new one must be at least 10
     characters and hard to guess by zxcvbn's estimate (--weak-passphrase accepts any, for a
-    throwaway vault). The previous file, which the old
-    passphrase still opens, stays as the backup until the next write: delete it if the old
-    passphrase leaked.
+    throwaway vault). The backup (vault.hwotp.bak) is rewritten under the new passphrase too:
+    no file hwotp keeps opens with the old one (copies you made yourself still do).
     """
+    from hwotp.vault.file import backup_path
+
     store = app.vault_store(held=False)
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     vault = store.unlocked()
     vault.change_passphrase(app.ask_new_passphrase())
-    note(f"Changed the passphrase of {store.path}.")
+    note(f"Changed the passphrase of {store.path} and of its backup {backup_path(store.path)}.")
+
+
+@vault_group.command(name="check")
+@click.option("--backup", is_flag=True, help="Check the backup (vault.hwotp.bak) instead.")
+@click.pass_obj
+def check_vault(app: App, backup: bool) -> None:
+    """Open the vault (or its backup) with the passphrase and verify it: the header and its
+    checksum, the key slots, the encrypted and authenticated credentials. Changes nothing.
+    Exit 0: intact; 6: damaged or modified; 5: wrong passphrase."""
+    from hwotp.vault import check_file
+    from hwotp.vault.file import backup_path
+
+    path = backup_path(app.vault_path) if backup else app.vault_path
+    if not path.exists():
+        raise NotFoundError(f"there is no {'backup' if backup else 'vault'} at {path}")
+    checked = check_file(path, app.ask_passphrase(creating=False))
+    note(f"{checked.path} is intact: {_counted(checked.credentials, 'credential')}, "
+         f"{_counted(checked.slots, 'key slot')}, generation {checked.generation}.")
+
+
+@vault_group.command(name="restore-backup")
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def restore_backup(app: App, force: bool) -> None:
+    """Put the backup (vault.hwotp.bak, the version before the last write) in the vault's
+    place, after checking that it opens with the passphrase and is intact. Changes made by
+    the last write are lost; the backup stays as it is."""
+    from hwotp.vault import check_file
+    from hwotp.vault import restore_backup as restore
+    from hwotp.vault.file import backup_path
+
+    backup = backup_path(app.vault_path)
+    if not backup.exists():
+        raise NotFoundError(f"there is no backup at {backup}")
+    passphrase = app.ask_passphrase(creating=False)
+    checked = check_file(backup, passphrase)  # a backup that does not open is never offered
+    if not force:
+        held = _counted(checked.credentials, "credential")
+        _confirm(f"Replace {app.vault_path} by its backup ({held}, generation "
+                 f"{checked.generation})? Changes of the last write are lost.",
+                 "nothing restored")
+    restored = restore(app.vault_path, passphrase)
+    note(f"Restored {app.vault_path} from {backup}: "
+         f"{_counted(restored.credentials, 'credential')}.")
+
+
+def _counted(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 @vault_group.command(name="push")
