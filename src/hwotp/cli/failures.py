@@ -36,7 +36,8 @@ REMEDIES = {
     Remedy.SETUP_KEY: "or paste the setup key with --secret - instead",
     Remedy.NAME_FORMAT: "name its format with --from",
     Remedy.NAME_READER: "a key on an NFC reader is used with --reader NAME",
-    Remedy.ALL_PARTS: "give the screenshot of every part, each with its own --qr",
+    Remedy.ALL_PARTS: "also give its screenshot with another --qr (or its URI with another "
+    "--uri)",
     Remedy.CHECK_BACKUP: "`hwotp vault check --backup` checks that it opens, "
     "`hwotp vault restore-backup` puts it back",
 }

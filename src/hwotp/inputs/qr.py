@@ -32,7 +32,14 @@ from hwotp.errors import InputError, Remedy
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_PIXELS", "MAX_SIDE", "decode_file", "decode_image"]
+__all__ = [
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "MAX_STREAM_BYTES",
+    "decode_file",
+    "decode_image",
+    "decode_stream",
+]
 
 # The largest screen capture read: an 8K screen (a 4K screen at 2x, 7680x4320) is 33.2 MP, two
 # 5K screens side by side 29.5 MP. An image at the limit costs about 310 MB and 2-5 s with every
@@ -41,6 +48,9 @@ MAX_PIXELS = 36_000_000
 MAX_SIDE = 16_384  # three 4K screens side by side are 11520 px wide
 SCREENSHOT_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 MAX_JPEG_SCANS = 100  # a progressive JPEG has about ten
+# An image piped in is read into memory whole: room for the largest screenshot read, stored
+# as 32-bit BMP (the largest of the formats), plus its header.
+MAX_STREAM_BYTES = MAX_PIXELS * 4 + 2**20
 
 NO_CODE = (
     "no QR code found in {name}: crop closer to the code, take a larger screenshot, "
@@ -70,6 +80,21 @@ def decode_file(path: str | os.PathLike[str]) -> list[str]:
     """
     name = os.fspath(path)
     return _decode_or_raise(_open(name), name)
+
+
+def decode_stream(stream: BinaryIO, name: str) -> list[str]:
+    """The text of every QR code in the image read from `stream` (standard input), under the
+    same rules as a file; at most MAX_STREAM_BYTES are read, so an endless pipe costs little.
+    `name` words the refusals."""
+    import io
+
+    data = stream.read(MAX_STREAM_BYTES + 1)
+    if len(data) > MAX_STREAM_BYTES:
+        raise InputError(f"{name} is larger than a screenshot hwotp reads "
+                         f"({MAX_STREAM_BYTES // 2**20} MiB); crop it around the QR code")
+    if not data:
+        raise InputError(f"{name} is empty: pipe the screenshot in")
+    return _decode_or_raise(_load(io.BytesIO(data), name), name)
 
 
 def decode_image(image: Image.Image) -> list[str]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from hwotp.credential import Algorithm, Credential, CredentialError, Kind
 from hwotp.errors import InputError, Remedy
 
 if TYPE_CHECKING:
     from hwotp.formats.migration import Migration
+    from hwotp.formats.payload import Decoded
 
 
 @dataclass(frozen=True)
@@ -22,36 +24,107 @@ class Found:
     source: str = ""
 
 
-def from_qr(*paths: Path) -> Found:
-    """Every authenticator credential in the QR codes of the images. The parts of a Google
-    Authenticator export split over several QR codes are gathered by the export's batch id:
-    given together, every part must be there."""
-    from hwotp.formats.payload import read_payload
+STDIN = Path("-")  # `--qr -`: the image is on standard input
+STDIN_NAME = "standard input"
+
+
+@dataclass(frozen=True)
+class Uri:
+    """A URI and, for a refusal, where it was given: "" when alone, "URI 2", "line 3 of
+    standard input"."""
+
+    text: str
+    where: str = ""
+
+
+def from_qr(*paths: Path, stdin: BinaryIO | None = None) -> Found:
+    """Every authenticator credential in the QR codes of the images (`STDIN`: the image read
+    from `stdin`). The parts of a Google Authenticator export split over several QR codes are
+    gathered by the export's batch id: given together, every part must be there."""
+    return from_inputs(paths, (), stdin)
+
+
+def from_uri(uri: str) -> Found:
+    return from_inputs((), (Uri(uri),))
+
+
+def from_inputs(
+    paths: Sequence[Path], uris: Sequence[Uri], stdin: BinaryIO | None = None
+) -> Found:
+    """The credentials of every image and URI given in one command, the parts of a split
+    export gathered across them all. A QR code that is not an authenticator's is skipped with
+    a warning when others are; a URI that cannot be used is refused, naming where it was."""
+    gathered = _Gathered()
+    for path in paths:
+        gathered.add_texts(_qr_texts(path, stdin))
+    for uri in uris:
+        gathered.add_uri(uri)
+    return gathered.found(_source(paths, uris))
+
+
+def _qr_texts(path: Path, stdin: BinaryIO | None) -> list[str]:
     from hwotp.inputs import qr
 
-    credentials: list[Credential] = []
-    warnings: list[str] = []
-    refusals: list[InputError] = []
-    parts: list[Migration] = []
-    for path in paths:
-        for text in qr.decode_file(path):
+    if path == STDIN and stdin is not None:
+        return qr.decode_stream(stdin, f"the image on {STDIN_NAME}")
+    return qr.decode_file(path)
+
+
+def _source(paths: Sequence[Path], uris: Sequence[Uri]) -> str:
+    named = [STDIN_NAME if path == STDIN else str(path) for path in paths]
+    on_stdin = any(uri.where.endswith(STDIN_NAME) for uri in uris)
+    if on_stdin:
+        named.append(STDIN_NAME)
+    elif len(uris) == 1:
+        named.append("the URI")
+    elif uris:
+        named.append(f"{len(uris)} URIs")
+    return ", ".join(named)
+
+
+@dataclass
+class _Gathered:
+    credentials: list[Credential] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[InputError] = field(default_factory=list)  # QR codes of something else
+    parts: list[Migration] = field(default_factory=list)
+    from_qr: bool = False
+
+    def add_texts(self, texts: list[str]) -> None:
+        from hwotp.formats.payload import read_payload
+
+        self.from_qr = True
+        for text in texts:
             try:
-                decoded = read_payload(text)
+                self._add(read_payload(text))
             except InputError as refusal:
-                refusals.append(refusal)
-                continue
-            credentials.extend(decoded.credentials)
-            warnings.extend(decoded.warnings)
-            if decoded.batch and decoded.part is not None:
-                parts.append(decoded.part)
-    if not credentials:
-        raise refusals[0]
-    warnings.extend(_unfinished_exports(parts))
-    warnings.extend(f"skipped another QR code: {refusal}" for refusal in refusals)
-    return Found(tuple(credentials), tuple(warnings), source=", ".join(map(str, paths)))
+                self.skipped.append(refusal)
+
+    def add_uri(self, uri: Uri) -> None:
+        from hwotp.formats.payload import URI, read_payload
+
+        try:
+            self._add(read_payload(uri.text.strip(), URI))
+        except InputError as refusal:
+            if not uri.where:
+                raise
+            raise InputError(f"{uri.where}: {refusal.message}", remedy=refusal.remedy) from None
+
+    def _add(self, decoded: Decoded) -> None:
+        self.credentials.extend(decoded.credentials)
+        self.warnings.extend(decoded.warnings)
+        if decoded.batch and decoded.part is not None:
+            self.parts.append(decoded.part)
+
+    def found(self, source: str) -> Found:
+        if not self.credentials:
+            raise self.skipped[0]
+        warnings = self.warnings + _unfinished_exports(self.parts, self.from_qr)
+        warnings += [f"skipped another QR code: {refusal}" for refusal in self.skipped]
+        return Found(tuple(self.credentials), tuple(warnings), source)
 
 
-def _unfinished_exports(parts: list[Migration]) -> list[str]:
+def _unfinished_exports(parts: list[Migration], from_qr: bool) -> list[str]:
     """A part given alone is a warning (the others can follow in another command); parts of
     one export given together with one missing are refused, naming it."""
     batches: dict[int, list[Migration]] = {}
@@ -67,19 +140,12 @@ def _unfinished_exports(parts: list[Migration]) -> list[str]:
                 remedy=Remedy.ALL_PARTS,
             )
         if missing:
-            warnings.append(f"this QR code is {given[0].batch_label} of a Google Authenticator "
-                            "export")
+            what = "QR code" if from_qr else "URI"
+            warnings.append(f"this {what} is {given[0].batch_label} of a Google Authenticator "
+                            f"export: enrol its other {len(missing)} part"
+                            f"{'s' if len(missing) > 1 else ''} too (given together in one "
+                            "command, a missing one is named)")
     return warnings
-
-
-def from_uri(uri: str) -> Found:
-    from hwotp.formats.payload import URI, read_payload
-
-    decoded = read_payload(uri.strip(), URI)
-    warnings = list(decoded.warnings)
-    if decoded.batch:
-        warnings.append(f"this export is {decoded.batch}")
-    return Found(decoded.credentials, tuple(warnings), source="the URI")
 
 
 def from_secret(

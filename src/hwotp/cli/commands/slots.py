@@ -60,8 +60,9 @@ def remove(app: App, slot_id: str) -> None:
     is never removed.
 
     Removing a slot does not re-key the vault: a copy of the file from before still opens
-    with the removed passphrase (not the backup, which is rewritten as the new version). After removing a leaked one, change the
-    remaining passphrase with `hwotp vault passphrase`, which re-keys a one-slot vault.
+    with the removed passphrase (not the backup, which is rewritten as the new version).
+    After removing a leaked one, change the remaining passphrase with `hwotp vault
+    passphrase`, which re-keys a one-slot vault.
     """
     vault = _unlocked(app)
     if slot_id == vault.unlocked_slot and len(vault.slots()) > 1:  # the last: refused below
