@@ -213,10 +213,10 @@ def _read_found(
 ) -> Found:
     from hwotp.usecases import sources
 
+    app.stdin_taken = _stdin_reader(qr_files, uris, secret)
     if bool(qr_files or uris) == (secret is not None):
         raise click.UsageError("give exactly one of --secret, or --qr and --uri (each once or "
                                "more, together too)")
-    app.stdin_taken = _stdin_reader(qr_files, uris, secret)
     if secret is None:
         _refuse_setup_key_options("the QR code" if qr_files else "the URI")
         for qr_file in qr_files:
