@@ -393,7 +393,7 @@ def test_list_without_a_vault_says_how_to_start(hwotp) -> None:
     ("args", "code", "words"),
     [
         (("enroll",), ExitCode.USAGE, "exactly one of"),
-        (("enroll", "--uri", GITHUB, "--qr", "x.png"), ExitCode.USAGE, "exactly one of"),
+        (("enroll", "--uri", GITHUB, "--secret", SECRET), ExitCode.USAGE, "exactly one of"),
         (("enroll", "--secret", SECRET), ExitCode.USAGE, "--account"),
         (("enroll", "--uri", "https://example.com/setup"), ExitCode.BAD_INPUT, "web address"),
         (("enroll", "--uri", "otpauth://totp/A:b?secret=JBSWY3DP!"), ExitCode.BAD_INPUT, "secret"),

@@ -154,8 +154,8 @@ def test_a_missing_part_of_a_split_export_is_named(hwotp, tmp_path, vault_path):
     result = hwotp("enroll", "--qr", str(given[0]), "--qr", str(given[1]), "--in-vault")
     assert result.exit_code == ExitCode.BAD_INPUT, result.everything
     assert result.stderr.splitlines()[-1] == (
-        "hwotp: part 2 of 3 of a Google Authenticator export is missing; give the screenshot "
-        "of every part, each with its own --qr"
+        "hwotp: part 2 of 3 of a Google Authenticator export is missing; also give its "
+        "screenshot with another --qr (or its URI with another --uri)"
     )
     assert not vault_path.exists()
     # One part alone is a warning: the others may follow in another command.

@@ -241,7 +241,8 @@ def test_screen_refuses_setup_key_options_and_a_second_source(x_desk) -> None:
     for other in (["--clipboard"], ["--uri", GITHUB], ["--qr", "shot.png"]):
         done = desk.run("enroll", "--screen", *other)
         assert fails(done, ExitCode.USAGE) == (
-            "give exactly one of --qr (once or more), --uri, --secret, --screen or --clipboard; "
+            "give exactly one of --secret, --screen, --clipboard, or --qr and --uri (each once "
+            "or more, together too); "
             "see 'hwotp enroll --help'")
         assert SECRET not in done.stderr
 

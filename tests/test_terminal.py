@@ -120,6 +120,49 @@ def test_setup_key_prompt_is_hidden(spawn) -> None:
     assert "Acme:eve" in rest and SECRET.lower() not in child.before + rest
 
 
+def test_uri_dash_at_the_terminal_asks_without_echo(spawn) -> None:
+    create_vault(spawn)
+    other = GITHUB.replace("alice", "bob")
+    child = spawn("enroll", "--uri", "-", "--in-vault")
+    child.expect("URI: ")
+    child.sendline(other)
+    child.expect("Vault passphrase: ")
+    child.sendline(PASSPHRASE)
+    rest, status = finish(child)
+    assert status == 0, rest
+    assert "GitHub:bob" in rest and SECRET not in child.before + rest
+    assert "shell history" not in rest
+
+
+def test_qr_dash_at_the_terminal_is_refused_unread(spawn) -> None:
+    child = spawn("enroll", "--qr", "-")
+    rest, status = finish(child)
+    assert status == 2 and "hwotp: --qr - reads an image piped to standard input" in rest
+
+
+def test_restore_backup_asks_first(spawn) -> None:
+    create_vault(spawn)
+    child = spawn("enroll", "--uri", GITHUB.replace("alice", "bob"))
+    child.expect("Vault passphrase: ")
+    child.sendline(PASSPHRASE)
+    assert finish(child)[1] == 0
+    child = spawn("vault", "restore-backup")
+    child.expect("Vault passphrase: ")
+    child.sendline(PASSPHRASE)
+    child.expect(r"Replace .*vault.hwotp by its backup \(1 credential, generation 1\)\? "
+                 r"Changes of the last write are lost. \[y/N\]: ")
+    child.sendline("")
+    rest, status = finish(child)
+    assert status == 8 and "hwotp: nothing restored" in rest
+    child = spawn("vault", "restore-backup")
+    child.expect("Vault passphrase: ")
+    child.sendline(PASSPHRASE)
+    child.expect(r"\[y/N\]: ")
+    child.sendline("y")
+    rest, status = finish(child)
+    assert status == 0 and "1 credential." in rest
+
+
 def test_change_passphrase_at_the_terminal(spawn) -> None:
     create_vault(spawn)
     child = spawn("vault", "passphrase")

@@ -61,7 +61,7 @@ pytestmark = pytest.mark.usefixtures("no_pcscd")
 
 
 def test_import_takes_every_option_enroll_stores_with() -> None:
-    sources = {"qr_files", "uri", "secret", "screen", "clipboard", "issuer", "account", "kind",
+    sources = {"qr_files", "uris", "secret", "screen", "clipboard", "issuer", "account", "kind",
                "algorithm", "digits", "period", "counter"}
     enrolling = {p.name for p in enroll.params} - sources
     importing = {p.name for p in import_.params} - {"file", "format_name"}

@@ -89,7 +89,10 @@ def test_delete_on_a_key(plug_keys, hwotp):
     assert "no terminal to confirm" in refused and "--force" in refused
     assert names_on(rig.keys[0]) == {b"Mail:bob", b"Site:alice"}
     deleted = ok(hwotp("delete", "mail", "--force"))
-    assert deleted.stderr.splitlines() == [f"Deleted Mail:bob from the YubiKey {ONE}."]
+    assert deleted.stderr.splitlines() == [
+        f"Deleted Mail:bob from the YubiKey {ONE}.",
+        f"Checked the YubiKey {ONE}: a copy on a key not plugged in stays there.",
+    ]
     assert names_on(rig.keys[0]) == {b"Site:alice"}
     failed(hwotp("delete", "mail", "--force"), ExitCode.NOT_FOUND)
 
@@ -100,7 +103,8 @@ def test_rename_on_a_key_keeps_the_secret_and_the_period(plug_keys, hwotp):
     ok(hwotp("enroll", "--uri", PERIOD_60, "--no-touch"))
     renamed = ok(hwotp("rename", "github", "Forge:carol"))
     assert renamed.stderr.splitlines() == [
-        f"Renamed GitHub:alice to Forge:carol in the YubiKey {ONE}."
+        f"Renamed GitHub:alice to Forge:carol in the YubiKey {ONE}.",
+        f"Checked the YubiKey {ONE}: a copy on a key not plugged in keeps its old name.",
     ]
     ok(hwotp("rename", "slow", "dave"))  # no colon: the issuer stays
     assert names_on(rig.keys[0]) == {b"Forge:carol", b"60/Slow:dave"}
@@ -115,7 +119,8 @@ def test_rename_onto_a_taken_name_is_refused(plug_keys, hwotp):
     put(rig.keys[0], "a", "X")
     put(rig.keys[0], "b", "X")
     message = failed(hwotp("rename", "X:a", "X:b"), ExitCode.EXISTS)
-    assert message == f"hwotp: another credential on the YubiKey {ONE} already has that name"
+    assert message == (f"hwotp: another credential on the YubiKey {ONE} already has that name "
+                       "(nothing renamed)")
     ok(hwotp("rename", "X:a", "X:a"))  # its own name: nothing to do
     assert names_on(rig.keys[0]) == {b"X:a", b"X:b"}
     too_long = failed(hwotp("rename", "X:a", "X:" + "c" * 70), ExitCode.BAD_INPUT)

@@ -84,22 +84,6 @@ def test_rename_refuses_control_characters_and_names_read_from_a_key_are_escaped
     assert "Other:evil\\u000aFAKE: 999999" in listed
 
 
-def test_rename_and_delete_name_the_copies_they_leave(plug_keys, hwotp):
-    rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
-    ok(hwotp("enroll", "--uri", GITHUB, "--no-touch", "--all-keys", "--also-vault"))
-    renamed = ok(hwotp("rename", "GitHub:alice", "GitHub:work"))
-    assert renamed.stderr.splitlines() == [
-        f"Renamed GitHub:alice to GitHub:work in the YubiKey {ONE}.",
-        f"It keeps its old name in the YubiKey {TWO} and the vault.",
-    ]
-    deleted = ok(hwotp("delete", "GitHub:alice", "--force"))
-    assert deleted.stderr.splitlines() == [
-        f"Deleted GitHub:alice from the YubiKey {TWO}.",
-        "A copy stays in the vault.",
-    ]
-    assert [names_on(key) for key in rig.keys] == [{b"GitHub:work"}, set()]
-
-
 def test_vault_push_onto_a_full_key_does_not_fall_back_to_the_vault(plug_keys, hwotp):
     rig = plug_keys(KeyConfig(serial=ONE, firmware=(5, 4, 3)))
     ok(hwotp("enroll", "--uri", GITHUB, "--in-vault"))

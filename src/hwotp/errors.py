@@ -48,6 +48,7 @@ class Remedy(StrEnum):
     RESET_SECURITY_KEY = "reset the security key"
     SCREENSHOT = "hand over a screenshot another way"
     FALLBACK = "store what does not fit in the vault"
+    CHECK_BACKUP = "check the backup, then restore it"
 
 
 class HwotpError(Exception):

@@ -40,6 +40,7 @@ class App:
     remember: bool = False
     weak_passphrase: bool = False  # --weak-passphrase: no strength floor (throwaway vaults)
     next_within: float | None = None  # --next-within; None: the config's
+    stdin_taken: str | None = None  # the option that reads standard input (`--uri -`)
     _found: list[YubiKey] | None = None  # every key present
     _keys: list[YubiKey] | None = None  # those chosen
     _keys_chosen_for_reading = False
@@ -181,7 +182,8 @@ class App:
             note(prefixed("wrong password; try again"))  # a wrong answer, said as an error is
         if given is not None:
             return given
-        return read_hidden(f"OATH password for {key_label}", variable="HWOTP_OATH_PASSWORD")
+        return read_hidden(f"OATH password for {key_label}", variable="HWOTP_OATH_PASSWORD",
+                           stdin_taken=self.stdin_taken)
 
     def _remember_access_key(self, device_id: str, access_key: bytes) -> None:
         from hwotp.yubikey import remember
@@ -208,7 +210,8 @@ class App:
         if creating and is_terminal() and secret_variable("HWOTP_PASSPHRASE") is None:
             note(f"Creating a new vault at {self.vault_path}.")
         if not creating:
-            return read_hidden("Vault passphrase", variable="HWOTP_PASSPHRASE")
+            return read_hidden("Vault passphrase", variable="HWOTP_PASSPHRASE",
+                               stdin_taken=self.stdin_taken)
         return self._strong_passphrase("HWOTP_PASSPHRASE")
 
     def ask_new_passphrase(self) -> str:
@@ -221,7 +224,8 @@ class App:
         from hwotp.vault.strength import weakness
 
         while True:
-            passphrase = read_hidden("New vault passphrase", variable=variable, twice=True)
+            passphrase = read_hidden("New vault passphrase", variable=variable, twice=True,
+                                     stdin_taken=self.stdin_taken)
             problem = None if self.weak_passphrase else weakness(passphrase)
             if problem is None:
                 return passphrase
@@ -247,15 +251,21 @@ class VaultLeftOut(Exception):
         self.cause = cause
 
 
-def read_hidden(label: str, variable: str | None = None, twice: bool = False) -> str:
+def read_hidden(
+    label: str, variable: str | None = None, twice: bool = False, stdin_taken: str | None = None
+) -> str:
     """A secret input from `variable`, else the terminal without echo, else one line of
-    standard input (scripts); an empty answer is an error."""
+    standard input (scripts), unless an option (`stdin_taken`) has read it already; an empty
+    answer is an error."""
     what = _in_a_sentence(label)
     value = secret_variable(variable) if variable else None
     if value is None and is_terminal():
         from hwotp.cli.prompts import ask_hidden
 
         value = ask_hidden(label, twice)
+    elif value is None and stdin_taken is not None:
+        where = f"set {variable}" if variable else "type it at a terminal"
+        raise NoAnswerError(f"no {what}: standard input was read for {stdin_taken}; {where}")
     elif value is None:
         try:
             line = sys.stdin.readline() if sys.stdin else ""

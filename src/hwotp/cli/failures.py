@@ -42,12 +42,15 @@ REMEDIES = {
     Remedy.SETUP_KEY: "or paste the setup key with --secret - instead",
     Remedy.NAME_FORMAT: "name its format with --from",
     Remedy.NAME_READER: "a key on an NFC reader is used with --reader NAME",
-    Remedy.ALL_PARTS: "give the screenshot of every part, each with its own --qr",
+    Remedy.ALL_PARTS: "also give its screenshot with another --qr (or its URI with another "
+    "--uri)",
     Remedy.PICK_SECURITY_KEY: "choose one with --device SERIAL or --device PATH",
     Remedy.RESET_SECURITY_KEY: "hwotp fido2 reset does that",
     Remedy.SCREENSHOT: "or copy a screenshot to the clipboard and use --clipboard, or save it "
     "and use --qr FILE",
     Remedy.FALLBACK: "--fallback vault stores what does not fit in the vault",
+    Remedy.CHECK_BACKUP: "`hwotp vault check --backup` checks that it opens, "
+    "`hwotp vault restore-backup` puts it back",
 }
 
 

@@ -37,10 +37,12 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PIXELS",
     "MAX_SIDE",
+    "MAX_STREAM_BYTES",
     "decode_bytes",
     "decode_file",
     "decode_image",
     "decode_images",
+    "decode_stream",
     "open_bytes",
     "refuse_oversized",
 ]
@@ -52,6 +54,9 @@ MAX_PIXELS = 36_000_000
 MAX_SIDE = 16_384  # three 4K screens side by side are 11520 px wide
 SCREENSHOT_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 MAX_JPEG_SCANS = 100  # a progressive JPEG has about ten
+# An image piped in is read into memory whole: room for the largest screenshot read, stored
+# as 32-bit BMP (the largest of the formats), plus its header.
+MAX_STREAM_BYTES = MAX_PIXELS * 4 + 2**20
 
 NO_CODE = (
     "no QR code found in {name}: crop closer to the code, take a larger screenshot, "
@@ -81,6 +86,21 @@ def decode_file(path: str | os.PathLike[str]) -> list[str]:
     """
     name = os.fspath(path)
     return _decode_or_raise(_open(name), name)
+
+
+def decode_stream(stream: BinaryIO, name: str) -> list[str]:
+    """The text of every QR code in the image read from `stream` (standard input), under the
+    same rules as a file; at most MAX_STREAM_BYTES are read, so an endless pipe costs little.
+    `name` words the refusals."""
+    import io
+
+    data = stream.read(MAX_STREAM_BYTES + 1)
+    if len(data) > MAX_STREAM_BYTES:
+        raise InputError(f"{name} is larger than a screenshot hwotp reads "
+                         f"({MAX_STREAM_BYTES // 2**20} MiB); crop it around the QR code")
+    if not data:
+        raise InputError(f"{name} is empty: pipe the screenshot in")
+    return _decode_or_raise(_load(io.BytesIO(data), name), name)
 
 
 def decode_image(image: Image.Image) -> list[str]:

@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace as copy_with
 from pathlib import Path
 
-from hwotp.credential import Code, Credential, Entry, Kind
+from hwotp.credential import Code, Credential, Entry, Kind, display_name
 from hwotp.errors import ExistsError, NotFoundError, Remedy
 from hwotp.otp import compute
 from hwotp.stores.base import Comparison, Computed
 from hwotp.vault import Vault, VaultExistsError
+
+_TAKEN = "another credential in the vault already has that name"
 
 # Called with True when the vault is about to be created (ask twice), False to unlock it.
 PassphraseSource = Callable[[bool], str]
@@ -111,13 +113,18 @@ class VaultStore:
         with self._edit() as credentials:
             del credentials[self._locate(credentials, entry)]
 
+    def check_rename(self, entry: Entry, issuer: str, account: str) -> None:
+        renamed = display_name(issuer, account)
+        if renamed != entry.name and renamed in self._named():
+            raise ExistsError(_TAKEN)
+
     def rename(self, entry: Entry, issuer: str, account: str) -> None:
         with self._edit() as credentials:
             index = self._locate(credentials, entry)
             renamed = copy_with(credentials[index], issuer=issuer, account=account)
             clash = _index(credentials, renamed.name)  # the name as stored: NFC, trimmed
             if clash is not None and clash != index:
-                raise ExistsError("another credential in the vault already has that name")
+                raise ExistsError(_TAKEN)
             credentials[index] = renamed
 
     def escrowed(self) -> list[Credential]:

@@ -195,7 +195,7 @@ class YubiKeyStore:
         with self._session() as session, self._missing(entry):
             session.delete_credential(self._id(entry))
 
-    def rename(self, entry: Entry, issuer: str, account: str) -> None:
+    def check_rename(self, entry: Entry, issuer: str, account: str) -> None:
         firmware = self.key.info().firmware
         if firmware < RENAME_FIRMWARE:
             version = ".".join(map(str, firmware))
@@ -207,11 +207,15 @@ class YubiKeyStore:
         if len(new_id) > MAX_ID_BYTES:
             raise InputError(f"the new name takes {len(new_id)} bytes; a YubiKey allows 64")
         _refuse_misread(issuer, account, entry.kind, entry.period)
-        if new_id == self._id(entry):
-            return  # the name it has already (as the vault treats it)
-        if new_id in {self._id(other) for other in self.entries()}:
+        if new_id != self._id(entry) and new_id in {self._id(other) for other in self.entries()}:
             # The key would answer 6A80 (wrong data): say what is wrong instead.
             raise ExistsError(f"another credential on the {self.location} already has that name")
+
+    def rename(self, entry: Entry, issuer: str, account: str) -> None:
+        self.check_rename(entry, issuer, account)
+        new_id = oathwire.format_credential_id(issuer, account, entry.kind, entry.period)
+        if new_id == self._id(entry):
+            return  # the name it has already (as the vault treats it)
         with self._session() as session, self._missing(entry):
             oathwire.rename_in(session, self._id(entry), new_id)
 

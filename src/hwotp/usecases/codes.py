@@ -189,6 +189,14 @@ def select_one(located: Sequence[Located], query: str) -> Located:
     return hits[0]
 
 
+def copies_of(located: Sequence[Located], item: Located) -> list[Located]:
+    """`item` and its copies (the same name in other stores), in the order located: keys
+    before the vault. Copies are one credential for `delete` and `rename`, as for `code`."""
+    copies = [other for other in located if other is item or other.entry.is_copy_of(item.entry)]
+    _refuse_twins(copies)  # its own store's twin was told apart by the query (an id)
+    return copies
+
+
 def _refuse_twins(hits: Sequence[Located]) -> None:
     """Two credentials that print alike in one store are not copies: never guess which."""
     locations = [item.entry.location for item in hits]

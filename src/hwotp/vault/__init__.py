@@ -22,6 +22,7 @@ from hwotp.errors import (
     HwotpWarning,
     InputError,
     NotFoundError,
+    Remedy,
     StorageError,
     VaultDamagedError,
     WrongPassphraseError,
@@ -32,10 +33,13 @@ from hwotp.vault import format as fmt
 from hwotp.vault.file import VaultExistsError, VaultMissingError
 
 __all__ = [
+    "FileCheck",
     "SlotInfo",
     "Vault",
     "VaultExistsError",
     "VaultMissingError",
+    "check_file",
+    "restore_backup",
 ]
 
 # What is logged: paths, sizes, counts, slot ids and KDF parameters; never a passphrase, a key,
@@ -198,10 +202,11 @@ class Vault:
         one for `passphrase`, in one write. Returns the new slot's id.
 
         When that slot is the only one, the master key is replaced too, so an old copy of the
-        file and the old passphrase no longer open later versions."""
+        file and the old passphrase no longer open later versions. The backup is rewritten as
+        the new version: it no longer opens with the old passphrase."""
         _check_passphrase(passphrase)
         target = slot_id or self.unlocked_slot
-        with self._locked() as (envelope, payload, old):
+        with self._locked() as (envelope, payload, _old):
             slots = list(envelope.header.slots)
             index = _slot_index(slots, target)
             if slots[index]["type"] != fmt.SCRYPT_TYPE:
@@ -209,7 +214,9 @@ class Vault:
             master_key = fmt.new_master_key() if len(slots) == 1 else self._master_key
             slot = self._new_slot(passphrase, slots, master_key)
             slots[index] = slot
-            self._write(slots, payload, old, master_key)
+            # The backup becomes the new version too: a stolen copy of it must not open with
+            # the old passphrase, which may be why it was changed.
+            self._write(slots, payload, None, master_key)
         self._master_key = master_key  # only once the file holds it
         if target == self.unlocked_slot:
             self.unlocked_slot = str(slot["id"])
@@ -217,12 +224,12 @@ class Vault:
 
     def remove_slot(self, slot_id: str) -> None:
         """Remove a slot; refused if no slot this hwotp can open would remain."""
-        with self._locked() as (envelope, payload, old):
+        with self._locked() as (envelope, payload, _old):
             slots = list(envelope.header.slots)
             del slots[_slot_index(slots, slot_id)]
             if not any(s["type"] == fmt.SCRYPT_TYPE for s in slots):
                 raise InputError("cannot remove the vault's last passphrase slot")
-            self._write(slots, payload, old)
+            self._write(slots, payload, None)  # nor may the backup keep the removed slot
 
     # --- internals --------------------------------------------------------------------------
 
@@ -281,6 +288,56 @@ class Vault:
     ) -> dict[str, object]:
         slot_id = fmt.new_slot_id(s["id"] for s in slots)
         return _new_scrypt_slot(master_key or self._master_key, passphrase, slot_id)
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What `check_file` found in an intact vault file."""
+
+    path: Path
+    credentials: int
+    slots: int
+    generation: int
+
+
+def check_file(path: Path, passphrase: str) -> FileCheck:
+    """Open and verify a vault file (the vault or its backup) as `unlock` does: the header and
+    its checksum, a key slot that opens with `passphrase`, the payload authenticated with the
+    header. Records nothing (no generation: a backup is older by design).
+    VaultDamagedError, WrongPassphraseError, VaultMissingError."""
+    path = _real(path)
+    return _checked_bytes(path, file.read(path, fmt.MAX_FILE_BYTES), passphrase)
+
+
+def restore_backup(path: Path, passphrase: str) -> FileCheck:
+    """Put the backup in the vault's place, once it opens with `passphrase` (checked under the
+    lock, so the backup checked is the one restored). The backup stays as it is."""
+    path = _real(path)
+    backup = file.backup_path(path)
+    with file.exclusive_lock(path):
+        try:
+            data = file.read(backup, fmt.MAX_FILE_BYTES)
+        except VaultMissingError:
+            raise VaultMissingError(f"there is no backup at {backup}") from None
+        checked = _checked_bytes(backup, data, passphrase)
+        file.write_atomic(path, data)
+        logger.debug("restored %s from its backup (%d bytes)", path, len(data))
+        # An older generation on purpose: the next open must not call it a rollback.
+        generations.remember(path, checked.generation, newer_only=False)
+    return checked
+
+
+def _checked_bytes(path: Path, data: bytes, passphrase: str) -> FileCheck:
+    try:
+        envelope = fmt.parse(data)
+        master_key, _slot_id = fmt.open_master_key(envelope, passphrase, _timed_scrypt)
+        payload = fmt.decrypt(envelope, master_key)
+    except VaultDamagedError as err:
+        raise _with_backup_hint(path, VaultDamagedError(f"{path}: {err}")) from None
+    except WrongPassphraseError:
+        raise WrongPassphraseError(f"{path} does not open with that passphrase") from None
+    return FileCheck(path, len(payload.credentials), len(envelope.header.slots),
+                     payload.generation)
 
 
 def _new_scrypt_slot(
@@ -378,4 +435,5 @@ def _with_backup_hint(path: Path, err: VaultDamagedError) -> VaultDamagedError:
     backup = file.backup_path(path)
     if not backup.exists():
         return err
-    return VaultDamagedError(f"{err}; the previous version is in {backup}")
+    return VaultDamagedError(f"{err}; the previous version is in {backup}",
+                             remedy=Remedy.CHECK_BACKUP)

@@ -264,64 +264,124 @@ def _pick(names: list[str]) -> str | None:
     return None
 
 
+in_vault_option = click.option(
+    "--in-vault", is_flag=True, help="Only the vault's copy (keys are not looked at)."
+)
+
+
 @cli.command()
 @click.argument("query", shell_complete=complete_names)
 @key_options
+@in_vault_option
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-def delete(app: App, query: str, force: bool) -> None:
-    """Delete the credential matching QUERY from one place (a copy on another key or in the
-    vault stays, and is named).
+def delete(app: App, query: str, in_vault: bool, force: bool) -> None:
+    """Delete the credential matching QUERY: every copy, on each YubiKey plugged in and in the
+    vault (--device SERIAL: on those keys only; --in-vault: in the vault only). A copy on a
+    key that is not plugged in stays there: the keys checked are named.
 
     On a YubiKey the secret is gone for good. In the vault it is gone from the vault file and
     from its backup (vault.hwotp.bak beside it), which is rewritten without it; copies of the
     vault file made by other means (your backups, a synced folder's history) still hold it.
     """
-    from hwotp.usecases.codes import locate_all
-
-    located = locate_all(app.stores())
-    (item,) = _select(located, query)
+    stores = _copy_stores(app, in_vault)
+    copies = _copies(stores, query)
+    name = copies[0].entry.name
     if not force:
-        _confirm_delete(
-            f"Delete {item.entry.name} from the {item.entry.location}? It cannot be undone."
-        )
-    item.store.delete(item.entry)
-    note(f"Deleted {item.entry.name} from the {item.entry.location}.")
-    _name_copies(located, item, "A copy stays in the")
-
-
-def _name_copies(located: list[Located], item: Located, saying: str) -> None:
-    """Copies of one credential elsewhere (backup keys, the vault) are not touched: say where."""
-    copies = [
-        other.entry.location
-        for other in located
-        if other.entry.is_copy_of(item.entry)
-    ]
-    if copies:
-        note(f"{saying} {' and the '.join(copies)}.")
+        _confirm_delete(f"Delete {name} from the {_places(copies)}? It cannot be undone.")
+    _on_every_copy(copies, lambda item: item.store.delete(item.entry),
+                   lambda item: f"Deleted {name} from the {item.entry.location}.", "deleted from")
+    _name_keys_checked(stores, "stays there")
 
 
 @cli.command()
 @click.argument("query", shell_complete=complete_names)
 @click.argument("new_name")
 @key_options
+@in_vault_option
 @click.pass_obj
-def rename(app: App, query: str, new_name: str) -> None:
+def rename(app: App, query: str, new_name: str, in_vault: bool) -> None:
     """Rename the credential matching QUERY to NEW_NAME ("issuer:account", or just "account" to
-    keep the issuer)."""
+    keep the issuer): every copy, on each YubiKey plugged in and in the vault (--device
+    SERIAL: on those keys only; --in-vault: in the vault only). Every copy is checked before
+    the first is renamed."""
     from hwotp.credential import CredentialError, clean_name
-    from hwotp.usecases.codes import locate_all
 
-    located = locate_all(app.stores())
-    (item,) = _select(located, query)
+    stores = _copy_stores(app, in_vault)
+    copies = _copies(stores, query)
+    old = copies[0].entry
     try:
-        issuer, account = clean_name(*_split_name(new_name, keep_issuer=item.entry.issuer))
+        issuer, account = clean_name(*_split_name(new_name, keep_issuer=old.issuer))
     except CredentialError as error:
         raise InputError(f"{error}; nothing renamed") from None
-    item.store.rename(item.entry, issuer, account)
-    note(f"Renamed {item.entry.name} to {display_name(issuer, account)} in the "
-         f"{item.entry.location}.")
-    _name_copies(located, item, "It keeps its old name in the")
+    for item in copies:
+        try:
+            item.store.check_rename(item.entry, issuer, account)
+        except HwotpError as error:
+            error.add_context("nothing renamed")
+            raise
+    renamed = display_name(issuer, account)
+    _on_every_copy(copies, lambda item: item.store.rename(item.entry, issuer, account),
+                   lambda item: f"Renamed {old.name} to {renamed} in the {item.entry.location}.",
+                   "renamed in")
+    _name_keys_checked(stores, "keeps its old name")
+
+
+def _copy_stores(app: App, in_vault: bool) -> list[Store]:
+    """Where `delete` and `rename` look: every key plugged in and the vault; --device (or
+    --reader): those keys only; --in-vault: the vault only."""
+    keys_named = bool(app.serials or app.reader)
+    if in_vault:
+        if keys_named or app.no_vault:
+            raise click.UsageError(
+                "--in-vault acts on the vault only; leave out --device, --reader and --no-vault"
+            )
+        return [app.vault_store()]
+    if keys_named:
+        return list(app.keys_or_note(reading=False))
+    return app.stores()
+
+
+def _copies(stores: list[Store], query: str) -> list[Located]:
+    """The credential the query names, with its copies in the other stores."""
+    from hwotp.usecases.codes import copies_of, locate_all
+
+    located = locate_all(stores)
+    (item,) = _select(located, query)
+    return copies_of(located, item)
+
+
+def _on_every_copy(
+    copies: list[Located], act: Callable[[Located], None], said: Callable[[Located], str],
+    past: str,
+) -> None:
+    """`act` on each copy, saying so in one line each; a failure adds which copies were done
+    and which not (the failing one counted as not: `hwotp list` tells). `past`: "deleted
+    from", "renamed in"."""
+    for number, item in enumerate(copies):
+        try:
+            act(item)
+        except HwotpError as error:
+            done = f"{past} the {_places(copies[:number])} only; " if number else ""
+            preposition = past.split()[-1]
+            error.add_context(f"{done}not {preposition} the {_places(copies[number:], 'or')}")
+            raise
+        note(said(item))
+
+
+def _places(copies: list[Located], joined: str = "and") -> str:
+    """"YubiKey 1, the YubiKey 2 and the vault"."""
+    places = [item.entry.location for item in copies]
+    if len(places) == 1:
+        return places[0]
+    return ", the ".join(places[:-1]) + f" {joined} the {places[-1]}"
+
+
+def _name_keys_checked(stores: list[Store], left: str) -> None:
+    """hwotp can see only the keys plugged in: a backup key in a drawer keeps its copy."""
+    keys = [store.location for store in stores if store.location != "vault"]
+    if keys:
+        note(f"Checked the {' and the '.join(keys)}: a copy on a key not plugged in {left}.")
 
 
 def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
@@ -334,8 +394,13 @@ def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
 
 
 def _confirm_delete(question: str) -> None:
+    _confirm(question, "nothing deleted")
+
+
+def _confirm(question: str, refused: str) -> None:
+    """Yes at the terminal, else CancelledError(`refused`): no terminal means --force."""
     if not is_terminal():
-        raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
+        raise CancelledError(f"{refused}: there is no terminal to confirm; pass --force")
     try:
         agreed = confirm(question, default=False)
     except click.Abort as aborted:  # Ctrl-D at the question is a no; Ctrl-C stays an interrupt
@@ -343,7 +408,7 @@ def _confirm_delete(question: str) -> None:
             raise
         agreed = False
     if not agreed:
-        raise CancelledError("nothing deleted")
+        raise CancelledError(refused)
 
 
 @cli.group(name="vault")
@@ -360,16 +425,65 @@ def change_passphrase(app: App) -> None:
     Asks for the current passphrase, then the new one twice (for scripts: HWOTP_PASSPHRASE and
     HWOTP_NEW_PASSPHRASE, or two lines on standard input). The new one must be at least 10
     characters and hard to guess by zxcvbn's estimate (--weak-passphrase accepts any, for a
-    throwaway vault). The previous file, which the old
-    passphrase still opens, stays as the backup until the next write: delete it if the old
-    passphrase leaked.
+    throwaway vault). The backup (vault.hwotp.bak) is rewritten under the new passphrase too:
+    no file hwotp keeps opens with the old one (copies you made yourself still do).
     """
+    from hwotp.vault.file import backup_path
+
     store = app.vault_store(held=False)
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     vault = store.unlocked()
     vault.change_passphrase(app.ask_new_passphrase())
-    note(f"Changed the passphrase of {store.path}.")
+    note(f"Changed the passphrase of {store.path} and of its backup {backup_path(store.path)}.")
+
+
+@vault_group.command(name="check")
+@click.option("--backup", is_flag=True, help="Check the backup (vault.hwotp.bak) instead.")
+@click.pass_obj
+def check_vault(app: App, backup: bool) -> None:
+    """Open the vault (or its backup) with the passphrase and verify it: the header and its
+    checksum, the key slots, the encrypted and authenticated credentials. Changes nothing.
+    Exit 0: intact; 6: damaged or modified; 5: wrong passphrase."""
+    from hwotp.vault import check_file
+    from hwotp.vault.file import backup_path
+
+    path = backup_path(app.vault_path) if backup else app.vault_path
+    if not path.exists():
+        raise NotFoundError(f"there is no {'backup' if backup else 'vault'} at {path}")
+    checked = check_file(path, app.ask_passphrase(creating=False))
+    note(f"{checked.path} is intact: {_counted(checked.credentials, 'credential')}, "
+         f"{_counted(checked.slots, 'key slot')}, generation {checked.generation}.")
+
+
+@vault_group.command(name="restore-backup")
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def restore_backup(app: App, force: bool) -> None:
+    """Put the backup (vault.hwotp.bak, the version before the last write) in the vault's
+    place, after checking that it opens with the passphrase and is intact. Changes made by
+    the last write are lost; the backup stays as it is."""
+    from hwotp.vault import check_file
+    from hwotp.vault import restore_backup as restore
+    from hwotp.vault.file import backup_path
+
+    backup = backup_path(app.vault_path)
+    if not backup.exists():
+        raise NotFoundError(f"there is no backup at {backup}")
+    passphrase = app.ask_passphrase(creating=False)
+    checked = check_file(backup, passphrase)  # a backup that does not open is never offered
+    if not force:
+        held = _counted(checked.credentials, "credential")
+        _confirm(f"Replace {app.vault_path} by its backup ({held}, generation "
+                 f"{checked.generation})? Changes of the last write are lost.",
+                 "nothing restored")
+    restored = restore(app.vault_path, passphrase)
+    note(f"Restored {app.vault_path} from {backup}: "
+         f"{_counted(restored.credentials, 'credential')}.")
+
+
+def _counted(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 @vault_group.command(name="push")

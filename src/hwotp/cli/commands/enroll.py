@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 from click.core import ParameterSource
 
 from hwotp.cli import cli
-from hwotp.cli.app import App, key_options, read_hidden, weak_passphrase_option
+from hwotp.cli.app import App, is_terminal, key_options, read_hidden, weak_passphrase_option
 from hwotp.cli.commands.targets import Placement
 from hwotp.cli.output import (
     code_fields,
@@ -26,7 +27,7 @@ from hwotp.cli.output import (
     warn,
 )
 from hwotp.credential import Code, Credential, Kind, split_name
-from hwotp.errors import ArgumentError
+from hwotp.errors import ArgumentError, InputError
 from hwotp.secret import looks_like_a_secret
 from hwotp.usecases.sources import Found
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from hwotp.cli.commands.targets import Stored
     from hwotp.formats.imports import Refusal
     from hwotp.usecases.enroll import Enrolled
+    from hwotp.usecases.sources import Uri
 
 # The options that describe a setup key, and how the user spells them.
 SETUP_KEY_FLAGS = {
@@ -46,7 +48,8 @@ SETUP_KEY_FLAGS = {
     "counter": "--counter",
 }
 
-ONE_SOURCE = "give exactly one of --qr (once or more), --uri, --secret, --screen or --clipboard"
+ONE_SOURCE = ("give exactly one of --secret, --screen, --clipboard, or --qr and --uri (each once "
+              "or more, together too)")
 NUMBER = re.compile(r"[0-9]+")
 LOOKS_LIKE_A_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a Path folds "://" into ":/"
 
@@ -134,9 +137,14 @@ def enrolment_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @click.option(
     "--qr", "qr_files", type=click.Path(path_type=Path), multiple=True,
-    help="Screenshot or photo of the QR code (repeat for the parts of an export).",
+    help="Screenshot or photo of the QR code (repeat for the parts of an export; '-' reads "
+    "the image from standard input).",
 )
-@click.option("--uri", help="An otpauth:// or otpauth-migration:// URI.")
+@click.option(
+    "--uri", "uris", multiple=True,
+    help="An otpauth:// or otpauth-migration:// URI (repeat for several); '-' reads them "
+    "from standard input, one a line, out of your shell history.",
+)
 @click.option("--screen", is_flag=True, help="Find the QR codes on the screen (kept in memory).")
 @click.option(
     "--clipboard", is_flag=True, help="Read a QR code image or otpauth URIs from the clipboard."
@@ -160,7 +168,7 @@ def enrolment_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def enroll(
     app: App,
     qr_files: tuple[Path, ...],
-    uri: str | None,
+    uris: tuple[str, ...],
     secret: str | None,
     screen: bool,
     clipboard: bool,
@@ -174,8 +182,8 @@ def enroll(
     the secret is written into it (touch required unless --no-touch), where it cannot be read
     back; without one it goes into the encrypted vault.
     """
-    others = bool(qr_files) or uri is not None or secret is not None
-    found = _from_desktop(screen, clipboard, others) or _read_found(qr_files, uri, secret,
+    others = bool(qr_files or uris) or secret is not None
+    found = _from_desktop(screen, clipboard, others) or _read_found(app, qr_files, uris, secret,
                                                                     setup_key)
     enrol_found(app, found, enrolment)
 
@@ -217,29 +225,113 @@ def enrol_found(
     placement = enrolment.placement
     if placement.in_vault and (placement.all_keys or placement.also_vault or app.serials):
         raise click.UsageError("--in-vault stores in the vault only; leave out the key options")
+    if placement.all_keys and (app.serials or app.reader):
+        raise click.UsageError("--all-keys writes to every key present; leave out --device and "
+                               "--reader, or repeat --device SERIAL for each key to write to")
     if app.no_vault and (placement.in_vault or placement.also_vault or placement.fallback):
         raise click.UsageError("--no-vault contradicts --in-vault, --also-vault and --fallback")
     _store(app, found, enrolment.force, enrolment.as_json, placement, refusals)
 
 
 def _read_found(
-    qr_files: tuple[Path, ...], uri: str | None, secret: str | None, setup_key: dict[str, Any]
+    app: App, qr_files: tuple[Path, ...], uris: tuple[str, ...], secret: str | None,
+    setup_key: dict[str, Any],
 ) -> Found:
     from hwotp.usecases import sources
 
-    if sum(given for given in (bool(qr_files), uri is not None, secret is not None)) != 1:
+    app.stdin_taken = _stdin_reader(qr_files, uris, secret)
+    if bool(qr_files or uris) == (secret is not None):
         raise click.UsageError(ONE_SOURCE)
     if secret is None:
         _refuse_setup_key_options("the QR code" if qr_files else "the URI")
-        if not qr_files:
-            return sources.from_uri(uri or "")
         for qr_file in qr_files:
-            _refuse_secret_as_file(qr_file)
-        return sources.from_qr(*qr_files)
+            if qr_file != sources.STDIN:
+                _refuse_secret_as_file(qr_file)
+        found = sources.from_inputs(qr_files, _uris(uris), _stdin_image(qr_files))
+        _warn_of_secrets_in_arguments(uris)  # once read: a refusal stays one sentence
+        return found
     if not setup_key["account"]:
         raise click.UsageError("--secret needs --account (and usually --issuer)")
     key = read_hidden("Setup key") if secret == "-" else secret
-    return sources.from_secret(key, **setup_key)
+    found = sources.from_secret(key, **setup_key)
+    if secret != "-":
+        warn("the setup key given on the command line stays in your shell history; next time "
+             "use --secret - (asked without echo, or read from standard input)")
+    return found
+
+
+def _stdin_reader(
+    qr_files: tuple[Path, ...], uris: tuple[str, ...], secret: str | None
+) -> str | None:
+    """The one option that reads standard input to its end (`--qr -`, `--uri -`), if any;
+    two options cannot share it (`--secret -` reads one line: a passphrase may follow)."""
+    from hwotp.usecases.sources import STDIN
+
+    users = ["--qr -"] * qr_files.count(STDIN) + ["--uri -"] * uris.count("-")
+    users += ["--secret -"] if secret == "-" else []
+    if len(users) > 1:
+        raise click.UsageError("standard input carries one input per command: give only one of "
+                               "--qr -, --uri - and --secret -, once")
+    return users[0] if users and users[0] != "--secret -" else None
+
+
+def _stdin_image(qr_files: tuple[Path, ...]) -> BinaryIO | None:
+    """Standard input for `--qr -`: piped bytes, never a terminal's keystrokes."""
+    from hwotp.usecases.sources import STDIN
+
+    if STDIN not in qr_files:
+        return None
+    if sys.stdin is None or is_terminal():
+        raise click.UsageError("--qr - reads an image piped to standard input, as in "
+                               "`wl-paste | hwotp enroll --qr -`; nothing is piped")
+    return sys.stdin.buffer
+
+
+# The most a list of URIs on standard input may hold: thousands of credentials.
+MAX_STDIN_TEXT = 2**20
+
+
+def _uris(given: tuple[str, ...]) -> list[Uri]:
+    """The URIs given, `-` replaced by those read from standard input; each says where it was
+    given, for a refusal to name."""
+    from hwotp.usecases.sources import Uri
+
+    uris: list[Uri] = []
+    for number, text in enumerate(given, start=1):
+        if text == "-":
+            uris += _stdin_uris()
+        else:
+            uris.append(Uri(text, f"URI {number}" if len(given) > 1 else ""))
+    return uris
+
+
+def _stdin_uris() -> list[Uri]:
+    """At a terminal one URI, asked without echo; piped, one URI a line (blank lines left
+    out), each named by its line number."""
+    from hwotp.usecases.sources import STDIN_NAME, Uri
+
+    if is_terminal():
+        return [Uri(read_hidden("URI"), "the URI typed at the terminal")]
+    try:
+        text = sys.stdin.read(MAX_STDIN_TEXT + 1) if sys.stdin else ""
+    except UnicodeDecodeError:
+        raise InputError(f"{STDIN_NAME} is not valid text (UTF-8)") from None
+    if len(text) > MAX_STDIN_TEXT:
+        raise InputError(f"{STDIN_NAME} holds more than {MAX_STDIN_TEXT // 2**10} KiB of URIs")
+    uris = [Uri(line, f"line {number} of {STDIN_NAME}")
+            for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not uris:
+        raise InputError(f"{STDIN_NAME} holds no URI: pipe them in, one a line")
+    return uris
+
+
+SECRET_IN_URI = re.compile(r"[?&](secret|data)=", re.IGNORECASE)
+
+
+def _warn_of_secrets_in_arguments(uris: tuple[str, ...]) -> None:
+    if any(uri != "-" and SECRET_IN_URI.search(uri) for uri in uris):
+        warn("a URI given on the command line stays in your shell history with its secret; "
+             "next time use --uri - (read from standard input)")
 
 
 def _refuse_secret_as_file(qr_file: Path) -> None:

@@ -59,9 +59,10 @@ def remove(app: App, slot_id: str) -> None:
     passphrase: the way in that remains is proven in the same command, and the last passphrase
     is never removed.
 
-    Removing a slot does not re-key the vault: a copy of the file from before (its backup
-    too) still opens with the removed passphrase. After removing a leaked one, change the
-    remaining passphrase with `hwotp vault passphrase`, which re-keys a one-slot vault.
+    Removing a slot does not re-key the vault: a copy of the file from before still opens
+    with the removed passphrase (not the backup, which is rewritten as the new version).
+    After removing a leaked one, change the remaining passphrase with `hwotp vault
+    passphrase`, which re-keys a one-slot vault.
     """
     vault = _unlocked(app)
     if slot_id == vault.unlocked_slot and len(vault.slots()) > 1:  # the last: refused below
