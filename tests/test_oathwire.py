@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from smartcard.System import readers
 from yubikit.oath import (
@@ -104,6 +104,7 @@ ID_TEXT = st.text(st.sampled_from("ab:/0129²٣ -\n"), min_size=1, max_size=12)
 
 
 @given(ID_TEXT, st.sampled_from([OATH_TYPE.TOTP, OATH_TYPE.HOTP]))
+@example("0/0\n", OATH_TYPE.TOTP)  # found by hypothesis: the zero period's name lost its newline
 def test_ids_are_read_as_yubikit_reads_them(text, oath_type):
     kind = Kind.TOTP if oath_type is OATH_TYPE.TOTP else Kind.HOTP
     issuer, account, period = _parse_cred_id(text.encode(), oath_type)

@@ -125,9 +125,15 @@ def parse_credential_id(raw: bytes, kind: Kind) -> CredentialId:
             return CredentialId(issuer, account, DEFAULT_PERIOD)
         return CredentialId("", text, DEFAULT_PERIOD)
     match = TOTP_ID.match(text)
-    if match and match.group(2) and int(match.group(2)):
-        return CredentialId(match.group(4) or "", match.group(5), int(match.group(2)))
-    # No period; choice: a `0/` prefix stays in the name, where yubikit would divide by it.
+    if match and match.group(2):
+        if int(match.group(2)):
+            return CredentialId(match.group(4) or "", match.group(5), int(match.group(2)))
+        # Choice: a zero period, which yubikit would divide by, stays in the name, and the
+        # name is the whole id (the pattern's `$` would drop a last newline).
+        issuer, colon, account = text.partition(":")
+        if colon and account:
+            return CredentialId(issuer, account, DEFAULT_PERIOD)
+        return CredentialId("", text, DEFAULT_PERIOD)
     match = ISSUER_ACCOUNT.match(text)
     if match is None:  # only an empty id
         return CredentialId("", text, DEFAULT_PERIOD)
