@@ -669,3 +669,23 @@ def test_no_secret_appears_in_any_error_refusal_or_warning(
     for text in texts:
         for form in _secret_forms(secret):
             assert form not in text
+
+
+@pytest.mark.parametrize("builder", ["bitwarden-csv", "otpauth", "proton"])
+def test_a_uri_that_lost_its_question_mark_is_named_without_its_query(builder: str) -> None:
+    # Found by the fuzz test above: with the "?" gone, the "label" ran on into the query, and
+    # the refused entry was named by it, secret included.
+    secret = bytes(range(1, 21))
+    account = x.Account(secret, "Acme", "bob")
+    data = PLAIN_BUILDERS[builder](account).replace(b"?secret=", b"secret=")
+    try:
+        imported = read_export(data, password=lambda: PASSWORD)
+    except InputError as error:
+        texts = [str(error)]
+    else:
+        assert not imported.credentials
+        texts = [str(refusal) for refusal in imported.refusals]
+    assert texts
+    for text in texts:
+        for form in _secret_forms(secret):
+            assert form not in text

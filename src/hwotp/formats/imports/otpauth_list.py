@@ -98,9 +98,13 @@ def uri_credential(uri: str) -> ParsedUri:
 
 
 def uri_name(uri: str) -> str:
-    """`issuer:account` of a URI, read leniently to name an entry that may be refused."""
+    """`issuer:account` of a URI, read leniently to name an entry that may be refused; "" for
+    a URI without a query, whose "label" may be the query itself, secret included (a damaged
+    file lost its "?"): the caller names such an entry another way."""
     _, params = _peek(uri)
-    path = uri.strip().partition("?")[0]
+    path, question_mark, _ = uri.strip().partition("?")
+    if not question_mark:
+        return ""
     label = unquote(path[len(_SCHEME) :].partition("/")[2], errors="replace")
     issuer, account, _ = split_label(label, params.get("issuer"))
     return display_name(issuer, account)
