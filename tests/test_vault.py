@@ -283,7 +283,7 @@ def test_second_passphrase_slot(vault: Vault) -> None:
     assert [s.id for s in vault.slots()] == [second]
     with pytest.raises(WrongPassphraseError):
         Vault.unlock(vault.path, PASSPHRASE)
-    with pytest.raises(InputError, match="last passphrase slot"):
+    with pytest.raises(InputError, match="last way into the vault"):
         vault.remove_slot(second)
     with pytest.raises(NotFoundError):
         vault.remove_slot(first)
@@ -353,7 +353,7 @@ def _with_unknown_slot(vault: Vault) -> dict[str, object]:
         "id": "fedcba98",
         "key": fmt.b64(bytes(48)),
         "rp": "hwotp",
-        "type": "fido2-hmac-secret",
+        "type": "argon2id",
     }
     envelope = fmt.parse(vault.path.read_bytes())
     payload = fmt.decrypt(envelope, vault._master_key)

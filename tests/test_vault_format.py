@@ -332,7 +332,7 @@ def test_newer_version_is_named() -> None:
 
 
 def test_duplicate_slot_ids_are_rejected(small: Small) -> None:
-    unknown = {"id": small.slot["id"], "type": "fido2-hmac-secret"}
+    unknown = {"id": small.slot["id"], "type": "argon2id"}
     with pytest.raises(VaultDamagedError, match="same id"):
         fmt.parse(_header_file(_header(small, slots=[small.slot, unknown])))
 
@@ -367,7 +367,7 @@ def test_unknown_slot_is_skipped_and_kept(small: Small) -> None:
         "id": "fedcba98",
         "key": fmt.b64(bytes(48)),
         "nested": {"list": [1, "two", None, True], "text": "ä"},
-        "type": "fido2-hmac-secret",
+        "type": "argon2id",
     }
     data = fmt.seal([unknown, small.slot], small.master_key, fmt.Payload([]))
     envelope = fmt.parse(data)
@@ -384,7 +384,7 @@ def test_unknown_slot_is_skipped_and_kept(small: Small) -> None:
 
 
 def test_no_passphrase_slot_is_wrong_passphrase(small: Small) -> None:
-    unknown = {"id": "fedcba98", "type": "fido2-hmac-secret"}
+    unknown = {"id": "fedcba98", "type": "argon2id"}
     data = fmt.seal([unknown], small.master_key, fmt.Payload([]))
     with pytest.raises(WrongPassphraseError):
         fmt.open_master_key(fmt.parse(data), PASSPHRASE, _never)

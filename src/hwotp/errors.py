@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     NOT_SUPPORTED = 15  # the key's firmware cannot do what was asked
     CHECKS_FAILED = 16  # `hwotp doctor` found a problem
     PIN_REFUSED = 17  # a security key's PIN was wrong, blocked, not set or not accepted
+    SECURITY_KEY_UNKNOWN = 18  # the security key plugged in opens no slot of this vault
 
 
 class Remedy(StrEnum):
@@ -142,6 +143,12 @@ class PinBlockedError(PinRefusedError):
 
 class PinNotSetError(PinRefusedError):
     pass
+
+
+class UnregisteredKeyError(HwotpError):
+    """The security key(s) plugged in are not registered to this vault, or none is."""
+
+    exit_code = ExitCode.SECURITY_KEY_UNKNOWN
 
 
 class HwotpWarning(UserWarning):

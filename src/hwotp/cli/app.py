@@ -18,9 +18,11 @@ from hwotp.errors import CancelledError, InputError
 
 if TYPE_CHECKING:
     from hwotp.cli.config import Config
+    from hwotp.fido2.device import SecurityKey
     from hwotp.stores import Store
     from hwotp.stores.vault import VaultStore
     from hwotp.stores.yubikey import YubiKeyStore
+    from hwotp.vault import Vault
     from hwotp.yubikey.device import YubiKey
 
 
@@ -40,7 +42,9 @@ class App:
     remember: bool = False
     weak_passphrase: bool = False  # --weak-passphrase: no strength floor (throwaway vaults)
     next_within: float | None = None  # --next-within; None: the config's
+    use_passphrase: bool = False  # --use-passphrase: never a security key for the vault
     _keys: list[YubiKey] | None = None
+    _security_keys: list[SecurityKey] | None = None
     _config: Config | None = None
 
     @property
@@ -91,7 +95,8 @@ class App:
         must be proven (changing passphrases, unlocking)."""
         from hwotp.stores.vault import VaultStore
 
-        return VaultStore(self.vault_path, self.ask_passphrase, held=held)
+        return VaultStore(self.vault_path, self.ask_passphrase, held=held,
+                          security_key=self.open_with_security_key)
 
     def stores(self) -> list[Store]:
         """Every chosen key, then the vault (unless --no-vault). No key is one note, not an
@@ -125,22 +130,72 @@ class App:
             return None
         from hwotp.stores.vault import VaultStore
 
-        store = VaultStore(self.vault_path, self._passphrase_or_leave_out)
+        store = VaultStore(self.vault_path, self._passphrase_or_leave_out,
+                           security_key=self._security_key_or_leave_out)
         return store if store.exists() else None
 
     def vault_would_prompt(self) -> bool:
-        """Whether opening the vault waits for a person at the terminal."""
-        if not is_terminal() or secret_variable("HWOTP_PASSPHRASE") is not None:
-            return False
+        """Whether opening the vault waits for a person (at the terminal, or a touch)."""
         from hwotp.vault import kernelkeys
 
-        return kernelkeys.held(self.vault_path) is None  # `hwotp unlock` opens it silently
+        if kernelkeys.held(self.vault_path) is not None:
+            return False  # `hwotp unlock` opens it silently
+        if self._security_key_may_open():
+            return True
+        return is_terminal() and secret_variable("HWOTP_PASSPHRASE") is None
 
     def _passphrase_or_leave_out(self, creating: bool) -> str:
         try:
             return self.ask_passphrase(creating)
         except NoAnswerError as error:
             raise VaultLeftOut(error) from None
+
+    def _security_key_or_leave_out(self, path: Path) -> Vault | None:
+        try:
+            return self.open_with_security_key(path)
+        except NoAnswerError as error:  # the slot's PIN, and nobody to give it
+            raise VaultLeftOut(error) from None
+
+    def _security_key_may_open(self) -> bool:
+        """The vault has security key slots and nothing says to use the passphrase instead:
+        its header is read, no key is asked."""
+        if self.use_passphrase or secret_variable("HWOTP_PASSPHRASE") is not None:
+            return False
+        from hwotp.vault import Vault
+
+        path = self.vault_path
+        return path.exists() and bool(Vault.security_key_slots(path))
+
+    def open_with_security_key(self, path: Path) -> Vault | None:
+        """The vault opened by a plugged security key registered to it (a touch, the PIN if
+        its slot uses one), or None: no key slot, none plugged, or the passphrase asked for
+        (--use-passphrase, HWOTP_PASSPHRASE). A plugged key that is not registered is a
+        note, and the passphrase is asked."""
+        if not self._security_key_may_open():
+            return None
+        from hwotp.usecases import backup
+
+        keys = self.security_keys()
+        found = backup.matches(path, keys) if keys else []
+        if not found:
+            if keys:
+                names = ", ".join(key.name for key in keys)
+                note(f"The security key plugged in ({names}) is not registered to this vault; "
+                     "using the passphrase.")
+            return None
+        return backup.open_with(found[0], path, self.ask_security_key_pin, touch_prompt)
+
+    def security_keys(self) -> list[SecurityKey]:
+        """The FIDO2 security keys present (USB and NFC), found once per command."""
+        if self._security_keys is None:
+            from hwotp.fido2.device import find_security_keys
+
+            self._security_keys = find_security_keys()
+        return self._security_keys
+
+    def ask_security_key_pin(self, key: SecurityKey) -> str:
+        """A security key's PIN: HWOTP_FIDO2_PIN, else the terminal, else one line of input."""
+        return read_hidden(f"PIN of {key.name}", variable="HWOTP_FIDO2_PIN")
 
     def keys(self) -> list[YubiKey]:
         """The YubiKeys of this command: all found, or those named by --device."""
@@ -184,6 +239,8 @@ class App:
     def close(self) -> None:
         for key in self._keys or []:
             key.close()
+        for security_key in self._security_keys or []:
+            security_key.close()
 
     def now(self) -> float:
         return clock()
@@ -221,6 +278,11 @@ class App:
                     "words, or --weak-passphrase for a throwaway vault"
                 )
             note(f"Too weak ({problem}): use several unrelated words.")
+
+
+def touch_prompt(key: SecurityKey, label: str) -> None:
+    """Said when the key waits for a touch (python-fido2 hears it from the key)."""
+    note(f"Touch your security key {label} ({key.name}).")
 
 
 class NoAnswerError(CancelledError):

@@ -15,6 +15,8 @@ from hwotp.vault import Vault, VaultExistsError
 
 # Called with True when the vault is about to be created (ask twice), False to unlock it.
 PassphraseSource = Callable[[bool], str]
+# Opens the vault at a path with a plugged security key, or None (none registered or plugged).
+KeyOpener = Callable[[Path], Vault | None]
 
 
 class VaultStore:
@@ -22,12 +24,16 @@ class VaultStore:
 
     location = "vault"
 
-    def __init__(self, path: Path, passphrase: PassphraseSource, *, held: bool = True) -> None:
+    def __init__(
+        self, path: Path, passphrase: PassphraseSource, *, held: bool = True,
+        security_key: KeyOpener | None = None,
+    ) -> None:
         """`held`: the key `hwotp unlock` keeps may open it (not for changing passphrases,
-        which asks for the current one)."""
+        which asks for the current one). `security_key`: tried before the passphrase."""
         self.path = path
         self._passphrase = passphrase
         self._held = held
+        self._security_key = security_key
         self._vault: Vault | None = None
         # The last read, by name: a command listing then computing N codes decrypts once.
         self._snapshot: dict[str, Credential] | None = None
@@ -124,8 +130,12 @@ class VaultStore:
 
     def _open(self) -> Vault:
         if self._vault is None:
-            self._vault = self.reopened() or Vault.unlock(self.path, self._passphrase(False))
+            self._vault = (self.reopened() or self._by_security_key()
+                           or Vault.unlock(self.path, self._passphrase(False)))
         return self._vault
+
+    def _by_security_key(self) -> Vault | None:
+        return self._security_key(self.path) if self._security_key else None
 
     def reopened(self) -> Vault | None:
         """The vault opened with the key `hwotp unlock` holds in the kernel keyring, if any
