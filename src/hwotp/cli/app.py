@@ -195,7 +195,7 @@ class App:
 
     def ask_security_key_pin(self, key: SecurityKey) -> str:
         """A security key's PIN: HWOTP_FIDO2_PIN, else the terminal, else one line of input."""
-        return read_hidden(f"PIN of {key.name}", variable="HWOTP_FIDO2_PIN")
+        return read_hidden(f"PIN for {key.name}", variable="HWOTP_FIDO2_PIN")
 
     def keys(self) -> list[YubiKey]:
         """The YubiKeys of this command: all found, or those named by --device."""
