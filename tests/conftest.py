@@ -36,7 +36,7 @@ def key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("HWOTP_CACHE_DIR", str(folder))
     for name in ("HWOTP_OATH_PASSWORD", "HWOTP_NEW_OATH_PASSWORD", "HWOTP_IMPORT_PASSWORD",
-                 "HWOTP_EXPORT_PASSWORD"):
+                 "HWOTP_EXPORT_PASSWORD", "HWOTP_FIDO2_PIN", "HWOTP_FIDO2_NEW_PIN"):
         monkeypatch.delenv(name, raising=False)
     return folder
 

@@ -178,6 +178,12 @@ def not_supported(rig: Rig):
     return rig.run("enroll", "--uri", GITHUB + "&algorithm=SHA512", "--no-touch")
 
 
+def pin_refused(rig: Rig):
+    # A key on an NFC reader (pcscd, no hidraw needed); a new PIN below its minimum.
+    rig.plug_keys(KeyConfig(serial=11111111, transport="nfc"))
+    return rig.run("fido2", "pin", "set", env={**rig.env, "HWOTP_FIDO2_NEW_PIN": "12"})
+
+
 def checks_failed(rig: Rig):
     vault_damaged(rig)  # a damaged vault is a problem on any machine
     return rig.run("doctor")
@@ -213,6 +219,7 @@ PROVOKE: dict[int, Callable[[Rig], subprocess.CompletedProcess[str]]] = {
     14: key_full,
     15: not_supported,
     16: checks_failed,
+    17: pin_refused,
     130: interrupted,
 }
 

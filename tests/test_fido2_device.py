@@ -144,3 +144,22 @@ def test_three_wrong_pins_ask_for_a_power_cycle_and_eight_block(nfc_key):
         pin_token(key, PIN, PERMISSIONS)
     assert blocked.value.exit_code == 17 and "blocked" in str(blocked.value)
     key.close()
+
+
+def test_the_keys_own_minimum_and_a_forced_pin_change_are_followed(nfc_key):
+    """An administrator (python-fido2's Config here) raises the minimum to 6 and forces a
+    change: hwotp reads both from the key's info."""
+    from fido2.ctap2.config import Config
+
+    _, (key,) = nfc_key
+    set_pin(key, PIN)
+    token = pin_token(key, PIN, ClientPin.PERMISSION.AUTHENTICATOR_CFG)
+    Config(key.ctap2(), token.protocol, token.token).set_min_pin_length(
+        6, force_change_pin=True)
+    with pytest.raises(PinRefusedError, match="takes its PIN only after it was changed"):
+        pin_token(key, PIN, PERMISSIONS)
+    with pytest.raises(PinRefusedError, match="needs at least 6 characters"):
+        change_pin(key, PIN, "24680")
+    assert pin_retries(key) == (8, False)  # refused before the current PIN was sent
+    change_pin(key, PIN, "246802")
+    assert pin_token(key, "246802", PERMISSIONS).token

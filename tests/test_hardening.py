@@ -102,7 +102,8 @@ def test_the_secret_variable_list_names_every_variable_the_cli_reads() -> None:
     source = Path(__file__).parents[1] / "src" / "hwotp" / "cli"
     read = {
         name
-        for path in source.glob("*.py")
-        for name in re.findall(r'"(HWOTP_[A-Z_]*(?:PASSPHRASE|PASSWORD))"', path.read_text())
+        for path in source.rglob("*.py")
+        for name in re.findall(r'"(HWOTP_[A-Z_0-9]*(?:PASSPHRASE|PASSWORD|PIN))"',
+                               path.read_text())
     }
     assert read and read <= set(SECRET_VARIABLES)

@@ -37,6 +37,7 @@ LAZY_COMMANDS = {
     "key": "hwotp.cli.commands.keys",
     "unlock": "hwotp.cli.commands.unlock",
     "lock": "hwotp.cli.commands.unlock",
+    "fido2": "hwotp.cli.commands.fido2",
 }
 
 

@@ -17,6 +17,8 @@ SECRET_VARIABLES = (
     "HWOTP_NEW_OATH_PASSWORD",
     "HWOTP_IMPORT_PASSWORD",
     "HWOTP_EXPORT_PASSWORD",
+    "HWOTP_FIDO2_PIN",
+    "HWOTP_FIDO2_NEW_PIN",
 )
 
 _taken: dict[str, str] = {}

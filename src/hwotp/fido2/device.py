@@ -11,10 +11,10 @@ credential id ever reaches a message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hwotp.errors import (
     ArgumentError,
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from fido2.ctap import CtapDevice
     from fido2.ctap2 import Ctap2, Info
     from fido2.ctap2.pin import ClientPin, PinProtocol
+    from fido2.hid import CtapHidDevice
+    from fido2.hid.base import HidDescriptor
     from fido2.pcsc import CtapPcscDevice
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ MODELS = {
     "a02167b9-ae71-4ac7-9a07-06432ebb6f1c": "YubiKey 5Ci",
 }
 PIN_MAX_BYTES = 63  # CTAP 2.1 6.5.5.5: a PIN is at most 63 bytes of UTF-8
+MAX_PIN_RETRIES = 8  # CTAP 2.1 6.5.2.2: the tries a key starts with, and a right PIN restores
 POWER_CYCLE = "unplug the key and plug it back in (take it off the reader), then try again"
 
 
@@ -112,18 +115,14 @@ def find_security_keys() -> list[SecurityKey]:
 
 
 def _hid_keys() -> list[SecurityKey]:
-    from fido2.hid import CtapHidDevice
+    from fido2.hid import list_descriptors
 
     keys = []
-    try:
-        devices = list(CtapHidDevice.list_devices())
-    except OSError as error:  # no hidraw access at all: the PC/SC side may still answer
-        logger.debug("USB HID discovery failed: %s", type(error).__name__)
-        return []
-    for device in devices:
-        path = str(device.descriptor.path)
-        info = _read_info(device, path)
-        if info is None:
+    for descriptor in list_descriptors():  # nodes it cannot read are skipped (logged there)
+        device = _open_hid(descriptor)
+        path = str(descriptor.path)
+        info = _read_info(device, path) if device is not None else None
+        if device is None or info is None:
             continue
         serial = device.serial_number
         keys.append(SecurityKey(device, info, path,
@@ -132,23 +131,54 @@ def _hid_keys() -> list[SecurityKey]:
     return sorted(keys, key=lambda key: (len(key.path), key.path))
 
 
-def _pcsc_keys() -> list[SecurityKey]:
-    from fido2.pcsc import CtapPcscDevice
+def _open_hid(descriptor: HidDescriptor) -> CtapHidDevice | None:
+    """One node; a key that fails to open (pulled out meanwhile, busy) does not hide the
+    others."""
+    from fido2.hid import CtapHidDevice, open_connection
 
     try:
-        devices = list(CtapPcscDevice.list_devices())
+        return CtapHidDevice(descriptor, open_connection(descriptor))
+    except Exception as error:
+        logger.debug("%s could not be opened: %s", descriptor.path, type(error).__name__)
+        return None
+
+
+def _pcsc_keys() -> list[SecurityKey]:
+    """Every reader whose card answers the FIDO applet, as python-fido2's own list_devices
+    finds them, but by reader name, and releasing the connection to a card that does not."""
+    try:
+        from smartcard.System import readers
+
+        present = readers()
     except Exception as error:  # no pcscd: no readers, which is no error for USB keys
         logger.debug("PC/SC discovery failed: %s", type(error).__name__)
         return []
     keys = []
-    for device in devices:
-        reader = repr(device)[len("CtapPcscDevice("):-1]
-        path = f"pcsc:{reader}"
-        info = _read_info(device, path)
-        if info is None:
+    for reader in present:
+        device = _open_pcsc(reader)
+        path = f"pcsc:{reader.name}"
+        info = _read_info(device, path) if device is not None else None
+        if device is None or info is None:
             continue
         keys.append(SecurityKey(device, info, path, _pcsc_serial(device), "nfc"))
     return keys
+
+
+def _open_pcsc(reader: Any) -> CtapPcscDevice | None:
+    """The FIDO applet of the card in `reader`; None for an empty reader or a card without
+    one (a USB YubiKey's CCID interface refuses it, as a real one does)."""
+    from fido2.pcsc import CtapPcscDevice
+
+    connection = reader.createConnection()
+    try:
+        return CtapPcscDevice(connection, reader.name)
+    except Exception as error:
+        logger.debug("no FIDO applet in %s: %s", reader.name, type(error).__name__)
+        with suppress(Exception):
+            connection.disconnect()
+        with suppress(Exception):
+            connection.release()
+        return None
 
 
 def _read_info(device: CtapDevice, path: str) -> Info | None:
@@ -229,6 +259,9 @@ def pin_token(key: SecurityKey, pin: str, permissions: ClientPin.PERMISSION,
     client_pin = _client_pin(key)
     if not key.pin_set:
         raise PinNotSetError(f"{key.name} has no PIN yet; set one first")
+    if key.info.force_pin_change:  # the key answers PIN_POLICY_VIOLATION until then
+        raise PinRefusedError(f"{key.name} takes its PIN only after it was changed; change it "
+                              "first")
     with ctap_failures(key, client_pin):
         token = client_pin.get_pin_token(pin, ClientPin.PERMISSION(permissions), rp_id)
     return PinToken(client_pin.protocol, token)
@@ -245,15 +278,16 @@ def pin_retries(key: SecurityKey) -> tuple[int, bool]:
 
 def set_pin(key: SecurityKey, new_pin: str) -> None:
     """Set the first PIN of a key that has none."""
+    client_pin = _client_pin(key)  # reads the key's info: its minimum as it is now
     check_new_pin(key, new_pin)
-    client_pin = _client_pin(key)
     with ctap_failures(key, client_pin):
         client_pin.set_pin(new_pin)
 
 
 def change_pin(key: SecurityKey, pin: str, new_pin: str) -> None:
+    """Change the PIN; a wrong current PIN costs a try, as any wrong PIN does."""
+    client_pin = _client_pin(key)  # reads the key's info: its minimum as it is now
     check_new_pin(key, new_pin)
-    client_pin = _client_pin(key)
     with ctap_failures(key, client_pin):
         client_pin.change_pin(pin, new_pin)
 
@@ -315,12 +349,9 @@ def _ctap_error(key: SecurityKey, code: int, client_pin: ClientPin | None) -> Hw
     if code == err.PIN_INVALID:
         return WrongPinError(f"wrong PIN for {name}{_tries_left(client_pin)}")
     if code == err.PIN_BLOCKED:
-        return PinBlockedError(f"the PIN of {name} is blocked after too many wrong tries; only "
-                               "a reset of the key (which deletes its passkeys) makes it usable",
-                               remedy=Remedy.RESET_SECURITY_KEY)
+        return _blocked(key)
     if code == err.PIN_AUTH_BLOCKED:
-        return PinRefusedError(f"{name} takes no more PINs after three wrong ones in a row: "
-                               f"{POWER_CYCLE}")
+        return _waiting_for_power_cycle(key, _tries_left(client_pin))
     if code == err.PIN_NOT_SET:
         return PinNotSetError(f"{name} has no PIN yet; set one first")
     if code == err.PIN_POLICY_VIOLATION:
@@ -349,17 +380,109 @@ def _ctap_error(key: SecurityKey, code: int, client_pin: ClientPin | None) -> Hw
 
 
 def _tries_left(client_pin: ClientPin | None) -> str:
-    """`; 5 tries left` after a wrong PIN, or how to go on when the key waits for a power
-    cycle; nothing when the key cannot be asked."""
+    """` (5 tries left before the PIN blocks)` after a wrong PIN; nothing when the key cannot
+    be asked."""
     if client_pin is None:
         return ""
     from fido2.ctap import CtapError
 
     try:
-        retries, power_cycle = client_pin.get_pin_retries()
+        retries, _ = client_pin.get_pin_retries()
     except (CtapError, OSError, ValueError):
         return ""
+    return f" ({_tries(retries)} left before the PIN blocks)"
+
+
+def _tries(count: int) -> str:
+    return f"{count} {'try' if count == 1 else 'tries'}"
+
+
+def _blocked(key: SecurityKey) -> PinBlockedError:
+    return PinBlockedError(f"the PIN of {key.name} is blocked after too many wrong tries; only "
+                           "a reset of the key (which deletes its passkeys) makes it usable",
+                           remedy=Remedy.RESET_SECURITY_KEY)
+
+
+def _waiting_for_power_cycle(key: SecurityKey, tries_left: str) -> PinRefusedError:
+    return PinRefusedError(f"{key.name} takes no more PINs after three wrong ones in a "
+                           f"row{tries_left}: {POWER_CYCLE}")
+
+
+def usable_pin_retries(key: SecurityKey) -> int:
+    """The PIN tries left, checked before a PIN is asked: a blocked PIN, or a key waiting for
+    a power cycle, ends the command at once (no PIN typed in vain)."""
+    retries, power_cycle = pin_retries(key)
+    if retries == 0:
+        raise _blocked(key)
     if power_cycle:
-        return f" ({retries} tries left; three wrong in a row: {POWER_CYCLE})"
-    plural = "try" if retries == 1 else "tries"
-    return f" ({retries} {plural} left before the PIN blocks)"
+        raise _waiting_for_power_cycle(key, f" ({_tries(retries)} left before the PIN blocks)")
+    return retries
+
+
+RESET_WINDOW = 5  # seconds after power-up in which a YubiKey takes a reset (ykman says so)
+
+
+def reset_key(key: SecurityKey, on_touch: Callable[[], None]) -> None:
+    """authenticatorReset: every credential and the PIN gone. The key asks for a touch
+    (`on_touch` is told once) and takes it only within seconds of being plugged in."""
+    from fido2.ctap import STATUS, CtapError
+
+    asked: list[int] = []
+
+    def keepalive(status: int) -> None:
+        if status == STATUS.UPNEEDED and not asked:
+            asked.append(status)
+            on_touch()
+
+    ctap = key.ctap2()
+    try:
+        with ctap_failures(key):
+            try:
+                ctap.reset(on_keepalive=keepalive)
+            except CtapError as error:
+                if error.code != CtapError.ERR.NOT_ALLOWED:
+                    raise
+                raise KeyUnavailableError(
+                    f"{key.name} takes a reset only within {RESET_WINDOW} seconds of being "
+                    f"plugged in: {_replug_words(key)} and run the reset again at once"
+                ) from None
+    except TouchTimeoutError:
+        raise TouchTimeoutError(f"{key.name} was not touched in time; nothing was reset"
+                                ) from None
+
+
+def _replug_words(key: SecurityKey) -> str:
+    return ("take it off the reader and put it back" if key.transport == "nfc"
+            else "unplug it, plug it back in")
+
+
+def wait_for_replug(key: SecurityKey, timeout: float, pause: float = 0.2) -> SecurityKey:
+    """Waits until the key is gone and back (found again by serial, else the only key), and
+    returns it as found again; `key` is closed."""
+    import time
+
+    key.close()
+    deadline = time.monotonic() + timeout
+    gone = False
+    while time.monotonic() < deadline:
+        present = find_security_keys()
+        again = [item for item in present if _same_key(key, item, len(present))]
+        if again and gone:
+            for item in present:
+                if item is not again[0]:
+                    item.close()
+            return again[0]
+        gone = gone or not again
+        for item in present:
+            item.close()
+        time.sleep(pause)
+    raise KeyUnavailableError(f"{key.name} was not {'plugged back in' if gone else 'unplugged'} "
+                              f"within {int(timeout)} seconds; nothing was reset")
+
+
+def _same_key(key: SecurityKey, other: SecurityKey, count: int) -> bool:
+    """The key found again: by serial; without one, an NFC key by its reader, a USB key as
+    the only one present (its hidraw number may change)."""
+    if key.serial is not None:
+        return other.serial == key.serial
+    return other.path == key.path if other.transport == "nfc" else count == 1
