@@ -281,6 +281,19 @@ def test_verify_records_when_each_key_proved_itself(usb) -> None:
     assert proved() > first
     listing = ok(machine.hwotp("vault", "slots", HWOTP_PASSPHRASE=PASSPHRASE)).stdout
     assert f"security key 'drill'  (last proved {proved()[:10]})" in listing
+    # The key plugged in proves the way that stays: the passphrase can go, and then the key
+    # is the last way in.
+    passphrase_slot, key_slot = (row["id"] for row in json.loads(
+        ok(machine.hwotp("vault", "slots", "--json", HWOTP_PASSPHRASE=PASSPHRASE)).stdout))
+    opened_by_it = failed(machine.hwotp("vault", "slots", "remove", key_slot), ExitCode.CANCELLED)
+    assert "is the one that opened the vault" in opened_by_it
+    ok(machine.hwotp("vault", "slots", "remove", passphrase_slot))
+    failed(machine.hwotp("--use-passphrase", "list", stdin=PASSPHRASE + "\n"),
+           ExitCode.WRONG_PASSPHRASE)
+    assert "Acme:al" in ok(machine.hwotp("list")).stdout
+    last = failed(machine.hwotp("vault", "slots", "remove", key_slot), ExitCode.BAD_INPUT)
+    assert "cannot remove the last way into the vault" in last
+    assert [slot["type"] for slot in machine.slots()] == ["fido2-hmac-secret"]
 
 
 # --- touch, PIN -------------------------------------------------------------------------------
@@ -498,3 +511,25 @@ def test_a_key_pulled_at_each_step_of_register_and_unlock(plug_keys, tmp_path) -
             replug(machine.rig, serial)
         key.faults.plug_in()
         ok(machine.hwotp(*args, **extra))
+
+
+# --- keys before the vault; a vault of passphrases only -------------------------------------
+
+
+def test_a_code_from_a_yubikey_never_waits_for_the_security_key(usb) -> None:
+    machine = usb(key_config(21000401))
+    machine.made_vault()
+    # A passphrase-only vault (the format before key slots): a plugged key is not even asked.
+    plain = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
+    assert "Acme:al" in plain.stdout and "security key" not in plain.stderr
+    assert not exchanges(machine.rig, 21000401, GET_ASSERTION)
+    ok(machine.hwotp("enroll", "--secret", "GEZDGNBVGY3TQOJQ", "--issuer", "Bank",
+                     "--account", "me", "--no-touch", "--no-vault"))
+    ok(machine.register("--label", "blue"))
+    asked = len(exchanges(machine.rig, 21000401, GET_ASSERTION))
+    code = ok(machine.hwotp("code", "Bank:me"))
+    assert "Touch" not in code.stderr and code.stdout.startswith("Bank:me")
+    assert len(exchanges(machine.rig, 21000401, GET_ASSERTION)) == asked  # no probe, no touch
+    both = ok(machine.hwotp("list"))  # the vault's part: now the key opens it
+    assert "Bank:me" in both.stdout and "Acme:al" in both.stdout
+    assert "Touch your security key blue" in both.stderr

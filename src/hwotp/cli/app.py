@@ -161,10 +161,14 @@ class App:
         its header is read, no key is asked."""
         if self.use_passphrase or secret_variable("HWOTP_PASSPHRASE") is not None:
             return False
+        from hwotp.errors import HwotpError
         from hwotp.vault import Vault
 
         path = self.vault_path
-        return path.exists() and bool(Vault.security_key_slots(path))
+        try:
+            return path.exists() and bool(Vault.security_key_slots(path))
+        except HwotpError:  # a damaged vault: opening it says so, in its turn
+            return False
 
     def open_with_security_key(self, path: Path) -> Vault | None:
         """The vault opened by a plugged security key registered to it (a touch, the PIN if
