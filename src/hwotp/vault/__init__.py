@@ -23,6 +23,7 @@ from hwotp.errors import (
     InputError,
     NotFoundError,
     StorageError,
+    UnregisteredKeyError,
     VaultDamagedError,
     WrongPassphraseError,
 )
@@ -153,16 +154,15 @@ class Vault:
     @classmethod
     def unlock_with_security_key(cls, path: Path, slot_id: str, hmac_output: bytes) -> Vault:
         """Open with the hmac-secret output a security key gave for slot `slot_id`'s salt;
-        WrongPassphraseError if it does not open that slot (the key answered another way,
-        e.g. with the PIN where the slot was made without)."""
+        UnregisteredKeyError if it does not open that slot."""
         path = _real(path)
         envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
         slot = next((s for s in envelope.header.fido2_slots() if s.id == slot_id), None)
         if slot is None:
             raise NotFoundError(f"the vault has no security key slot {slot_id}")
         master_key = fmt.unwrap(fmt.fido2_kek(hmac_output), slot)
-        if master_key is None:
-            raise WrongPassphraseError(f"the security key's answer does not open slot {slot_id}")
+        if master_key is None:  # the slot was changed: the key's own credential answered
+            raise UnregisteredKeyError(f"the security key's answer does not open slot {slot_id}")
         logger.debug("security key slot %s opened the vault", slot_id)
         return cls._opened(path, envelope, master_key, slot_id)
 
