@@ -460,9 +460,12 @@ def reset_key(key: SecurityKey, on_touch: Callable[[], None]) -> None:
             except CtapError as error:
                 if error.code != CtapError.ERR.NOT_ALLOWED:
                     raise
+                # The window is the maker's choice: ykman's for a YubiKey, CTAP suggests 10 s.
+                window = (f"{RESET_WINDOW} seconds" if key.model.startswith("YubiKey")
+                          else "seconds")
                 raise KeyUnavailableError(
-                    f"{key.name} takes a reset only within {RESET_WINDOW} seconds of being "
-                    f"plugged in: {_replug_words(key)} and run the reset again at once"
+                    f"{key.name} takes a reset only within {window} of being plugged in: "
+                    f"{_replug_words(key)} and run the reset again at once"
                 ) from None
     except TouchTimeoutError:
         raise TouchTimeoutError(f"{key.name} was not touched in time; nothing was reset"

@@ -196,10 +196,9 @@ def set_pin(device: str | None) -> None:
             raise NotSupportedError(f"{key.name} has no PIN support")
         if key.pin_set:
             raise click.UsageError(f"{key.name} has a PIN already; use 'hwotp fido2 pin change'")
-        retries, _ = fido2_device.pin_retries(key)
         note(f"The PIN of {key.name} needs at least {key.info.min_pin_length} characters; "
-             f"{retries} wrong tries in all block it for good (only a reset, which deletes its "
-             "passkeys, helps then).")
+             f"{fido2_device.MAX_PIN_RETRIES} wrong tries in all block it for good (only a "
+             "reset, which deletes its passkeys, helps then).")
         new_pin = read_hidden(f"New PIN for {key.name}", variable="HWOTP_FIDO2_NEW_PIN",
                               twice=True)
         fido2_device.set_pin(key, new_pin)
@@ -352,6 +351,8 @@ def delete_credential(credential_id: str | None, rp_id: str | None, user: str | 
         raise click.UsageError("name the passkey by its credential id, or by --rp (and --user)")
     if user is not None and rp_id is None:
         raise click.UsageError("--user needs --rp")
+    if not force and not is_terminal():  # said before the PIN is asked for nothing
+        raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     with one_security_key(device) as key:
         token = _pin_token(key)
         chosen = find_passkeys(list_passkeys(key, token).passkeys, credential_id, rp_id, user)
@@ -365,8 +366,6 @@ def delete_credential(credential_id: str | None, rp_id: str | None, user: str | 
 def _confirm_delete(key: SecurityKey, chosen: list[Passkey]) -> None:
     from hwotp.cli.prompts import confirm
 
-    if not is_terminal():
-        raise CancelledError("nothing deleted: there is no terminal to confirm; pass --force")
     for item in chosen:
         note(f"  {item.rp_id}  {_user_text(item)}")
     count = "this passkey" if len(chosen) == 1 else f"these {len(chosen)} passkeys"
