@@ -214,6 +214,8 @@ def test_a_registered_key_opens_the_vault_and_the_passphrase_still_does(usb) -> 
     assert by_key.stdout == by_passphrase.stdout and "Acme:al" in by_key.stdout
     skipped = ok(machine.hwotp("--use-passphrase", "list", stdin=PASSPHRASE + "\n"))
     assert skipped.stdout == by_key.stdout and "Touch" not in skipped.stderr
+    skipped = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n", HWOTP_SKIP_SECURITY_KEYS="1"))
+    assert skipped.stdout == by_key.stdout and "Touch" not in skipped.stderr
     assert verify_with_server(machine.rig, 21000001, slot) == 2  # register's and list's
 
     slots = json.loads(ok(machine.hwotp("vault", "slots", "--json")).stdout)

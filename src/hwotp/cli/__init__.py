@@ -245,9 +245,9 @@ def _lower_first(message: str) -> str:
 @click.option(
     "--use-passphrase",
     is_flag=True,
-    envvar="HWOTP_USE_PASSPHRASE",
+    envvar="HWOTP_SKIP_SECURITY_KEYS",
     help="Open the vault with its passphrase even when a registered security key is plugged "
-    "in (also HWOTP_USE_PASSPHRASE=1).",
+    "in (also HWOTP_SKIP_SECURITY_KEYS=1).",
 )
 @click.pass_context
 def cli(ctx: click.Context, vault_path: Path | None, use_passphrase: bool) -> None:
