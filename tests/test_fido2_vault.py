@@ -535,3 +535,11 @@ def test_a_code_from_a_yubikey_never_waits_for_the_security_key(usb) -> None:
     both = ok(machine.hwotp("list"))  # the vault's part: now the key opens it
     assert "Bank:me" in both.stdout and "Acme:al" in both.stdout
     assert "Touch your security key blue" in both.stderr
+    # Changing the passphrase asks for the current one, even with the key plugged in; the key
+    # still opens the vault afterwards (two slots: the master key stays).
+    new = "a new passphrase of several unrelated words"
+    changed = ok(machine.hwotp("vault", "passphrase", stdin=PASSPHRASE + "\n",
+                               HWOTP_NEW_PASSPHRASE=new))
+    assert "Touch" not in changed.stderr
+    assert "Acme:al" in ok(machine.hwotp("--use-passphrase", "list", stdin=new + "\n")).stdout
+    assert "Touch your security key blue" in ok(machine.hwotp("list")).stderr

@@ -90,13 +90,14 @@ class App:
 
         forget(topic)
 
-    def vault_store(self, held: bool = True) -> VaultStore:
-        """`held`: the key `hwotp unlock` keeps may open it; False where the passphrase itself
-        must be proven (changing passphrases, unlocking)."""
+    def vault_store(self, held: bool = True, security_key: bool = True) -> VaultStore:
+        """`held`: the key `hwotp unlock` keeps may open it; False where a way in must be
+        proven in this command (changing key slots, unlocking). `security_key`: a plugged
+        registered key may open it; False where the current passphrase itself is asked."""
         from hwotp.stores.vault import VaultStore
 
-        return VaultStore(self.vault_path, self.ask_passphrase, held=held,
-                          security_key=self.open_with_security_key)
+        opener = self.open_with_security_key if security_key else None
+        return VaultStore(self.vault_path, self.ask_passphrase, held=held, security_key=opener)
 
     def stores(self) -> list[Store]:
         """Every chosen key, then the vault (unless --no-vault). No key is one note, not an

@@ -355,7 +355,7 @@ def change_passphrase(app: App) -> None:
     passphrase still opens, stays as the backup until the next write: delete it if the old
     passphrase leaked.
     """
-    store = app.vault_store(held=False)
+    store = app.vault_store(held=False, security_key=False)  # the current one is asked
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     vault = store.unlocked()

@@ -129,7 +129,7 @@ def recovery_key(app: App) -> None:
 
 
 def _unlocked(app: App) -> Vault:
-    store = app.vault_store(held=False)  # slots change who can open it: the passphrase first
+    store = app.vault_store(held=False)  # slots change who can open it: a way in proven now
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     return store.unlocked()
