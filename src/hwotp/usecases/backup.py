@@ -1,6 +1,6 @@
-"""Security keys and recovery keys as ways into the vault: register a key (a new slot), find
-which plugged key matches which slot (a silent probe, no touch), open the vault with it, and
-the drill that proves each plugged key still opens it."""
+"""Security keys as ways into the vault: register a key (a new slot), find which plugged key
+matches which slot (a silent probe, no touch), open the vault with it, and the drill that
+proves each plugged key still opens it. (Recovery keys need no device: `Vault` opens them.)"""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Called with the key and the slot about to be used: the PIN (only when the slot uses UV, or
-# the key asks for it at registration), and the prompt when the key waits for a touch.
+# The PIN of a key (asked only when its slot uses UV, or when the key wants it to make a
+# credential), and what is said when a key, by the slot's label, waits for a touch.
 PinSource = Callable[["SecurityKey"], str]
 TouchPrompt = Callable[["SecurityKey", str], None]
 
