@@ -185,6 +185,11 @@ def pin_refused(rig: Rig):
     return rig.run("fido2", "pin", "set", env={**rig.env, "HWOTP_FIDO2_NEW_PIN": "12"})
 
 
+def security_key_unknown(rig: Rig):
+    # The drill on a vault no security key was registered to (no key needed to say so).
+    return rig.enrolled().run("fido2", "verify")
+
+
 def checks_failed(rig: Rig):
     vault_damaged(rig)  # a damaged vault is a problem on any machine
     return rig.run("doctor")
@@ -226,6 +231,7 @@ PROVOKE: dict[int, Callable[[Rig], subprocess.CompletedProcess[str]]] = {
     15: not_supported,
     16: checks_failed,
     17: pin_refused,
+    18: security_key_unknown,
     20: desktop_unavailable,
     130: interrupted,
 }

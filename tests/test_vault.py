@@ -278,7 +278,7 @@ def test_second_passphrase_slot(vault: Vault) -> None:
     assert [s.id for s in vault.slots()] == [second]
     with pytest.raises(WrongPassphraseError):
         Vault.unlock(vault.path, PASSPHRASE)
-    with pytest.raises(InputError, match="last passphrase slot"):
+    with pytest.raises(InputError, match="last way into the vault"):
         vault.remove_slot(second)
     with pytest.raises(NotFoundError):
         vault.remove_slot(first)
@@ -348,7 +348,7 @@ def _with_unknown_slot(vault: Vault) -> dict[str, object]:
         "id": "fedcba98",
         "key": fmt.b64(bytes(48)),
         "rp": "hwotp",
-        "type": "fido2-hmac-secret",
+        "type": "argon2id",
     }
     envelope = fmt.parse(vault.path.read_bytes())
     payload = fmt.decrypt(envelope, vault._master_key)
@@ -471,3 +471,58 @@ def test_a_vault_held_by_unlock_is_checked_for_a_rollback_too(tmp_path: Path) ->
     shutil.copyfile(file.backup_path(vault.path), vault.path)
     with pytest.warns(HwotpWarning, match="is generation 1, older than generation 2"):
         assert Vault.reopen(vault.path, held) is not None
+
+
+# --- security key and recovery key slots (the vault's side; the keys themselves are in
+# test_fido2_vault.py) ------------------------------------------------------------------------
+
+KEY_OUTPUT = bytes(range(0x80, 0xA0))  # what a key's hmac-secret would give for the salt
+
+
+def _add_key(vault: Vault, label: str = "blue", output: bytes = KEY_OUTPUT) -> str:
+    return vault.add_security_key(
+        label=label, credential_id=b"c" * 64, rp_id="hwotp", salt=b"s" * 32, uv=True,
+        aaguid="a25342c0-3cdc-4414-8e46-f4807fca511c", hmac_output=output, verified_at=1000,
+    )
+
+
+def test_a_security_key_slot_opens_with_the_keys_answer_only(vault: Vault) -> None:
+    from hwotp.errors import UnregisteredKeyError
+
+    slot_id = _add_key(vault)
+    (found,) = Vault.security_key_slots(vault.path)
+    assert (found.id, found.label, found.credential_id, found.salt, found.uv) == (
+        slot_id, "blue", b"c" * 64, b"s" * 32, True)
+    opened = Vault.unlock_with_security_key(vault.path, slot_id, KEY_OUTPUT)
+    assert opened.credentials() == [GITHUB] and opened.unlocked_slot == slot_id
+    with pytest.raises(UnregisteredKeyError, match=f"does not open slot {slot_id}"):
+        Vault.unlock_with_security_key(vault.path, slot_id, bytes(32))
+    info = {slot.id: slot for slot in vault.slots()}[slot_id]
+    assert (info.type, info.usable, info.label, info.last_verified, info.uv) == (
+        "fido2-hmac-secret", True, "blue", 1000, True)
+
+
+def test_labels_are_checked_and_unique(vault: Vault) -> None:
+    _add_key(vault)
+    with pytest.raises(InputError, match="already registered"):
+        _add_key(vault, output=bytes(32))
+    with pytest.raises(InputError, match="label cannot be used"):
+        _add_key(vault, label="two\nlines")
+    assert len(vault.slots()) == 2
+
+
+def test_a_drill_is_recorded_and_a_removed_slot_takes_its_record(vault: Vault) -> None:
+    slot_id = _add_key(vault)
+    vault.record_verified(slot_id, 2000)
+    assert {s.id: s.last_verified for s in vault.slots()}[slot_id] == 2000
+    passphrase_slot = vault.unlocked_slot
+    vault.remove_slot(passphrase_slot)  # the key is a way in: the passphrase may go
+    with pytest.raises(WrongPassphraseError):
+        Vault.unlock(vault.path, PASSPHRASE)
+    with pytest.raises(InputError, match="last way into the vault"):
+        vault.remove_slot(slot_id)
+    recovery_slot = vault.add_recovery_key(bytes(20), 3000)
+    vault.remove_slot(slot_id)
+    envelope = fmt.parse(vault.path.read_bytes())
+    assert fmt.decrypt(envelope, vault._master_key).verified == {recovery_slot: 3000}
+    assert Vault.unlock_with_recovery_key(vault.path, bytes(20)).credentials() == [GITHUB]

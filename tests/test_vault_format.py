@@ -332,7 +332,7 @@ def test_newer_version_is_named() -> None:
 
 
 def test_duplicate_slot_ids_are_rejected(small: Small) -> None:
-    unknown = {"id": small.slot["id"], "type": "fido2-hmac-secret"}
+    unknown = {"id": small.slot["id"], "type": "argon2id"}
     with pytest.raises(VaultDamagedError, match="same id"):
         fmt.parse(_header_file(_header(small, slots=[small.slot, unknown])))
 
@@ -367,7 +367,7 @@ def test_unknown_slot_is_skipped_and_kept(small: Small) -> None:
         "id": "fedcba98",
         "key": fmt.b64(bytes(48)),
         "nested": {"list": [1, "two", None, True], "text": "ä"},
-        "type": "fido2-hmac-secret",
+        "type": "argon2id",
     }
     data = fmt.seal([unknown, small.slot], small.master_key, fmt.Payload([]))
     envelope = fmt.parse(data)
@@ -384,7 +384,7 @@ def test_unknown_slot_is_skipped_and_kept(small: Small) -> None:
 
 
 def test_no_passphrase_slot_is_wrong_passphrase(small: Small) -> None:
-    unknown = {"id": "fedcba98", "type": "fido2-hmac-secret"}
+    unknown = {"id": "fedcba98", "type": "argon2id"}
     data = fmt.seal([unknown], small.master_key, fmt.Payload([]))
     with pytest.raises(WrongPassphraseError):
         fmt.open_master_key(fmt.parse(data), PASSPHRASE, _never)
@@ -488,3 +488,142 @@ def test_a_generation_that_is_no_count_makes_the_payload_unreadable(small: Small
 def test_the_generation_survives_a_round_trip(small: Small) -> None:
     data = fmt.seal([small.slot], small.master_key, fmt.Payload([], generation=41))
     assert _open(data, PASSPHRASE, small.derive).generation == 41
+
+
+# --- security key and recovery key slots ------------------------------------------------------
+
+AAGUID = "a25342c0-3cdc-4414-8e46-f4807fca511c"
+HMAC_OUTPUT = bytes(range(0x80, 0xA0))
+RECOVERY_KEY = bytes(range(0x60, 0x74))
+
+
+def test_the_key_slots_vector_opens_by_either_slot_and_is_reproduced() -> None:
+    data = _doc_vector("test-vector-keys")
+    doc = DOC.read_text(encoding="utf-8")
+    envelope = fmt.parse(data)
+    (key_slot,) = envelope.header.fido2_slots()
+    assert (key_slot.id, key_slot.label, key_slot.rp_id, key_slot.uv, key_slot.aaguid) == (
+        "1a1b1c1d", "blue key", "hwotp", False, AAGUID)
+    assert key_slot.credential_id == bytes(range(0x40, 0x80))
+    assert key_slot.salt == bytes(range(0xD0, 0xF0))
+    kek = fmt.fido2_kek(HMAC_OUTPUT)
+    assert kek.hex() in doc
+    master_key = fmt.unwrap(kek, key_slot)
+    assert master_key == bytes(range(32))
+    (recovery_slot,) = envelope.header.recovery_slots()
+    assert fmt.recovery_kek(RECOVERY_KEY, recovery_slot.salt).hex() in doc
+    assert fmt.open_with_recovery_key(envelope, RECOVERY_KEY) == (master_key, "2a2b2c2d")
+    payload = fmt.decrypt(envelope, master_key)
+    assert payload.generation == 1
+    assert payload.verified == {"1a1b1c1d": 1764547200, "2a2b2c2d": 1764547200}
+    assert [c.account for c in payload.credentials] == ["alice@example.com"]
+    rebuilt = [
+        fmt.new_fido2_slot(master_key, kek, slot_id="1a1b1c1d", label="blue key",
+                           credential_id=bytes(range(0x40, 0x80)), rp_id="hwotp",
+                           salt=bytes(range(0xD0, 0xF0)), uv=False, aaguid=AAGUID,
+                           nonce=bytes(range(0xE0, 0xEC))),
+        fmt.new_recovery_slot(master_key, RECOVERY_KEY, slot_id="2a2b2c2d",
+                              salt=bytes(range(0x90, 0xA0)), nonce=bytes(range(0xA0, 0xAC))),
+    ]
+    assert fmt.seal(rebuilt, master_key, payload, nonce=bytes(range(0xC0, 0xCC))) == data
+
+
+def test_the_vectors_recovery_key_is_written_as_the_document_says() -> None:
+    from hwotp.vault.recoverykey import format_recovery_key, parse_recovery_key
+
+    written = format_recovery_key(RECOVERY_KEY)
+    assert f"`{written}`" in DOC.read_text(encoding="utf-8")
+    assert parse_recovery_key(written.lower().replace("-", " ")) == RECOVERY_KEY
+
+
+def test_a_wrong_hmac_output_or_recovery_key_opens_nothing() -> None:
+    envelope = fmt.parse(_doc_vector("test-vector-keys"))
+    (key_slot,) = envelope.header.fido2_slots()
+    assert fmt.unwrap(fmt.fido2_kek(bytes(32)), key_slot) is None
+    with pytest.raises(WrongPassphraseError, match="recovery key opens no slot"):
+        fmt.open_with_recovery_key(envelope, bytes(20))
+    with pytest.raises(WrongPassphraseError):  # no passphrase slot at all
+        fmt.open_master_key(envelope, PASSPHRASE, _never)
+
+
+def _key_slots() -> list[dict]:
+    return [dict(slot) for slot in fmt.parse(_doc_vector("test-vector-keys")).header.slots]
+
+
+@pytest.mark.parametrize(
+    ("index", "changes"),
+    [
+        (0, {"salt": fmt.b64(bytes(16))}),  # hmac-secret salts are 32 bytes
+        (0, {"credential": fmt.b64(bytes(15))}),
+        (0, {"credential": fmt.b64(bytes(1024))}),
+        (0, {"credential": "QUJD"}),  # 3 bytes
+        (0, {"credential": "QUJDRA"}),  # no padding: not canonical
+        (0, {"uv": 1}),
+        (0, {"uv": None}),
+        (0, {"rp": "Hwotp"}),
+        (0, {"rp": ""}),
+        (0, {"rp": "a" * 254}),
+        (0, {"aaguid": AAGUID.upper()}),
+        (0, {"aaguid": AAGUID.replace("-", "")}),
+        (0, {"label": ""}),
+        (0, {"label": "x" * 65}),
+        (0, {"label": " blue"}),
+        (0, {"label": "blue\nkey"}),
+        (0, {"label": "blue\u202ekey"}),
+        (0, {"label": "e\u0301"}),  # not NFC
+        (0, {"label": 7}),
+        (0, {"extra": 1}),
+        (0, {"nonce": fmt.b64(bytes(11))}),
+        (0, {"key": fmt.b64(bytes(47))}),
+        (1, {"salt": fmt.b64(bytes(32))}),
+        (1, {"extra": 1}),
+        (1, {"key": fmt.b64(bytes(49))}),
+    ],
+)
+def test_key_slot_rules(index: int, changes: dict[str, object]) -> None:
+    slots = _key_slots()
+    slots[index] |= changes
+    assert fmt.slots_problem(slots) is not None
+    data = fmt.seal(slots, bytes(32), fmt.Payload([]))
+    with pytest.raises(VaultDamagedError):
+        fmt.parse(data)
+
+
+def test_key_slot_bounds_at_the_limits_are_accepted() -> None:
+    slots = _key_slots()
+    slots[0] |= {"credential": fmt.b64(bytes(1023)), "label": "x" * 64, "rp": "a" * 253}
+    assert fmt.slots_problem(slots) is None
+    slots[0] |= {"credential": fmt.b64(bytes(16)), "label": "é", "uv": True}
+    assert fmt.slots_problem(slots) is None
+
+
+def test_a_reader_that_does_not_know_the_key_slot_types_keeps_them_byte_for_byte(
+    small: Small, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An hwotp of before these types (monkeypatched to know none) opens the passphrase slot
+    and writes the others back unchanged."""
+    key_slots = _key_slots()
+    data = fmt.seal([*key_slots, small.slot], small.master_key, fmt.Payload([]))
+    monkeypatch.setattr(fmt, "FIDO2_TYPE", "not-known-here")
+    monkeypatch.setattr(fmt, "RECOVERY_TYPE", "not-known-either")
+    envelope = fmt.parse(data)
+    assert fmt.open_master_key(envelope, PASSPHRASE, small.derive)[1] == small.slot["id"]
+    rewritten = fmt.seal(envelope.header.slots, small.master_key, fmt.Payload([]))
+    again = fmt.parse(rewritten).header_line
+    for slot in key_slots:
+        assert fmt.canonical_json(slot) in again
+    monkeypatch.undo()
+    assert fmt.parse(rewritten).header.fido2_slots()[0].raw == key_slots[0]
+
+
+@pytest.mark.parametrize("verified", [[], {"1a1b1c1d": "x"}, {"nothex!!": 1}, {"1a1b1c1d": -1},
+                                      {"1a1b1c1d": True}, {"1a1b1c1d": 2**63}])
+def test_a_verified_member_that_is_no_map_of_times_is_unreadable(small: Small, verified) -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    header = fmt.Header(bytes(12), (small.slot,))
+    line = fmt.header_line(header)
+    plaintext = json.dumps({"credentials": [], "verified": verified}).encode()
+    body = line + b"\n" + AESGCM(small.master_key).encrypt(bytes(12), plaintext, line)
+    with pytest.raises(VaultDamagedError, match="not in a form"):
+        fmt.decrypt(fmt.parse(_with_trailer(body)), small.master_key)

@@ -36,7 +36,7 @@ def test_slots_list_add_and_remove(hwotp, vault_path) -> None:
     (last,) = _slots(hwotp, passphrase=SECOND)
     refused = hwotp("vault", "slots", "remove", last["id"], passphrase=SECOND)
     assert refused.exit_code == ExitCode.BAD_INPUT
-    assert "last passphrase" in refused.stderr
+    assert "last way into the vault" in refused.stderr
     assert hwotp("code", "A:b", passphrase=SECOND).exit_code == 0
 
 

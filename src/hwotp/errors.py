@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     NOT_SUPPORTED = 15  # the key's firmware cannot do what was asked
     CHECKS_FAILED = 16  # `hwotp doctor` found a problem
     PIN_REFUSED = 17  # a security key's PIN was wrong, blocked, not set or not accepted
+    SECURITY_KEY_UNKNOWN = 18  # the security key plugged in opens no slot of this vault
     DESKTOP_UNAVAILABLE = 20  # no screen or clipboard to read: no display, or no tool for it
 
 
@@ -169,6 +170,12 @@ class Interrupted(KeyboardInterrupt):
 
     def __str__(self) -> str:
         return "".join(f" ({text})" for text in self.context)
+
+
+class UnregisteredKeyError(HwotpError):
+    """The security key(s) plugged in are not registered to this vault, or none is."""
+
+    exit_code = ExitCode.SECURITY_KEY_UNKNOWN
 
 
 class HwotpWarning(UserWarning):

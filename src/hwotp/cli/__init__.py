@@ -251,8 +251,15 @@ def _lower_first(message: str) -> str:
     envvar="HWOTP_VAULT",
     help="Vault file (default: in your user data folder; also HWOTP_VAULT).",
 )
+@click.option(
+    "--use-passphrase",
+    is_flag=True,
+    envvar="HWOTP_SKIP_SECURITY_KEYS",
+    help="Open the vault with its passphrase even when a registered security key is plugged "
+    "in (also HWOTP_SKIP_SECURITY_KEYS=1).",
+)
 @click.pass_context
-def cli(ctx: click.Context, vault_path: Path | None) -> None:
+def cli(ctx: click.Context, vault_path: Path | None, use_passphrase: bool) -> None:
     """Keep one-time-password secrets on this machine: decode MFA QR codes locally, write the
     secret into a YubiKey (touch required) or an encrypted vault, and print codes.
 
@@ -267,7 +274,8 @@ def cli(ctx: click.Context, vault_path: Path | None) -> None:
     # write into the real one.
     if vault_path == Path("") or (vault_path is None and os.environ.get("HWOTP_VAULT") == ""):
         raise click.UsageError("the vault path is empty: name a file with --vault or HWOTP_VAULT")
-    ctx.obj = App(vault_path, oath_password=secret_variable("HWOTP_OATH_PASSWORD"))
+    ctx.obj = App(vault_path, oath_password=secret_variable("HWOTP_OATH_PASSWORD"),
+                  use_passphrase=use_passphrase)
     ctx.call_on_close(ctx.obj.close)  # release the keys' PC/SC connections
 
 

@@ -18,9 +18,11 @@ from hwotp.errors import CancelledError, InputError
 
 if TYPE_CHECKING:
     from hwotp.cli.config import Config
+    from hwotp.fido2.device import SecurityKey
     from hwotp.stores import Store
     from hwotp.stores.vault import VaultStore
     from hwotp.stores.yubikey import YubiKeyStore
+    from hwotp.vault import Vault
     from hwotp.yubikey.device import YubiKey
 
 
@@ -41,9 +43,11 @@ class App:
     weak_passphrase: bool = False  # --weak-passphrase: no strength floor (throwaway vaults)
     next_within: float | None = None  # --next-within; None: the config's
     stdin_taken: str | None = None  # the option that reads standard input (`--uri -`)
+    use_passphrase: bool = False  # --use-passphrase: never a security key for the vault
     _found: list[YubiKey] | None = None  # every key present
     _keys: list[YubiKey] | None = None  # those chosen
     _keys_chosen_for_reading = False
+    _security_keys: list[SecurityKey] | None = None
     _config: Config | None = None
 
     @property
@@ -89,12 +93,14 @@ class App:
 
         forget(topic)
 
-    def vault_store(self, held: bool = True) -> VaultStore:
-        """`held`: the key `hwotp unlock` keeps may open it; False where the passphrase itself
-        must be proven (changing passphrases, unlocking)."""
+    def vault_store(self, held: bool = True, security_key: bool = True) -> VaultStore:
+        """`held`: the key `hwotp unlock` keeps may open it; False where a way in must be
+        proven in this command (changing key slots, unlocking). `security_key`: a plugged
+        registered key may open it; False where the current passphrase itself is asked."""
         from hwotp.stores.vault import VaultStore
 
-        return VaultStore(self.vault_path, self.ask_passphrase, held=held)
+        opener = self.open_with_security_key if security_key else None
+        return VaultStore(self.vault_path, self.ask_passphrase, held=held, security_key=opener)
 
     def stores(self) -> list[Store]:
         """Every chosen key, then the vault (unless --no-vault), for a command that changes
@@ -130,21 +136,75 @@ class App:
             return None  # no vault file: no vault code is loaded either
         from hwotp.stores.vault import VaultStore
 
-        return VaultStore(self.vault_path, self._passphrase_or_leave_out)
+        return VaultStore(self.vault_path, self._passphrase_or_leave_out,
+                          security_key=self._security_key_or_leave_out)
 
     def vault_would_prompt(self) -> bool:
-        """Whether opening the vault waits for a person at the terminal."""
-        if not is_terminal() or secret_variable("HWOTP_PASSPHRASE") is not None:
-            return False
+        """Whether opening the vault waits for a person (at the terminal, or a touch)."""
         from hwotp.vault import kernelkeys
 
-        return kernelkeys.held(self.vault_path) is None  # `hwotp unlock` opens it silently
+        if kernelkeys.held(self.vault_path) is not None:
+            return False  # `hwotp unlock` opens it silently
+        if self._security_key_may_open():
+            return True
+        return is_terminal() and secret_variable("HWOTP_PASSPHRASE") is None
 
     def _passphrase_or_leave_out(self, creating: bool) -> str:
         try:
             return self.ask_passphrase(creating)
         except NoAnswerError as error:
             raise VaultLeftOut(error) from None
+
+    def _security_key_or_leave_out(self, path: Path) -> Vault | None:
+        try:
+            return self.open_with_security_key(path)
+        except NoAnswerError as error:  # the slot's PIN, and nobody to give it
+            raise VaultLeftOut(error) from None
+
+    def _security_key_may_open(self) -> bool:
+        """The vault has security key slots and nothing says to use the passphrase instead:
+        its header is read, no key is asked."""
+        if self.use_passphrase or secret_variable("HWOTP_PASSPHRASE") is not None:
+            return False
+        from hwotp.errors import HwotpError
+        from hwotp.vault import Vault
+
+        path = self.vault_path
+        try:
+            return path.exists() and bool(Vault.security_key_slots(path))
+        except HwotpError:  # a damaged vault: opening it says so, in its turn
+            return False
+
+    def open_with_security_key(self, path: Path) -> Vault | None:
+        """The vault opened by a plugged security key registered to it (a touch, the PIN if
+        its slot uses one), or None: no key slot, none plugged, or the passphrase asked for
+        (--use-passphrase, HWOTP_PASSPHRASE). A plugged key that is not registered is a
+        note, and the passphrase is asked."""
+        if not self._security_key_may_open():
+            return None
+        from hwotp.usecases import backup
+
+        keys = self.security_keys()
+        found = backup.matches(path, keys) if keys else []
+        if not found:
+            if keys:
+                names = ", ".join(key.name for key in keys)
+                note(f"The security key plugged in ({names}) is not registered to this vault; "
+                     "using the passphrase.")
+            return None
+        return backup.open_with(found[0], path, self.ask_security_key_pin, touch_prompt)
+
+    def security_keys(self) -> list[SecurityKey]:
+        """The FIDO2 security keys present (USB and NFC), found once per command."""
+        if self._security_keys is None:
+            from hwotp.fido2.device import find_security_keys
+
+            self._security_keys = find_security_keys()
+        return self._security_keys
+
+    def ask_security_key_pin(self, key: SecurityKey) -> str:
+        """A security key's PIN: HWOTP_FIDO2_PIN, else the terminal, else one line of input."""
+        return read_hidden(f"PIN for {key.name}", variable="HWOTP_FIDO2_PIN")
 
     def keys(self, reading: bool = False) -> list[YubiKey]:
         """The YubiKeys of this command: all found, or those named by --device. `reading`: the
@@ -196,6 +256,8 @@ class App:
     def close(self) -> None:
         for key in self._found or []:
             key.close()
+        for security_key in self._security_keys or []:
+            security_key.close()
 
     def now(self) -> float:
         return clock()
@@ -235,6 +297,11 @@ class App:
                     "words, or --weak-passphrase for a throwaway vault"
                 )
             note(f"Too weak ({problem}): use several unrelated words.")
+
+
+def touch_prompt(key: SecurityKey, label: str) -> None:
+    """Said when the key waits for a touch (python-fido2 hears it from the key)."""
+    note(f"Touch your security key {label} ({key.name}).")
 
 
 class NoAnswerError(CancelledError):

@@ -27,6 +27,8 @@ EXIT_CODE_MEANINGS = {
     ExitCode.NOT_SUPPORTED: "the YubiKey's firmware cannot do this",
     ExitCode.CHECKS_FAILED: "hwotp doctor found a problem (each comes with its fix)",
     ExitCode.PIN_REFUSED: "a security key's PIN was wrong, blocked, not set or not accepted",
+    ExitCode.SECURITY_KEY_UNKNOWN: "the security key opens no slot of this vault (not "
+    "registered to it), or no security key is registered",
     ExitCode.DESKTOP_UNAVAILABLE: "the screen or clipboard cannot be read: no display, or no "
     "tool to read it (the message names what to install)",
 }

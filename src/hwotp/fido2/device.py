@@ -155,13 +155,31 @@ def _pcsc_keys() -> list[SecurityKey]:
         return []
     keys = []
     for reader in present:
-        device = _open_pcsc(reader)
-        path = f"pcsc:{reader.name}"
-        info = _read_info(device, path) if device is not None else None
-        if device is None or info is None:
-            continue
-        keys.append(SecurityKey(device, info, path, _pcsc_serial(device), "nfc"))
+        key = _pcsc_key(reader)
+        if key is not None:
+            keys.append(key)
     return keys
+
+
+def _pcsc_key(reader: Any) -> SecurityKey | None:
+    """The key on `reader`, or None: no FIDO applet, no CTAP2, or the card taken off the
+    reader while it was being asked (pyscard's exception, then no key is there)."""
+    from smartcard.Exceptions import SmartcardException
+
+    device = _open_pcsc(reader)
+    if device is None:
+        return None
+    path = f"pcsc:{reader.name}"
+    try:
+        info = _read_info(device, path)
+        if info is None:
+            return None
+        return SecurityKey(device, info, path, _pcsc_serial(device), "nfc")
+    except SmartcardException as error:
+        logger.debug("%s stopped answering while it was found: %s", path, type(error).__name__)
+        with suppress(Exception):
+            device.close(release=True)
+        return None
 
 
 def _open_pcsc(reader: Any) -> CtapPcscDevice | None:

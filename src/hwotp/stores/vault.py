@@ -17,6 +17,8 @@ _TAKEN = "another credential in the vault already has that name"
 
 # Called with True when the vault is about to be created (ask twice), False to unlock it.
 PassphraseSource = Callable[[bool], str]
+# Opens the vault at a path with a plugged security key, or None (none registered or plugged).
+KeyOpener = Callable[[Path], Vault | None]
 
 
 class VaultStore:
@@ -25,12 +27,16 @@ class VaultStore:
     location = "vault"
     capacity = None  # only the model limits it
 
-    def __init__(self, path: Path, passphrase: PassphraseSource, *, held: bool = True) -> None:
+    def __init__(
+        self, path: Path, passphrase: PassphraseSource, *, held: bool = True,
+        security_key: KeyOpener | None = None,
+    ) -> None:
         """`held`: the key `hwotp unlock` keeps may open it (not for changing passphrases,
-        which asks for the current one)."""
+        which asks for the current one). `security_key`: tried before the passphrase."""
         self.path = path
         self._passphrase = passphrase
         self._held = held
+        self._security_key = security_key
         self._vault: Vault | None = None
         self._new_passphrase: str | None = None  # asked before an enrolment's first write
         # The last read, by name: a command listing then computing N codes decrypts once.
@@ -153,8 +159,12 @@ class VaultStore:
 
     def _open(self) -> Vault:
         if self._vault is None:
-            self._vault = self.reopened() or Vault.unlock(self.path, self._passphrase(False))
+            self._vault = (self.reopened() or self._by_security_key()
+                           or Vault.unlock(self.path, self._passphrase(False)))
         return self._vault
+
+    def _by_security_key(self) -> Vault | None:
+        return self._security_key(self.path) if self._security_key else None
 
     def reopened(self) -> Vault | None:
         """The vault opened with the key `hwotp unlock` holds in the kernel keyring, if any

@@ -24,11 +24,12 @@ from hwotp.errors import (
     NotFoundError,
     Remedy,
     StorageError,
+    UnregisteredKeyError,
     VaultDamagedError,
     WrongPassphraseError,
 )
 from hwotp.recovery import RecoverySet
-from hwotp.vault import file, generations
+from hwotp.vault import file, generations, recoverykey
 from hwotp.vault import format as fmt
 from hwotp.vault.file import VaultExistsError, VaultMissingError
 
@@ -53,7 +54,23 @@ class SlotInfo:
 
     id: str
     type: str
-    usable: bool  # this hwotp can open it (today: a passphrase slot)
+    usable: bool  # this hwotp can open it (a passphrase, security key or recovery key slot)
+    label: str | None = None  # a security key's, given at registration
+    last_verified: int | None = None  # Unix seconds: registered, or last `fido2 verify`
+    aaguid: str | None = None  # a security key's model
+    uv: bool | None = None  # a security key slot asks for the PIN
+
+
+@dataclass(frozen=True)
+class SecurityKeySlot:
+    """What a security key needs to answer for one slot, readable before the vault opens."""
+
+    id: str
+    label: str
+    credential_id: bytes
+    rp_id: str
+    salt: bytes
+    uv: bool
 
 
 class Vault:
@@ -99,6 +116,12 @@ class Vault:
         slots = envelope.header.slots
         logger.debug("opening %s: %d key slots (%s)", path, len(slots),
                      ", ".join(f"{slot['id']} {slot['type']}" for slot in slots))
+        if envelope.header.recovery_slots() and recoverykey.looks_like_recovery_key(passphrase):
+            # Typed where the passphrase goes: a typo is caught by its check characters.
+            recovery_key = recoverykey.parse_recovery_key(passphrase)
+            master_key, slot_id = fmt.open_with_recovery_key(envelope, recovery_key)
+            logger.debug("recovery key slot %s opened the vault", slot_id)
+            return cls._opened(path, envelope, master_key, slot_id)
         try:
             master_key, slot_id = fmt.open_master_key(envelope, passphrase, _timed_scrypt)
         except WrongPassphraseError:
@@ -107,6 +130,49 @@ class Vault:
         logger.debug("key slot %s opened the vault", slot_id)
         payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
         logger.debug("payload decrypted: %d credentials", len(payload.credentials))
+        _check_generation(path, payload.generation)
+        vault = cls(path, master_key, slot_id)
+        vault.generation_seen = payload.generation
+        return vault
+
+    @classmethod
+    def security_key_slots(cls, path: Path) -> list[SecurityKeySlot]:
+        """The vault's security key slots, from its header (no key needed: a plugged key is
+        probed for each before anyone is asked for anything)."""
+        path = _real(path)
+        envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
+        return [
+            SecurityKeySlot(s.id, s.label, s.credential_id, s.rp_id, s.salt, s.uv)
+            for s in envelope.header.fido2_slots()
+        ]
+
+    @classmethod
+    def unlock_with_security_key(cls, path: Path, slot_id: str, hmac_output: bytes) -> Vault:
+        """Open with the hmac-secret output a security key gave for slot `slot_id`'s salt;
+        UnregisteredKeyError if it does not open that slot."""
+        path = _real(path)
+        envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
+        slot = next((s for s in envelope.header.fido2_slots() if s.id == slot_id), None)
+        if slot is None:
+            raise NotFoundError(f"the vault has no security key slot {slot_id}")
+        master_key = fmt.unwrap(fmt.fido2_kek(hmac_output), slot)
+        if master_key is None:  # the slot was changed: the key's own credential answered
+            raise UnregisteredKeyError(f"the security key's answer does not open slot {slot_id}")
+        logger.debug("security key slot %s opened the vault", slot_id)
+        return cls._opened(path, envelope, master_key, slot_id)
+
+    @classmethod
+    def unlock_with_recovery_key(cls, path: Path, recovery_key: bytes) -> Vault:
+        """Open with a printed recovery key (20 bytes, see `recoverykey`)."""
+        path = _real(path)
+        envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
+        master_key, slot_id = fmt.open_with_recovery_key(envelope, recovery_key)
+        logger.debug("recovery key slot %s opened the vault", slot_id)
+        return cls._opened(path, envelope, master_key, slot_id)
+
+    @classmethod
+    def _opened(cls, path: Path, envelope: fmt.Envelope, master_key: bytes, slot_id: str) -> Vault:
+        payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
         _check_generation(path, payload.generation)
         vault = cls(path, master_key, slot_id)
         vault.generation_seen = payload.generation
@@ -182,11 +248,60 @@ class Vault:
     # --- key slots --------------------------------------------------------------------------
 
     def slots(self) -> list[SlotInfo]:
-        envelope = self._read()[0]
-        return [
-            SlotInfo(s["id"], s["type"], s["type"] == fmt.SCRYPT_TYPE)
-            for s in envelope.header.slots
-        ]
+        envelope, payload = self._read()
+        keys = {slot.id: slot for slot in envelope.header.fido2_slots()}
+        infos = []
+        for raw in envelope.header.slots:
+            slot_id = raw["id"]
+            key = keys.get(slot_id)
+            infos.append(SlotInfo(
+                slot_id, raw["type"], raw["type"] in fmt.KNOWN_TYPES,
+                label=key.label if key else None,
+                last_verified=payload.verified.get(slot_id),
+                aaguid=key.aaguid if key else None,
+                uv=key.uv if key else None,
+            ))
+        return infos
+
+    def add_security_key(
+        self, *, label: str, credential_id: bytes, rp_id: str, salt: bytes, uv: bool,
+        aaguid: str, hmac_output: bytes, verified_at: int,
+    ) -> str:
+        """Add a security key slot whose key-encryption key comes from `hmac_output` (the key's
+        answer for `salt`); the registration counts as its first verification."""
+        problem = fmt.label_problem(label)
+        if problem:
+            raise InputError(f"the label cannot be used: {problem}")
+        with self._locked() as (envelope, payload, old):
+            slots = list(envelope.header.slots)
+            if any(s.label == label for s in envelope.header.fido2_slots()):
+                raise InputError(f"a security key labelled {label!r} is already registered; "
+                                 "choose another label")
+            slot = fmt.new_fido2_slot(
+                self._master_key, fmt.fido2_kek(hmac_output), slot_id=fmt.new_slot_id(
+                    s["id"] for s in slots), label=label, credential_id=credential_id,
+                rp_id=rp_id, salt=salt, uv=uv, aaguid=aaguid,
+            )
+            payload.verified[slot["id"]] = verified_at
+            self._write([*slots, slot], payload, old)
+        return str(slot["id"])
+
+    def add_recovery_key(self, recovery_key: bytes, verified_at: int) -> str:
+        """Add a recovery key slot (one HKDF, no scrypt) and return its id."""
+        with self._locked() as (envelope, payload, old):
+            slots = list(envelope.header.slots)
+            slot = fmt.new_recovery_slot(self._master_key, recovery_key,
+                                         slot_id=fmt.new_slot_id(s["id"] for s in slots))
+            payload.verified[slot["id"]] = verified_at
+            self._write([*slots, slot], payload, old)
+        return str(slot["id"])
+
+    def record_verified(self, slot_id: str, when: int) -> None:
+        """Note that slot `slot_id` opened the vault at `when` (a drill)."""
+        with self._locked() as (envelope, payload, old):
+            _slot_index(envelope.header.slots, slot_id)
+            payload.verified[slot_id] = when
+            self._write(envelope.header.slots, payload, old)
 
     def add_passphrase(self, passphrase: str) -> str:
         """Add a passphrase slot (one scrypt run) and return its id."""
@@ -227,8 +342,10 @@ class Vault:
         with self._locked() as (envelope, payload, _old):
             slots = list(envelope.header.slots)
             del slots[_slot_index(slots, slot_id)]
-            if not any(s["type"] == fmt.SCRYPT_TYPE for s in slots):
-                raise InputError("cannot remove the vault's last passphrase slot")
+            if not any(s["type"] in fmt.KNOWN_TYPES for s in slots):
+                raise InputError("cannot remove the last way into the vault: no "
+                                 "passphrase, security key or recovery key slot would be left")
+            payload.verified.pop(slot_id, None)
             self._write(slots, payload, None)  # nor may the backup keep the removed slot
 
     # --- internals --------------------------------------------------------------------------

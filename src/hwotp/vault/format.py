@@ -27,6 +27,8 @@ from hwotp.secret import decode_secret, encode_secret
 FORMAT_NAME = "hwotp-vault"
 VERSION = 1
 SCRYPT_TYPE = "scrypt"
+FIDO2_TYPE = "fido2-hmac-secret"
+RECOVERY_TYPE = "recovery-key"
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -48,6 +50,17 @@ SCRYPT_N_RANGE = (2**17, 2**20)
 SCRYPT_P_RANGE = (1, 4)
 SCRYPT_WORK_BUDGET = 2**22  # sum of n * p over all scrypt slots
 
+# A security key slot (see "Type fido2-hmac-secret" in the format document).
+HMAC_SALT_BYTES = 32  # CTAP's hmac-secret takes exactly 32-byte salts
+HMAC_OUTPUT_BYTES = 32
+CREDENTIAL_ID_RANGE = (16, 1023)  # CTAP 2.1 maxCredentialIdLength; YubiKeys use 64 or more
+MAX_LABEL_CHARS = 64
+MAX_RP_ID_CHARS = 253  # a DNS name's length
+FIDO2_KDF_INFO = b"hwotp vault fido2-hmac-secret kek v1"
+# A printed recovery key: 160 random bits (see "Type recovery-key").
+RECOVERY_KEY_BYTES = 20
+RECOVERY_KDF_INFO = b"hwotp vault recovery-key kek v1"
+
 DAMAGED = "the vault file is damaged or was modified"
 WRONG_PASSPHRASE = "wrong passphrase"
 
@@ -57,6 +70,10 @@ _SCRYPT_KEYS = {"id", "key", "n", "nonce", "p", "r", "salt", "type"}
 RECOVERY_MEMBER = "recovery_codes"
 _RECOVERY_SET_KEYS = {"codes", "service"}
 _RECOVERY_CODE_KEYS = {"code", "used"}
+_FIDO2_KEYS = {"aaguid", "credential", "id", "key", "label", "nonce", "rp", "salt", "type", "uv"}
+_RECOVERY_KEYS = {"id", "key", "nonce", "salt", "type"}
+_AAGUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_RP_ID = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?\Z")
 _CREDENTIAL_KEYS = (
     "account",
     "algorithm",
@@ -90,12 +107,50 @@ class ScryptSlot:
 
 
 @dataclass(frozen=True)
+class Fido2Slot:
+    """A validated `fido2-hmac-secret` slot: a security key's credential and the salt whose
+    hmac-secret output is the key-encryption key."""
+
+    id: str
+    label: str
+    credential_id: bytes
+    rp_id: str
+    salt: bytes
+    uv: bool  # the key derives another secret with user verification (PIN) than without
+    aaguid: str
+    nonce: bytes
+    key: bytes = field(repr=False)
+    raw: Slot = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class RecoverySlot:
+    """A validated `recovery-key` slot."""
+
+    id: str
+    salt: bytes
+    nonce: bytes
+    key: bytes = field(repr=False)
+    raw: Slot = field(repr=False, compare=False)
+
+
+# Every slot type this version opens; any other is kept as read.
+KNOWN_TYPES = (SCRYPT_TYPE, FIDO2_TYPE, RECOVERY_TYPE)
+
+
+@dataclass(frozen=True)
 class Header:
     nonce: bytes
     slots: tuple[Slot, ...]
 
     def scrypt_slots(self) -> list[ScryptSlot]:
         return [_scrypt_slot(slot) for slot in self.slots if slot["type"] == SCRYPT_TYPE]
+
+    def fido2_slots(self) -> list[Fido2Slot]:
+        return [_fido2_slot(slot) for slot in self.slots if slot["type"] == FIDO2_TYPE]
+
+    def recovery_slots(self) -> list[RecoverySlot]:
+        return [_recovery_slot(slot) for slot in self.slots if slot["type"] == RECOVERY_TYPE]
 
 
 @dataclass(frozen=True)
@@ -116,6 +171,9 @@ class Payload:
     # Counts the writes: 1 for a new vault, one more on every write; 0 for a file written before
     # hwotp counted them. Inside the payload, so it is encrypted and authenticated.
     generation: int = 0
+    # When each security key or recovery key slot last opened the vault on purpose (register,
+    # `fido2 verify`), by slot id, in Unix seconds. Only the master key's holders need it.
+    verified: dict[str, int] = field(default_factory=dict)
     # Keyed by name and secret, which identify a credential: a counter step keeps its unknown
     # members, and two credentials that share a secret never trade them.
     credential_extra: dict[tuple[str, bytes], dict[str, Any]] = field(
@@ -232,6 +290,10 @@ def _check_slots(slots: list[Any]) -> None:
         if slot["type"] == SCRYPT_TYPE:
             parsed = _scrypt_slot(slot)
             work += parsed.n * parsed.p
+        elif slot["type"] == FIDO2_TYPE:
+            _fido2_slot(slot)
+        elif slot["type"] == RECOVERY_TYPE:
+            _recovery_slot(slot)
     if len(ids) != len(slots):
         raise _Invalid("two key slots have the same id")
     if work > SCRYPT_WORK_BUDGET:
@@ -257,6 +319,70 @@ def _scrypt_slot(slot: Slot) -> ScryptSlot:
         key=_unb64(slot["key"], KEY_BYTES + TAG_BYTES, "a wrapped key"),
         raw=slot,
     )
+
+
+def _fido2_slot(slot: Slot) -> Fido2Slot:
+    if set(slot) != _FIDO2_KEYS:
+        raise _Invalid("a security key slot has unexpected members")
+    label, rp_id, aaguid, uv = slot["label"], slot["rp"], slot["aaguid"], slot["uv"]
+    if not isinstance(label, str) or label_problem(label):
+        raise _Invalid("a security key slot's label is not valid")
+    if not isinstance(rp_id, str) or len(rp_id) > MAX_RP_ID_CHARS or not _RP_ID.match(rp_id):
+        raise _Invalid("a security key slot's relying party id is not valid")
+    if not isinstance(aaguid, str) or not _AAGUID.match(aaguid):
+        raise _Invalid("a security key slot's AAGUID is not valid")
+    if type(uv) is not bool:
+        raise _Invalid("a security key slot's user verification is not true or false")
+    return Fido2Slot(
+        id=slot["id"],
+        label=label,
+        credential_id=_unb64_range(slot["credential"], CREDENTIAL_ID_RANGE, "a credential id"),
+        rp_id=rp_id,
+        salt=_unb64(slot["salt"], HMAC_SALT_BYTES, "a slot salt"),
+        uv=uv,
+        aaguid=aaguid,
+        nonce=_unb64(slot["nonce"], NONCE_BYTES, "a slot nonce"),
+        key=_unb64(slot["key"], KEY_BYTES + TAG_BYTES, "a wrapped key"),
+        raw=slot,
+    )
+
+
+def _recovery_slot(slot: Slot) -> RecoverySlot:
+    if set(slot) != _RECOVERY_KEYS:
+        raise _Invalid("a recovery key slot has unexpected members")
+    return RecoverySlot(
+        id=slot["id"],
+        salt=_unb64(slot["salt"], SALT_BYTES, "a slot salt"),
+        nonce=_unb64(slot["nonce"], NONCE_BYTES, "a slot nonce"),
+        key=_unb64(slot["key"], KEY_BYTES + TAG_BYTES, "a wrapped key"),
+        raw=slot,
+    )
+
+
+def _unb64_range(value: object, bounds: tuple[int, int], what: str) -> bytes:
+    """Base64 of a length within `bounds`, in canonical form."""
+    if not isinstance(value, str) or not 0 < len(value) <= (bounds[1] + 2) // 3 * 4:
+        raise _Invalid(f"{what} has the wrong length or form")
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise _Invalid(f"{what} is not base64") from err
+    if not bounds[0] <= len(data) <= bounds[1] or b64(data) != value:
+        raise _Invalid(f"{what} has the wrong length or form")
+    return data
+
+
+def label_problem(label: str) -> str | None:
+    """Why `label` cannot name a security key slot, or None. Labels are shown in the UI: 1 to
+    64 characters in NFC without surrounding blanks, no control or format characters."""
+    if not label or len(label) > MAX_LABEL_CHARS:
+        return f"a label has 1 to {MAX_LABEL_CHARS} characters"
+    if unicodedata.normalize("NFC", label).strip() != label:
+        return "a label has no surrounding blanks"
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+           for char in label):
+        return "a label holds no control or invisible characters"
+    return None
 
 
 def header_line(header: Header) -> bytes:
@@ -285,7 +411,7 @@ def wrap(kek: bytes, master_key: bytes, slot_without_key: Slot) -> dict[str, Any
     return {**slot_without_key, "key": b64(sealed)}
 
 
-def unwrap(kek: bytes, slot: ScryptSlot) -> bytes | None:
+def unwrap(kek: bytes, slot: ScryptSlot | Fido2Slot | RecoverySlot) -> bytes | None:
     """The master key, or None if `kek` does not open the slot."""
     from cryptography.exceptions import InvalidTag
 
@@ -304,6 +430,76 @@ def scrypt_kek(passphrase: str, slot: ScryptSlot) -> bytes:
 
 
 Deriver = Callable[[str, ScryptSlot], bytes]
+
+
+def _hkdf(ikm: bytes, salt: bytes | None, info: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=info).derive(ikm)
+
+
+def fido2_kek(hmac_output: bytes) -> bytes:
+    """The key-encryption key of a security key slot: HKDF-SHA256 over the key's hmac-secret
+    output for the slot's salt (no HKDF salt: the output is already uniform and per slot)."""
+    if len(hmac_output) != HMAC_OUTPUT_BYTES:
+        raise ValueError("an hmac-secret output is 32 bytes")
+    return _hkdf(hmac_output, None, FIDO2_KDF_INFO)
+
+
+def recovery_kek(recovery_key: bytes, slot_salt: bytes) -> bytes:
+    """The key-encryption key of a recovery key slot: HKDF-SHA256, as the key is 160 random
+    bits (no guessing to slow down, so no scrypt)."""
+    if len(recovery_key) != RECOVERY_KEY_BYTES:
+        raise ValueError("a recovery key is 20 bytes")
+    return _hkdf(recovery_key, slot_salt, RECOVERY_KDF_INFO)
+
+
+def new_fido2_slot(
+    master_key: bytes,
+    kek: bytes,
+    *,
+    slot_id: str,
+    label: str,
+    credential_id: bytes,
+    rp_id: str,
+    salt: bytes,
+    uv: bool,
+    aaguid: str,
+    nonce: bytes | None = None,
+) -> dict[str, Any]:
+    """A new security key slot wrapping `master_key` under `kek` (from `fido2_kek`)."""
+    slot: dict[str, Any] = {
+        "aaguid": aaguid,
+        "credential": b64(credential_id),
+        "id": slot_id,
+        "label": label,
+        "nonce": b64(nonce or os.urandom(NONCE_BYTES)),
+        "rp": rp_id,
+        "salt": b64(salt),
+        "type": FIDO2_TYPE,
+        "uv": uv,
+    }
+    return wrap(kek, master_key, slot)
+
+
+def new_recovery_slot(
+    master_key: bytes,
+    recovery_key: bytes,
+    *,
+    slot_id: str,
+    salt: bytes | None = None,
+    nonce: bytes | None = None,
+) -> dict[str, Any]:
+    """A new recovery key slot. Fixed randomness is for test vectors only."""
+    salt = salt or os.urandom(SALT_BYTES)
+    slot: dict[str, Any] = {
+        "id": slot_id,
+        "nonce": b64(nonce or os.urandom(NONCE_BYTES)),
+        "salt": b64(salt),
+        "type": RECOVERY_TYPE,
+    }
+    return wrap(recovery_kek(recovery_key, salt), master_key, slot)
 
 
 def new_scrypt_slot(
@@ -355,6 +551,15 @@ def open_master_key(
     raise WrongPassphraseError(WRONG_PASSPHRASE)
 
 
+def open_with_recovery_key(envelope: Envelope, recovery_key: bytes) -> tuple[bytes, str]:
+    """(master key, slot id) from the first recovery key slot the key opens; one HKDF each."""
+    for slot in envelope.header.recovery_slots():
+        master_key = unwrap(recovery_kek(recovery_key, slot.salt), slot)
+        if master_key is not None:
+            return master_key, slot.id
+    raise WrongPassphraseError("the recovery key opens no slot of this vault")
+
+
 # --- payload ---------------------------------------------------------------------------------
 
 
@@ -385,9 +590,15 @@ def _payload(value: Any) -> Payload:
     generation = value.get("generation", 0)
     if type(generation) is not int or not 0 <= generation < 2**63:
         raise ValueError("generation")
-    known = ("credentials", "generation", RECOVERY_MEMBER)
+    verified = value.get("verified", {})
+    if not isinstance(verified, dict) or not all(
+        isinstance(k, str) and _SLOT_ID.match(k) and type(v) is int and 0 <= v < 2**63
+        for k, v in verified.items()
+    ):
+        raise ValueError("verified")
+    known = ("credentials", "generation", "verified", RECOVERY_MEMBER)
     extra = {k: v for k, v in value.items() if k not in known}
-    payload = Payload([], extra, generation=generation)
+    payload = Payload([], extra, generation=generation, verified=dict(verified))
     payload.recovery = _recovery_sets(value.get(RECOVERY_MEMBER, []))
     for item in value["credentials"]:
         credential = _credential(item)
@@ -473,6 +684,8 @@ def payload_json(payload: Payload) -> bytes:
     value = {**payload.extra, "credentials": items}
     if payload.generation:  # a file of an hwotp before generations has none
         value["generation"] = payload.generation
+    if payload.verified:  # nor has a vault opened only by passphrases
+        value["verified"] = payload.verified
     if payload.recovery:  # absent when empty: a vault without codes reads as it did before
         value[RECOVERY_MEMBER] = [
             {"codes": [{"code": c.value, "used": c.used} for c in item.codes],

@@ -93,6 +93,9 @@ class Authenticator:
         self.always_uv = False
         self.min_pin_length_rp_ids: list[str] = []
         self.counter = 0
+        # Every CTAP request and its answer, as bytes: what a relying party's checks need to
+        # verify what the key signed for a client in another process.
+        self.exchanges: list[tuple[bytes, bytes]] = []
         self._lock = threading.Lock()
         self.power_cycle()
 
@@ -116,13 +119,18 @@ class Authenticator:
     ) -> bytes:
         """One CTAP request (command byte + CBOR) in, status byte (+ CBOR) out."""
         with self._lock:
-            try:
-                answer = self._dispatch(bytes(request), Interaction(keepalive, cancelled))
-            except CtapFailure as failure:
-                return bytes([failure.status])
-            except cbor.CborError:
-                return bytes([CtapStatus.INVALID_CBOR])
-            return b"\x00" + (cbor.encode(answer) if answer else b"")
+            answer = self._answer(bytes(request), Interaction(keepalive, cancelled))
+            self.exchanges.append((bytes(request), answer))
+            return answer
+
+    def _answer(self, request: bytes, interaction: Interaction) -> bytes:
+        try:
+            answer = self._dispatch(request, interaction)
+        except CtapFailure as failure:
+            return bytes([failure.status])
+        except cbor.CborError:
+            return bytes([CtapStatus.INVALID_CBOR])
+        return b"\x00" + (cbor.encode(answer) if answer else b"")
 
     def _dispatch(self, request: bytes, interaction: Interaction) -> dict[Any, Any]:
         if not request:

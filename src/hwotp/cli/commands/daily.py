@@ -430,7 +430,7 @@ def change_passphrase(app: App) -> None:
     """
     from hwotp.vault.file import backup_path
 
-    store = app.vault_store(held=False)
+    store = app.vault_store(held=False, security_key=False)  # the current one is asked
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     vault = store.unlocked()

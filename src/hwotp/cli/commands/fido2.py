@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from hwotp.fido2.passkeys import Passkey
 
 # Subcommand -> the module that attaches it to `fido2_group`; only modules that exist.
-LAZY_SUBCOMMANDS: dict[str, str] = {}
+LAZY_SUBCOMMANDS: dict[str, str] = {
+    "register": "hwotp.cli.commands.backup",
+    "verify": "hwotp.cli.commands.backup",
+}
 
 REPLUG_TIMEOUT = 60.0  # seconds a person gets to unplug the key and plug it back in
 

@@ -1,24 +1,28 @@
-"""`hwotp vault slots`: every way to open the vault, and adding or removing one.
-
-Today a slot is a passphrase; security keys (hmac-secret) and printed recovery keys come next,
-each as one more slot of the same list.
+"""`hwotp vault slots`: every way to open the vault (passphrases, security keys, printed
+recovery keys), adding a passphrase or a recovery key, and removing one, never the last.
+Security keys are added by `hwotp fido2 register` (cli/commands/backup.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hwotp.cli.app import App, weak_passphrase_option
 from hwotp.cli.commands.daily import vault_group
 from hwotp.cli.output import emit_json, note
+from hwotp.credential import printable
 from hwotp.errors import CancelledError, NotFoundError
 
 if TYPE_CHECKING:
-    from hwotp.vault import Vault
+    from hwotp.vault import SlotInfo, Vault
 
-SLOT_KINDS = {"scrypt": "passphrase (scrypt)"}
+SLOT_KINDS = {
+    "scrypt": "passphrase (scrypt)",
+    "fido2-hmac-secret": "security key",
+    "recovery-key": "recovery key",
+}
 
 
 @vault_group.group(name="slots", invoke_without_command=True)
@@ -29,16 +33,47 @@ def slots(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     vault = _unlocked(ctx.obj)
-    rows = [{"id": slot.id, "type": slot.type, "usable": slot.usable,
-             "opened_this_time": slot.id == vault.unlocked_slot} for slot in vault.slots()]
+    rows = [_row(slot, vault.unlocked_slot) for slot in vault.slots()]
     if as_json:
         emit_json(rows)
         return
     for row in rows:
-        usable = "" if row["usable"] else "  (this hwotp cannot open it)"
-        now = "  (opened it now)" if row["opened_this_time"] else ""
-        kind = SLOT_KINDS.get(str(row["type"]), str(row["type"]))
-        click.echo(f"{row['id']}  {kind}{usable}{now}")
+        click.echo(_line(row))
+
+
+def _row(slot: SlotInfo, opened_by: str) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": slot.id, "type": slot.type, "usable": slot.usable,
+                           "opened_this_time": slot.id == opened_by}
+    if slot.type == "fido2-hmac-secret":
+        row |= {"label": slot.label, "aaguid": slot.aaguid, "uv": slot.uv}
+    if slot.type in ("fido2-hmac-secret", "recovery-key"):
+        row["last_verified"] = _iso(slot.last_verified)
+    return row
+
+
+def _line(row: dict[str, Any]) -> str:
+    kind = SLOT_KINDS.get(str(row["type"]), str(row["type"]))
+    parts = [f"{row['id']}  {kind}"]
+    if row.get("label") is not None:
+        pin = ", PIN" if row.get("uv") else ""
+        parts.append(f" {printable(row['label'])!r}{pin}")
+    if "last_verified" in row:
+        when = row["last_verified"]
+        parts.append(f"  (last proved {when[:10]})" if when else "  (never proved)")
+    if not row["usable"]:
+        parts.append("  (this hwotp cannot open it)")
+    if row["opened_this_time"]:
+        parts.append("  (opened it now)")
+    return "".join(parts)
+
+
+def _iso(seconds: int | None) -> str | None:
+    if seconds is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds").replace(
+        "+00:00", "Z")
 
 
 @slots.command(name="add-passphrase")
@@ -55,9 +90,10 @@ def add_passphrase(app: App) -> None:
 @click.argument("slot_id")
 @click.pass_obj
 def remove(app: App, slot_id: str) -> None:
-    """Remove the slot SLOT_ID (see `hwotp vault slots`). Open the vault with another slot's
-    passphrase: the way in that remains is proven in the same command, and the last passphrase
-    is never removed.
+    """Remove the slot SLOT_ID (see `hwotp vault slots`). The vault must be opened by another
+    slot in the same command (another passphrase, a registered security key plugged in, or the
+    recovery key typed where the passphrase is asked), so the way in that remains is proven;
+    the last way in is never removed.
 
     Removing a slot does not re-key the vault: a copy of the file from before still opens
     with the removed passphrase (not the backup, which is rewritten as the new version).
@@ -68,14 +104,33 @@ def remove(app: App, slot_id: str) -> None:
     if slot_id == vault.unlocked_slot and len(vault.slots()) > 1:  # the last: refused below
         raise CancelledError(
             f"nothing removed: slot {slot_id} is the one that opened the vault; open it with "
-            "another slot's passphrase, so the way in that stays is proven"
+            "another slot (another passphrase, a registered security key, or the recovery "
+            "key), so the way in that stays is proven"
         )
     vault.remove_slot(slot_id)
     note(f"Removed slot {slot_id} from {vault.path}.")
 
 
+@vault_group.command(name="recovery-key")
+@click.pass_obj
+def recovery_key(app: App) -> None:
+    """Make a printed recovery key: one more way into the vault, for the day the passphrase is
+    forgotten and the security keys are lost. It is shown once, here; write it down or print
+    it, and keep it apart from your keys. Type it where the vault passphrase is asked.
+
+    The vault must be opened first (passphrase or a registered security key)."""
+    from hwotp.vault.recoverykey import format_recovery_key, new_recovery_key
+
+    vault = _unlocked(app)
+    key = new_recovery_key()
+    slot_id = vault.add_recovery_key(key, int(app.now()))
+    note(f"Added recovery key slot {slot_id} to {vault.path}. Write the key down now: it is "
+         "shown only this once, and hwotp keeps no copy it could show again.")
+    click.echo(format_recovery_key(key))
+
+
 def _unlocked(app: App) -> Vault:
-    store = app.vault_store(held=False)  # slots change who can open it: the passphrase first
+    store = app.vault_store(held=False)  # slots change who can open it: a way in proven now
     if not store.exists():
         raise NotFoundError(f"there is no vault at {store.path} yet")
     return store.unlocked()

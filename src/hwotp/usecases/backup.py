@@ -1,0 +1,113 @@
+"""Security keys as ways into the vault: register a key (a new slot), find which plugged key
+matches which slot (a silent probe, no touch), open the vault with it, and the drill that
+proves each plugged key still opens it. (Recovery keys need no device: `Vault` opens them.)"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hwotp.errors import ExistsError, NotFoundError, UnregisteredKeyError
+
+if TYPE_CHECKING:
+    from hwotp.fido2.device import SecurityKey
+    from hwotp.vault import SecurityKeySlot, Vault
+
+logger = logging.getLogger(__name__)
+
+# The PIN of a key (asked only when its slot uses UV, or when the key wants it to make a
+# credential), and what is said when a key, by the slot's label, waits for a touch.
+PinSource = Callable[["SecurityKey"], str]
+TouchPrompt = Callable[["SecurityKey", str], None]
+
+
+@dataclass(frozen=True)
+class Match:
+    key: SecurityKey
+    slot: SecurityKeySlot
+
+
+def matches(path: Path, keys: list[SecurityKey]) -> list[Match]:
+    """Every (plugged key, slot) pair where the key holds the slot's credential: one silent
+    assertion per pair, no touch."""
+    from hwotp.fido2.hmacsecret import holds
+    from hwotp.vault import Vault
+
+    slots = Vault.security_key_slots(path)
+    found = []
+    for key in keys:
+        for slot in slots:
+            if holds(key, slot.credential_id):
+                logger.debug("%s holds the credential of slot %s", key.path, slot.id)
+                found.append(Match(key, slot))
+    return found
+
+
+def open_with(match: Match, path: Path, pin: PinSource, touch: TouchPrompt) -> Vault:
+    """Open the vault with the matched key: a touch, and the PIN when the slot used UV."""
+    from hwotp.fido2.hmacsecret import hmac_secret
+    from hwotp.vault import Vault
+
+    slot, key = match.slot, match.key
+    output = hmac_secret(key, slot.credential_id, slot.salt, uv=slot.uv,
+                         pin=lambda: pin(key), touch=lambda: touch(key, slot.label))
+    return Vault.unlock_with_security_key(path, slot.id, output)
+
+
+def register(vault: Vault, key: SecurityKey, *, label: str, uv: bool, pin: PinSource,
+             touch: TouchPrompt, now: float) -> str:
+    """Make a credential with hmac-secret on `key`, ask it once for the output of a new random
+    salt (a second touch), and add the slot; returns the slot id. Nothing is written to the
+    vault unless both steps succeed."""
+    from hwotp.fido2.hmacsecret import RP_ID, SALT_BYTES, hmac_secret, holds
+    from hwotp.fido2.hmacsecret import register as make_credential
+    from hwotp.vault import Vault
+
+    slots = Vault.security_key_slots(vault.path)
+    for slot in slots:  # one key, one slot: a second would add no way in
+        if holds(key, slot.credential_id):
+            raise ExistsError(f"{key.name} is already registered (slot {slot.id}, "
+                              f"{slot.label!r})")
+    salt = os.urandom(SALT_BYTES)
+    credential = make_credential(key, salt, uv=uv, pin=lambda: pin(key),
+                                 touch=lambda: touch(key, label))
+    output = hmac_secret(key, credential.credential_id, salt, uv=uv, pin=lambda: pin(key),
+                         touch=lambda: touch(key, label))
+    return vault.add_security_key(
+        label=label, credential_id=credential.credential_id, rp_id=RP_ID, salt=salt, uv=uv,
+        aaguid=credential.aaguid, hmac_output=output, verified_at=int(now),
+    )
+
+
+def verify(path: Path, keys: list[SecurityKey], pin: PinSource, touch: TouchPrompt,
+           now: float) -> list[Match]:
+    """The drill: each plugged key that holds a slot's credential opens the vault (touch), and
+    the slot records when. UnregisteredKeyError when none of the keys is registered."""
+    found = matches(path, keys)
+    if not found:
+        raise UnregisteredKeyError(_unregistered(keys))
+    for match in found:
+        vault = open_with(match, path, pin, touch)
+        vault.record_verified(match.slot.id, int(now))
+    return found
+
+
+def _unregistered(keys: list[SecurityKey]) -> str:
+    names = ", ".join(key.name for key in keys)
+    if len(keys) == 1:
+        return f"{names} is not registered to this vault (it opens none of its slots)"
+    return f"none of the security keys plugged in ({names}) is registered to this vault"
+
+
+def require_slots(path: Path) -> None:
+    """UnregisteredKeyError when no security key is registered to the vault at `path`."""
+    from hwotp.vault import Vault
+
+    if not path.exists():
+        raise NotFoundError(f"there is no vault at {path} yet")
+    if not Vault.security_key_slots(path):
+        raise UnregisteredKeyError("no security key is registered to this vault yet")

@@ -1,0 +1,545 @@
+"""A FIDO2 security key as a way into the vault, through the installed `hwotp` script in the
+virtual keys' namespace: over USB (python-fido2's own hidraw discovery) and over PC/SC (a
+YubiKey 5 NFC on a reader). python-fido2's Fido2Server verifies every registration and every
+assertion with user presence the virtual key made, from the CTAP exchanges it recorded; the
+client data is rebuilt here from what docs/vault-format.md says hwotp sends."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from fido2 import cbor
+from fido2.ctap2.pin import ClientPin
+from fido2.server import Fido2Server
+from fido2.utils import websafe_encode
+from fido2.webauthn import (
+    AttestationObject,
+    AuthenticationResponse,
+    AuthenticatorAssertionResponse,
+    AuthenticatorAttestationResponse,
+    AuthenticatorData,
+    CollectedClientData,
+    PublicKeyCredentialRpEntity,
+    RegistrationResponse,
+)
+
+from helpers.cli import Run
+from helpers.processes import hwotp_script
+from helpers.samples import PASSPHRASE
+from hwotp.credential import Credential
+from hwotp.errors import ExitCode
+from hwotp.secret import decode_secret
+from hwotp.vault import Vault
+from hwotp.vault import format as fmt
+from virtualkey.key import KeyConfig
+from virtualkey.transports import CtapAdapter
+
+RP_ID = "hwotp"
+ORIGIN = "https://hwotp"
+PIN = "4711"
+MAKE_CREDENTIAL, GET_ASSERTION = 0x01, 0x02
+CREDENTIAL = Credential(secret=decode_secret("JBSWY3DPEHPK3PXP"), issuer="Acme", account="al")
+
+
+# --- running hwotp as a user on the machine with the keys ------------------------------------
+
+
+class Machine:
+    """The vault of a test and the keys plugged in; `hwotp(...)` runs the installed script in
+    the keys' namespace with no passphrase unless given."""
+
+    def __init__(self, rig, tmp_path: Path) -> None:
+        self.rig = rig
+        self.vault = tmp_path / "data" / "vault.hwotp"
+        self.base = {k: v for k, v in os.environ.items()
+                     if not k.startswith("HWOTP_") or k in ("HWOTP_CACHE_DIR", "HWOTP_CONFIG")}
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {**self.base, "HWOTP_VAULT": str(self.vault), **extra}
+
+    def hwotp(self, *args: str, stdin: str = "", **extra: str) -> Run:
+        result = subprocess.run(self.rig.command([hwotp_script(), *args]), input=stdin,
+                                capture_output=True, text=True, timeout=120,
+                                env=self.env(**extra))
+        return Run(result.returncode, result.stdout, result.stderr)
+
+    def start(self, *args: str, **extra: str) -> subprocess.Popen:
+        return subprocess.Popen(self.rig.command([hwotp_script(), *args]),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env(**extra))
+
+    def made_vault(self) -> None:
+        """A vault with one credential, made by the vault code itself (keys play no part)."""
+        Vault.create(self.vault, PASSPHRASE, [CREDENTIAL])
+
+    def register(self, *args: str, **extra: str) -> Run:
+        return self.hwotp("fido2", "register", *args, HWOTP_PASSPHRASE=PASSPHRASE, **extra)
+
+    def slots(self) -> tuple:
+        return fmt.parse(self.vault.read_bytes()).header.slots
+
+
+def ok(result: Run) -> Run:
+    assert result.exit_code == 0, result.everything
+    assert "Traceback" not in result.everything
+    return result
+
+
+def failed(result: Run, code: int) -> str:
+    assert result.exit_code == code, result.everything
+    assert "Traceback" not in result.everything
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("hwotp: "), result.stderr
+    return last
+
+
+@pytest.fixture
+def usb(plug_keys, tmp_path: Path):
+    def plug(*configs: KeyConfig) -> Machine:
+        return Machine(plug_keys(*configs, hidraw=True), tmp_path)
+
+    return plug
+
+
+def key_config(serial: int, **options) -> KeyConfig:
+    """A USB key that takes a moment to be touched, as a person does: the key tells the client
+    it waits (CTAPHID keepalive), which is when hwotp says "Touch your security key"."""
+    return KeyConfig(serial=serial, **{"touch_delay": 0.15, **options})
+
+
+# --- what the key signed, checked by a relying party ------------------------------------------
+
+
+def client_data(kind: str, salt: bytes) -> CollectedClientData:
+    challenge = hashlib.sha256(b"hwotp-vault challenge\0" + salt).digest()
+    return CollectedClientData.create(type=kind, challenge=challenge, origin=ORIGIN,
+                                      cross_origin=False)
+
+
+def server() -> Fido2Server:
+    return Fido2Server(PublicKeyCredentialRpEntity(id=RP_ID, name="hwotp vault"),
+                       attestation="direct")
+
+
+def exchanges(rig, serial: int, command: int) -> list[tuple[dict, dict]]:
+    """The key's answered requests of one CTAP command, decoded."""
+    found = []
+    for request, answer in rig.key(serial).authenticator.exchanges:
+        if request[0] == command and answer[:1] == b"\0":
+            found.append((cbor.decode(request[1:]), cbor.decode(answer[1:])))
+    return found
+
+
+def verify_with_server(rig, serial: int, slot: dict, uv: bool = False) -> int:
+    """Fido2Server checks the registration of `slot`'s credential and every assertion with
+    user presence for it; returns how many assertions it checked."""
+    salt = fmt._unb64(slot["salt"], 32, "salt")
+    credential_id = fmt._unb64_range(slot["credential"], (16, 1023), "credential")
+    rp = server()
+    registration = None
+    for request, answer in exchanges(rig, serial, MAKE_CREDENTIAL):
+        attestation = AttestationObject.create(answer[1], answer[2], answer[3])
+        data = attestation.auth_data.credential_data
+        if data is not None and data.credential_id == credential_id:
+            made = client_data("webauthn.create", salt)
+            assert request[1] == made.hash  # the clientDataHash hwotp sent
+            assert request[2]["id"] == RP_ID and request[6] == {"hmac-secret": True}
+            state = {"challenge": websafe_encode(made.challenge), "user_verification": None}
+            response = RegistrationResponse(raw_id=credential_id, response=(
+                AuthenticatorAttestationResponse(client_data=made, attestation_object=attestation)))
+            registration = rp.register_complete(state, response)
+    assert registration is not None, "no registration of the slot's credential"
+    checked = 0
+    for request, answer in exchanges(rig, serial, GET_ASSERTION):
+        if request.get(5, {}).get("up") is False:
+            assert 4 not in request  # the silent probe carries no extension
+            continue
+        asked = client_data("webauthn.get", salt)
+        assert request[2] == asked.hash and request[3][0]["id"] == credential_id
+        assert "hmac-secret" in request[4]
+        state = {"challenge": websafe_encode(asked.challenge),
+                 "user_verification": "required" if uv else "discouraged"}
+        response = AuthenticationResponse(raw_id=credential_id, response=(
+            AuthenticatorAssertionResponse(client_data=asked,
+                                           authenticator_data=AuthenticatorData(answer[2]),
+                                           signature=answer[3])))
+        rp.authenticate_complete(state, [registration.credential_data], response)
+        assert AuthenticatorData(answer[2]).is_user_verified() == uv
+        checked += 1
+    return checked
+
+
+def set_pin(rig, serial: int, pin: str = PIN) -> None:
+    """The key's owner sets a PIN (python-fido2 in this process, on the same authenticator)."""
+    from fido2.ctap2 import Ctap2
+
+    ClientPin(Ctap2(CtapAdapter(rig.key(serial).authenticator))).set_pin(pin)
+
+
+def opened_by(machine: Machine) -> str:
+    """The label of the security key slot that opened the vault (a touch, no passphrase)."""
+    result = ok(machine.hwotp("vault", "slots", "--json"))
+    assert "Touch your security key" in result.stderr
+    (row,) = [row for row in json.loads(result.stdout) if row["opened_this_time"]]
+    return row["label"]
+
+
+def fido2_slots(machine: Machine) -> list[dict]:
+    return [slot for slot in machine.slots() if slot["type"] == "fido2-hmac-secret"]
+
+
+# --- register, then open by the key in one process and by the passphrase in another -----------
+
+
+def test_a_registered_key_opens_the_vault_and_the_passphrase_still_does(usb) -> None:
+    machine = usb(key_config(21000001, touch_delay=0.2))
+    machine.made_vault()
+    registered = ok(machine.register("--label", "blue key"))
+    assert registered.stderr.count("Touch your security key blue key") == 2  # make, then prove
+    assert "Registered YubiKey 5 NFC 21000001 as key slot" in registered.stderr
+    (slot,) = fido2_slots(machine)
+    assert (slot["label"], slot["rp"], slot["uv"]) == ("blue key", RP_ID, False)
+    assert slot["aaguid"] == "a25342c0-3cdc-4414-8e46-f4807fca511c"
+
+    by_key = ok(machine.hwotp("list"))
+    assert "Touch your security key blue key (YubiKey 5 NFC 21000001)." in by_key.stderr
+    by_passphrase = ok(machine.hwotp("list", HWOTP_PASSPHRASE=PASSPHRASE))
+    assert "Touch" not in by_passphrase.stderr
+    assert by_key.stdout == by_passphrase.stdout and "Acme:al" in by_key.stdout
+    skipped = ok(machine.hwotp("--use-passphrase", "list", stdin=PASSPHRASE + "\n"))
+    assert skipped.stdout == by_key.stdout and "Touch" not in skipped.stderr
+    skipped = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n", HWOTP_SKIP_SECURITY_KEYS="1"))
+    assert skipped.stdout == by_key.stdout and "Touch" not in skipped.stderr
+    assert verify_with_server(machine.rig, 21000001, slot) == 2  # register's and list's
+
+    slots = json.loads(ok(machine.hwotp("vault", "slots", "--json")).stdout)
+    key_row = next(row for row in slots if row["type"] == "fido2-hmac-secret")
+    assert key_row["opened_this_time"] and key_row["label"] == "blue key"
+    assert key_row["last_verified"] is not None
+
+
+def test_two_keys_registered_each_opens_alone(usb) -> None:
+    machine = usb(key_config(21000011), key_config(21000012))
+    machine.made_vault()
+    ok(machine.register("--label", "first", "--device", "21000011"))
+    second = ok(machine.register("--label", "second"))  # the one not registered yet
+    assert "21000012" in second.stderr
+    assert [slot["label"] for slot in fido2_slots(machine)] == ["first", "second"]
+    drill = ok(machine.hwotp("fido2", "verify"))
+    assert [line.split()[1] for line in drill.stdout.splitlines()] == ["'first'", "'second'"]
+    # One key alone opens it (`vault slots` names the slot that did; it reads no OATH).
+    machine.rig.pull_out(21000011)
+    assert opened_by(machine) == "second"
+    machine.rig.plug_in(21000011)
+    machine.rig.pull_out(21000012)
+    assert opened_by(machine) == "first"
+    for serial, slot in zip((21000011, 21000012), fido2_slots(machine), strict=True):
+        assert verify_with_server(machine.rig, serial, slot) >= 2
+
+
+def test_an_unregistered_key_is_named_and_the_passphrase_asked(usb) -> None:
+    machine = usb(key_config(21000021), key_config(21000022))
+    machine.made_vault()
+    ok(machine.register("--label", "mine", "--device", "21000021"))
+    machine.rig.pull_out(21000021)
+    before = machine.vault.read_bytes()
+    drill = failed(machine.hwotp("fido2", "verify"), ExitCode.SECURITY_KEY_UNKNOWN)
+    assert drill == ("hwotp: YubiKey 5 NFC 21000022 is not registered to this vault (it opens "
+                     "none of its slots)")
+    listed = ok(machine.hwotp("vault", "slots", stdin=PASSPHRASE + "\n"))
+    assert "YubiKey 5 NFC 21000022) is not registered to this vault; using the passphrase" in (
+        listed.stderr)
+    assert "passphrase (scrypt)  (opened it now)" in listed.stdout
+    wrong = failed(machine.hwotp("vault", "slots", stdin="not it\n"), ExitCode.WRONG_PASSPHRASE)
+    assert wrong == "hwotp: wrong passphrase"
+    assert machine.vault.read_bytes() == before
+    # No key registered at all: the drill says so.
+    machine.vault.unlink()
+    machine.made_vault()
+    assert "no security key is registered" in failed(machine.hwotp("fido2", "verify"),
+                                                      ExitCode.SECURITY_KEY_UNKNOWN)
+
+
+def test_verify_records_when_each_key_proved_itself(usb) -> None:
+    machine = usb(key_config(21000031))
+    machine.made_vault()
+    ok(machine.register("--label", "drill"))
+
+    def proved() -> str:
+        rows = json.loads(ok(machine.hwotp("vault", "slots", "--json",
+                                           HWOTP_PASSPHRASE=PASSPHRASE)).stdout)
+        return next(row["last_verified"] for row in rows if row["type"] == "fido2-hmac-secret")
+
+    first = proved()
+    time.sleep(1.1)  # the record is in whole seconds
+    drill = ok(machine.hwotp("fido2", "verify"))
+    assert drill.stdout.endswith("'drill' (YubiKey 5 NFC 21000031): opens the vault\n")
+    assert proved() > first
+    listing = ok(machine.hwotp("vault", "slots", HWOTP_PASSPHRASE=PASSPHRASE)).stdout
+    assert f"security key 'drill'  (last proved {proved()[:10]})" in listing
+    # The key plugged in proves the way that stays: the passphrase can go, and then the key
+    # is the last way in.
+    passphrase_slot, key_slot = (row["id"] for row in json.loads(
+        ok(machine.hwotp("vault", "slots", "--json", HWOTP_PASSPHRASE=PASSPHRASE)).stdout))
+    opened_by_it = failed(machine.hwotp("vault", "slots", "remove", key_slot), ExitCode.CANCELLED)
+    assert "is the one that opened the vault" in opened_by_it
+    ok(machine.hwotp("vault", "slots", "remove", passphrase_slot))
+    failed(machine.hwotp("--use-passphrase", "list", stdin=PASSPHRASE + "\n"),
+           ExitCode.WRONG_PASSPHRASE)
+    assert "Acme:al" in ok(machine.hwotp("list")).stdout
+    last = failed(machine.hwotp("vault", "slots", "remove", key_slot), ExitCode.BAD_INPUT)
+    assert "cannot remove the last way into the vault" in last
+    assert [slot["type"] for slot in machine.slots()] == ["fido2-hmac-secret"]
+
+
+# --- touch, PIN -------------------------------------------------------------------------------
+
+
+def test_a_touch_not_given_ends_register_and_unlock_with_one_sentence(usb) -> None:
+    machine = usb(key_config(21000041, touch="deny", touch_timeout=0.3))
+    machine.made_vault()
+    before = machine.vault.read_bytes()
+    message = failed(machine.register("--label", "x"), ExitCode.TOUCH_TIMEOUT)
+    assert message == "hwotp: YubiKey 5 NFC 21000041 was not touched in time"
+    assert machine.vault.read_bytes() == before
+    machine.rig.key(21000041).presence.policy = "auto"
+    ok(machine.register("--label", "x"))
+    registered = machine.vault.read_bytes()
+    machine.rig.key(21000041).presence.policy = "deny"
+    message = failed(machine.hwotp("list"), ExitCode.TOUCH_TIMEOUT)
+    assert message == "hwotp: YubiKey 5 NFC 21000041 was not touched in time"
+    assert machine.vault.read_bytes() == registered
+
+
+def test_a_slot_made_with_the_pin_asks_for_it_every_time(usb) -> None:
+    machine = usb(key_config(21000051))
+    set_pin(machine.rig, 21000051)
+    machine.made_vault()
+    ok(machine.register("--label", "pinned", HWOTP_FIDO2_PIN=PIN))  # --uv by default: a PIN
+    (slot,) = fido2_slots(machine)
+    assert slot["uv"] is True
+    registered = machine.vault.read_bytes()
+    opened = ok(machine.hwotp("list", HWOTP_FIDO2_PIN=PIN))
+    assert "Acme:al" in opened.stdout
+    typed = ok(machine.hwotp("list", stdin=PIN + "\n"))  # one line of standard input
+    assert typed.stdout == opened.stdout
+    wrong = failed(machine.hwotp("list", HWOTP_FIDO2_PIN="9876"), ExitCode.PIN_REFUSED)
+    assert wrong.startswith("hwotp: wrong PIN for YubiKey 5 NFC 21000051 (")
+    assert "tries left" in wrong and "9876" not in wrong
+    none = failed(machine.hwotp("list"), ExitCode.CANCELLED)
+    assert "HWOTP_FIDO2_PIN" in none
+    assert machine.vault.read_bytes() == registered
+    assert verify_with_server(machine.rig, 21000051, slot, uv=True) == 3
+
+
+def test_a_slot_made_without_the_pin_never_asks_for_it(usb) -> None:
+    machine = usb(key_config(21000061))
+    set_pin(machine.rig, 21000061)
+    machine.made_vault()
+    ok(machine.register("--label", "plain", "--no-uv", HWOTP_FIDO2_PIN=PIN))
+    (slot,) = fido2_slots(machine)
+    assert slot["uv"] is False
+    opened = ok(machine.hwotp("list"))  # no PIN anywhere, and none asked
+    assert "Acme:al" in opened.stdout and "PIN" not in opened.stderr
+    assert verify_with_server(machine.rig, 21000061, slot, uv=False) == 2
+
+
+def test_a_blocked_pin_is_one_sentence_with_what_to_do(usb) -> None:
+    machine = usb(key_config(21000071))
+    set_pin(machine.rig, 21000071)
+    machine.made_vault()
+    ok(machine.register("--label", "pinned", "--uv", HWOTP_FIDO2_PIN=PIN))
+    registered = machine.vault.read_bytes()
+    machine.rig.key(21000071).authenticator.pin.retries = 1  # seven wrong PINs before
+    last_try = failed(machine.hwotp("list", HWOTP_FIDO2_PIN="9876"), ExitCode.PIN_REFUSED)
+    assert "9876" not in last_try
+    blocked = failed(machine.hwotp("list", HWOTP_FIDO2_PIN=PIN), ExitCode.PIN_REFUSED)
+    assert "blocked" in blocked and "hwotp fido2 reset" in blocked
+    # The passphrase still opens it, and nothing was written.
+    ok(machine.hwotp("list", HWOTP_PASSPHRASE=PASSPHRASE))
+    assert machine.vault.read_bytes() == registered
+
+
+def test_uv_on_a_key_without_a_pin_is_refused_before_any_touch(usb) -> None:
+    machine = usb(key_config(21000081))
+    machine.made_vault()
+    before = machine.vault.read_bytes()
+    message = failed(machine.register("--uv"), ExitCode.PIN_REFUSED)
+    assert "has no PIN yet" in message
+    assert machine.vault.read_bytes() == before
+    assert not exchanges(machine.rig, 21000081, MAKE_CREDENTIAL)
+
+
+# --- a key pulled out -------------------------------------------------------------------------
+
+
+def _wait_for(child: subprocess.Popen, text: str) -> str:
+    seen = ""
+    while text not in seen:
+        line = child.stderr.readline()
+        assert line, f"hwotp ended before saying {text!r}: {seen}"
+        seen += line
+    return seen
+
+
+def _finish(child: subprocess.Popen) -> Run:
+    out, err = child.communicate(timeout=60)
+    return Run(child.returncode, out, err)
+
+
+@pytest.mark.parametrize("touches_before", [0, 1])
+def test_a_key_pulled_during_register_leaves_the_vault_as_it_was(usb, touches_before) -> None:
+    """Pulled while the key waits for the first touch (make the credential) or the second
+    (the hmac-secret for the new salt)."""
+    machine = usb(key_config(21000091, touch="signal", touch_timeout=20))
+    machine.made_vault()
+    before = machine.vault.read_bytes()
+    key = machine.rig.key(21000091)
+    child = machine.start("fido2", "register", "--label", "pulled", HWOTP_PASSPHRASE=PASSPHRASE)
+    try:
+        for _ in range(touches_before):
+            _wait_for(child, "Touch your security key")
+            key.touch()
+        _wait_for(child, "Touch your security key")
+        machine.rig.pull_out(21000091)
+        result = _finish(child)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    message = failed(result, ExitCode.KEY_UNAVAILABLE)
+    assert "YubiKey 5 NFC 21000091 stopped answering" in message
+    assert machine.vault.read_bytes() == before
+
+
+def test_a_key_pulled_while_it_waits_to_open_the_vault(usb) -> None:
+    machine = usb(key_config(21000101, touch="signal", touch_timeout=20))
+    machine.made_vault()
+    key = machine.rig.key(21000101)
+    child = machine.start("fido2", "register", "--label", "k", HWOTP_PASSPHRASE=PASSPHRASE)
+    for _ in range(2):
+        _wait_for(child, "Touch your security key")
+        key.touch()
+    assert _finish(child).exit_code == 0
+    registered = machine.vault.read_bytes()
+    child = machine.start("list")
+    try:
+        _wait_for(child, "Touch your security key k")
+        machine.rig.pull_out(21000101)
+        result = _finish(child)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert "stopped answering" in failed(result, ExitCode.KEY_UNAVAILABLE)
+    assert machine.vault.read_bytes() == registered
+    # Back in: it opens again (a power-cycled key keeps its credentials).
+    machine.rig.plug_in(21000101)
+    machine.rig.key(21000101).presence.policy = "auto"
+    assert "Acme:al" in ok(machine.hwotp("list")).stdout
+
+
+# --- over PC/SC: a YubiKey 5 NFC on a reader ----------------------------------------------------
+
+
+def test_a_key_on_an_nfc_reader_registers_and_opens_the_vault(plug_keys, tmp_path) -> None:
+    machine = Machine(plug_keys(key_config(21000201, transport="nfc")), tmp_path)
+    machine.made_vault()
+    ok(machine.register("--label", "on the reader"))
+    (slot,) = fido2_slots(machine)
+    assert opened_by(machine) == "on the reader"
+    # `list` asks the key's OATH applet first, then the FIDO applet opens the vault.
+    by_key = ok(machine.hwotp("list"))
+    by_passphrase = ok(machine.hwotp("list", HWOTP_PASSPHRASE=PASSPHRASE))
+    assert by_key.stdout == by_passphrase.stdout and "Acme:al" in by_key.stdout
+    assert "Touch your security key on the reader" in by_key.stderr
+    ok(machine.hwotp("fido2", "verify"))
+    assert verify_with_server(machine.rig, 21000201, slot) == 4  # register, slots, list, verify
+
+
+def _clean_failure(result: Run) -> None:
+    """A key gone mid-way: one sentence and a documented code (the key stopped answering, or
+    it was not found at all and nobody could give the passphrase instead)."""
+    assert result.exit_code in (ExitCode.KEY_UNAVAILABLE, ExitCode.CANCELLED), result.everything
+    assert "Traceback" not in result.everything
+    lines = result.stderr.splitlines()
+    assert lines and lines[-1].startswith("hwotp: ") and len(
+        [line for line in lines if line.startswith("hwotp: ")]) == 1, result.stderr
+
+
+def _steps(records) -> list[int]:
+    """The positions (0-based) of the APDUs that begin a request: every one but those that
+    continue a chain (CLA bit 0x10 on the APDU before) or fetch the rest of an answer."""
+    starts = []
+    for index, record in enumerate(records):
+        chained = index > 0 and (records[index - 1].cla or 0) & 0x10
+        if not chained and record.ins != 0xC0:
+            starts.append(index)
+    return starts
+
+
+def test_a_key_pulled_at_each_step_of_register_and_unlock(plug_keys, tmp_path) -> None:
+    """Over PC/SC the key can be pulled before any request of a run (each applet selection,
+    each CTAP command: getInfo, the probe, makeCredential, getAssertion, ...): register and
+    the unlock each fail with one sentence, the vault as it was."""
+    from helpers.keys import replug
+
+    serial = 21000301
+    machine = Machine(plug_keys(KeyConfig(serial=serial, transport="nfc")), tmp_path)
+    key = machine.rig.key(serial)
+    machine.made_vault()
+    register = (("fido2", "register", "--label", "k"), {"HWOTP_PASSPHRASE": PASSPHRASE})
+    unlock = (("vault", "slots", "--json"), {})
+    for args, extra in (register, unlock):
+        before = machine.vault.read_bytes()
+        # Where the requests of a run begin, from a run in a copy of this state.
+        copy = machine.vault.with_name("probe.hwotp")
+        copy.write_bytes(before)
+        first = key.log.count
+        ok(machine.hwotp(*args, HWOTP_VAULT=str(copy), **extra))
+        steps = _steps(key.log.records[first:])
+        assert len(steps) >= 6, steps
+        for step in steps:
+            key.faults.pull_after = key.log.count + step  # answered up to it, then gone
+            result = machine.hwotp(*args, **extra)
+            _clean_failure(result)
+            assert machine.vault.read_bytes() == before, (args, step)
+            replug(machine.rig, serial)
+        key.faults.plug_in()
+        ok(machine.hwotp(*args, **extra))
+
+
+# --- keys before the vault; a vault of passphrases only -------------------------------------
+
+
+def test_a_code_from_a_yubikey_never_waits_for_the_security_key(usb) -> None:
+    machine = usb(key_config(21000401))
+    machine.made_vault()
+    # A passphrase-only vault (the format before key slots): a plugged key is not even asked.
+    plain = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
+    assert "Acme:al" in plain.stdout and "security key" not in plain.stderr
+    assert not exchanges(machine.rig, 21000401, GET_ASSERTION)
+    ok(machine.hwotp("enroll", "--secret", "GEZDGNBVGY3TQOJQ", "--issuer", "Bank",
+                     "--account", "me", "--no-touch", "--no-vault"))
+    ok(machine.register("--label", "blue"))
+    asked = len(exchanges(machine.rig, 21000401, GET_ASSERTION))
+    code = ok(machine.hwotp("code", "Bank:me"))
+    assert "Touch" not in code.stderr and code.stdout.startswith("Bank:me")
+    assert len(exchanges(machine.rig, 21000401, GET_ASSERTION)) == asked  # no probe, no touch
+    both = ok(machine.hwotp("list"))  # the vault's part: now the key opens it
+    assert "Bank:me" in both.stdout and "Acme:al" in both.stdout
+    assert "Touch your security key blue" in both.stderr
+    # Changing the passphrase asks for the current one, even with the key plugged in; the key
+    # still opens the vault afterwards (two slots: the master key stays).
+    new = "a new passphrase of several unrelated words"
+    changed = ok(machine.hwotp("vault", "passphrase", stdin=PASSPHRASE + "\n",
+                               HWOTP_NEW_PASSPHRASE=new))
+    assert "Touch" not in changed.stderr
+    assert "Acme:al" in ok(machine.hwotp("--use-passphrase", "list", stdin=new + "\n")).stdout
+    assert "Touch your security key blue" in ok(machine.hwotp("list")).stderr
