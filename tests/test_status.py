@@ -100,13 +100,14 @@ def test_the_vault_with_one_way_in_and_what_lives_only_there():
 
 
 def test_a_device_as_the_only_way_in_and_keys_not_proven_lately():
-    key_way = WayIn("2a2b2c2d", "security key", usable=True, device=True, label="blue",
-                    last_verified=NOW - 10 * DAY)
+    key_way = WayIn("2a2b2c2d", "security key", usable=True, device=True, drilled=True,
+                    label="blue", last_verified=NOW - 10 * DAY)
     found = risks([], vault("GitHub:alice", ways=(key_way,)))
     assert found["vault"][0][0].startswith("it opens only one way: losing the security key blue")
-    stale = WayIn("3a3b3c3d", "security key", usable=True, device=True, label="red",
+    stale = WayIn("3a3b3c3d", "security key", usable=True, device=True, drilled=True, label="red",
                   last_verified=NOW - 91 * DAY)
-    never = WayIn("4a4b4c4d", "security key", usable=True, device=True, label="green")
+    never = WayIn("4a4b4c4d", "security key", usable=True, device=True, drilled=True,
+                  label="green")
     found = risks([], vault("GitHub:alice", ways=(PASSPHRASE_WAY, key_way, stale, never)))
     assert found == {
         "the security key red": [("it has not for 91 days proven that it opens the vault",
@@ -122,9 +123,25 @@ def test_a_way_this_hwotp_cannot_use_is_no_second_way_in():
 
 
 def test_slots_map_to_ways_in_and_unknown_types_keep_their_name():
-    slots = [SlotInfo("0a0b0c0d", "scrypt", True), SlotInfo("9a9b9c9d", "argon2id", False)]
-    assert ways_in(slots) == [PASSPHRASE_WAY,
-                              WayIn("9a9b9c9d", "argon2id", usable=False, device=False)]
+    slots = [SlotInfo("0a0b0c0d", "scrypt", True),
+             SlotInfo("2a2b2c2d", "fido2-hmac-secret", True, label="blue", last_verified=5),
+             SlotInfo("6a6b6c6d", "recovery-key", True, last_verified=7),
+             SlotInfo("9a9b9c9d", "argon2id", False)]
+    assert ways_in(slots) == [
+        PASSPHRASE_WAY,
+        WayIn("2a2b2c2d", "security key", usable=True, device=True, label="blue",
+              last_verified=5, drilled=True),
+        WayIn("6a6b6c6d", "recovery key", usable=True, device=True, last_verified=7),
+        WayIn("9a9b9c9d", "argon2id", usable=False, device=False),
+    ]
+
+
+def test_a_recovery_key_is_not_asked_for_the_security_key_drill():
+    recovery = WayIn("6a6b6c6d", "recovery key", usable=True, device=True)  # never drilled
+    stale_key = WayIn("3a3b3c3d", "security key", usable=True, device=True, drilled=True)
+    found = risks([], vault("GitHub:alice", ways=(PASSPHRASE_WAY, recovery, stale_key)))
+    assert "the security key 3a3b3c3d" in found
+    assert not any("6a6b6c6d" in name for name in found)
 
 
 def test_recovery_codes_belong_to_one_account_by_name_or_its_only_issuer():

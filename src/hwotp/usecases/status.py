@@ -49,22 +49,27 @@ class WayIn:
     slot: str
     kind: str  # "passphrase", or the slot type this hwotp does not know
     usable: bool  # this hwotp can open the vault with it
-    device: bool  # a thing that can be lost (a security key), not something known
+    device: bool  # a thing that can be lost (a security key, a printed recovery key)
     label: str | None = None
     last_verified: float | None = None  # when a device last opened the vault (None: never)
+    drilled: bool = False  # `hwotp fido2 verify` proves it (a security key)
 
 
-# Slot type -> (kind, device). New slot types (security keys, recovery keys) are one line here.
-SLOT_KINDS: dict[str, tuple[str, bool]] = {"scrypt": ("passphrase", False)}
+# Slot type -> (kind, device, drilled): a new slot type is one line here.
+SLOT_KINDS: dict[str, tuple[str, bool, bool]] = {
+    "scrypt": ("passphrase", False, False),
+    "fido2-hmac-secret": ("security key", True, True),
+    "recovery-key": ("recovery key", True, False),
+}
 
 
 def ways_in(slots: Sequence[SlotInfo]) -> list[WayIn]:
     """The vault's key slots as ways in; a type this hwotp does not know is listed by type."""
     ways = []
     for slot in slots:
-        kind, device = SLOT_KINDS.get(slot.type, (slot.type, False))
-        ways.append(WayIn(slot.id, kind, slot.usable, device,
-                          getattr(slot, "label", None), getattr(slot, "last_verified", None)))
+        kind, device, drilled = SLOT_KINDS.get(slot.type, (slot.type, False, False))
+        ways.append(WayIn(slot.id, kind, slot.usable, device, slot.label, slot.last_verified,
+                          drilled))
     return ways
 
 
@@ -171,7 +176,7 @@ def _vault_risks(vault: VaultView, now: float) -> list[Risk]:
         risks.append(Risk("vault", "vault", f"it opens only one way: {lost} locks out all it "
                           f"holds ({_holds(vault)})", (Fix.ADD_WAY,)))
     for way in usable:
-        if way.device and _unproven(way, now):
+        if way.drilled and _unproven(way, now):
             when = "never" if way.last_verified is None else (
                 f"not for {int((now - way.last_verified) // DAY)} days")
             risks.append(Risk("security key", _named(way), f"it has {when} proven that it "
