@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -244,10 +245,22 @@ def test_without_a_passphrase_the_vault_is_left_out_as_in_list(plug_keys, run_on
 
 
 @pytest.mark.usefixtures("no_pcscd")
-def test_no_key_and_no_passphrase_is_one_sentence(hwotp):
+def test_no_key_and_a_wrong_passphrase_is_one_sentence(hwotp):
     ok(hwotp("enroll", "--uri", GITHUB, "--in-vault"))
-    nobody = hwotp("status", passphrase=None, stdin="")
-    assert failed(nobody, ExitCode.CANCELLED).startswith("hwotp: no vault passphrase")
     wrong = hwotp("status", passphrase="not the passphrase")
     assert failed(wrong, ExitCode.WRONG_PASSPHRASE) == "hwotp: wrong passphrase"
     assert PASSPHRASE not in wrong.everything
+
+
+def test_with_no_key_and_no_passphrase_the_report_says_what_it_cannot_know(
+    hwotp, vault_path, no_pcscd
+):
+    ok(hwotp("enroll", "--in-vault", "--uri", GITHUB))
+    env = vault_env(vault_path)
+    del env["HWOTP_PASSPHRASE"]  # and no terminal: nobody can open the vault
+    done = subprocess.run([hwotp_script(), "status", "--json"], env=env, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["vault"]["state"] == "left out"
+    assert report["keys"] == []

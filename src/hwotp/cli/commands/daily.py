@@ -125,17 +125,19 @@ def _vault_part(
     early: bool,
     read: Callable[[Store], list[T]],
     keys_alone: Callable[[], None],
+    *,
+    alone_fails: bool = True,
 ) -> list[T]:
     """What the vault adds to the keys' results. Left out with one note when nobody can give
-    its passphrase (unless no key answered: then that is the error); when it fails (a wrong
-    passphrase), the keys' results are printed before the error."""
+    its passphrase (unless no key answered and `alone_fails`: then that is the error); when it
+    fails (a wrong passphrase), the keys' results are printed before the error."""
     vault = app.reading_vault()
     if vault is None:
         return []
     try:
         return read(vault)
     except VaultLeftOut as left_out:
-        if not keys:
+        if not keys and alone_fails:
             raise left_out.cause from None
         if not app.config.quiet:
             note("The vault was left out: no passphrase (type it at a terminal, set "

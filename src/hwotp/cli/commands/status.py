@@ -34,7 +34,8 @@ def fix_commands(fix: Fix, account: str) -> str:
         Fix.VAULT_PUSH: f"hwotp vault push --device SERIAL '{account}'",
         Fix.RECOVERY_ADD: f"hwotp recovery add '{service}'",
         Fix.NEW_CODES: f"hwotp recovery add '{service}' --replace (a new set from the service)",
-        Fix.ADD_WAY: "hwotp fido2 register (a security key), or hwotp vault slots add-passphrase",
+        Fix.ADD_WAY: "hwotp fido2 register (a security key), hwotp vault recovery-key (printed), "
+        "or hwotp vault slots add-passphrase",
         Fix.VERIFY: "hwotp fido2 verify",
     }[fix]
 
@@ -85,7 +86,8 @@ def _vault_view(app: App, keys: list[KeyHolding]) -> VaultView:
         return [VaultView(VaultState.OPEN, [c.name for c in vault.credentials()],
                           vault.recovery_sets(), ways_in(vault.slots()))]
 
-    opened = _vault_part(app, keys, False, read, lambda: None)
+    # A report says what it cannot know rather than fail: no key and no passphrase too.
+    opened = _vault_part(app, keys, False, read, lambda: None, alone_fails=False)
     return opened[0] if opened else VaultView(VaultState.LEFT_OUT)
 
 
