@@ -494,7 +494,7 @@ def _open_typed(
     try:
         master_key, slot_id = fmt.open_master_key(envelope, typed, _timed_scrypt)
     except WrongPassphraseError:
-        logger.debug("no key slot opened with what was typed")
+        logger.debug("no key slot opened with that passphrase")
         if as_recovery_key is None:
             raise WrongPassphraseError(refused) from None
         raise WrongPassphraseError(f"{refused}; read as a recovery key, {as_recovery_key}"
