@@ -543,3 +543,35 @@ def test_a_code_from_a_yubikey_never_waits_for_the_security_key(usb) -> None:
     assert "Touch" not in changed.stderr
     assert "Acme:al" in ok(machine.hwotp("--use-passphrase", "list", stdin=new + "\n")).stdout
     assert "Touch your security key blue" in ok(machine.hwotp("list")).stderr
+
+
+def test_a_key_only_vault_is_checked_and_restored_by_its_key(usb) -> None:
+    """No passphrase slot: a damaged vault is said to be damaged before the key is asked
+    anything, and the key plugged in checks and restores the backup (a touch each)."""
+    machine = usb(key_config(21000501))
+    machine.made_vault()
+    ok(machine.register("--label", "only"))
+    (passphrase_slot,) = [s["id"] for s in machine.slots() if s["type"] == "scrypt"]
+    ok(machine.hwotp("vault", "slots", "remove", passphrase_slot))
+    ok(machine.hwotp("enroll", "--secret", "GEZDGNBVGY3TQOJQ", "--issuer", "Bank",
+                     "--account", "me", "--in-vault"))  # the backup: before Bank
+    damaged = bytearray(machine.vault.read_bytes())
+    damaged[-40] ^= 0x01
+    machine.vault.write_bytes(bytes(damaged))
+    asked = len(exchanges(machine.rig, 21000501, GET_ASSERTION))
+    message = failed(machine.hwotp("code"), ExitCode.VAULT_DAMAGED)
+    assert message.startswith("hwotp: the vault file is damaged or was modified; the previous "
+                              "version is in")
+    assert len(exchanges(machine.rig, 21000501, GET_ASSERTION)) == asked  # not even a probe
+    backup = machine.vault.with_name("vault.hwotp.bak")
+    checked = ok(machine.hwotp("vault", "check", "--backup"))
+    assert "Touch your security key only" in checked.stderr
+    assert f"{backup} is intact: 1 credential, 1 key slot" in checked.stderr
+    restored = ok(machine.hwotp("vault", "restore-backup", "--force"))
+    assert restored.stderr.count("Touch your security key only") == 1
+    assert restored.stderr.endswith(f"Restored {machine.vault} from {backup}: 1 credential.\n")
+    assert machine.vault.read_bytes() == backup.read_bytes()
+    listed = ok(machine.hwotp("list"))
+    assert "Acme:al" in listed.stdout and "Bank:me" not in listed.stdout
+    drill = ok(machine.hwotp("vault", "check"))
+    assert "The security key (slot " in drill.stderr and "recorded as proved now" in drill.stderr

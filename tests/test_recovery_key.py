@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from helpers.cli import failed, ok
-from helpers.samples import FIXED_TIME, PASSPHRASE
+from helpers.cli import Run, failed, ok
+from helpers.processes import run_hwotp, vault_env
+from helpers.samples import PASSPHRASE
 from hwotp.errors import ExitCode, InputError
 from hwotp.vault.recoverykey import (
     ALPHABET,
@@ -93,10 +98,9 @@ def test_recovery_key_opens_the_vault_and_replaces_a_lost_passphrase(hwotp, vaul
     assert written.replace("-", "") not in vault_path.read_text("latin-1")
     passphrase_slot, recovery_slot = _slots(hwotp)
     assert recovery_slot["type"] == "recovery-key"
-    assert recovery_slot["last_verified"] == "2009-02-13T23:31:30Z"  # FIXED_TIME
-    assert int(FIXED_TIME) == 1234567890
+    assert recovery_slot["last_verified"] is None  # nobody has typed it back yet
     listing = ok(hwotp("vault", "slots")).stdout.splitlines()
-    assert listing[1] == f"{recovery_slot['id']}  recovery key  (last proved 2009-02-13)"
+    assert listing[1] == f"{recovery_slot['id']}  recovery key  (never proved)"
 
     by_key = ok(hwotp("list", passphrase=written.lower().replace("-", " ")))
     assert by_key.stdout == ok(hwotp("list")).stdout and "A:b" in by_key.stdout
@@ -119,11 +123,13 @@ def test_a_typo_is_caught_before_any_key_derivation_and_a_wrong_key_opens_nothin
     before = vault_path.read_bytes()
     wrong_char = "0" if written[7] != "0" else "1"
     typo = written[:7] + wrong_char + written[8:]
-    message = failed(hwotp("list", passphrase=typo), ExitCode.BAD_INPUT)
-    assert "group 2 of the recovery key has a typo" in message
+    message = failed(hwotp("list", passphrase=typo), ExitCode.WRONG_PASSPHRASE)
+    assert message == ("hwotp: wrong passphrase; read as a recovery key, group 2 has a typo "
+                       "(its last character does not match)")
     other = format_recovery_key(bytes(20) if parse_recovery_key(written) != bytes(20) else KEY)
     message = failed(hwotp("list", passphrase=other), ExitCode.WRONG_PASSPHRASE)
-    assert "recovery key opens no slot" in message
+    assert message == ("hwotp: wrong passphrase; read as a recovery key, it opens no recovery "
+                       "key slot")
     assert written not in message and typo not in message
     assert vault_path.read_bytes() == before
 
@@ -134,3 +140,84 @@ def test_a_recovery_key_needs_the_vault_opened_first(hwotp) -> None:
     failed(hwotp("vault", "recovery-key", passphrase="not the passphrase"),
            ExitCode.WRONG_PASSPHRASE)
     assert len(_slots(hwotp)) == 1
+
+
+# --- through the installed script -------------------------------------------------------------
+
+# Passphrases of a recovery key's shape (8 groups of 5 letters): neither is one (U, and the
+# check characters), and both must open the vault whatever slots it has.
+SHAPED = "trout plumb gravy sweet brick nylon ozone waltz"
+SHAPED_TOO = "gravy trout plumb sweet brick nylon ozone waltz"
+
+
+@pytest.fixture
+def script(tmp_path: Path, no_pcscd):
+    vault = tmp_path / "data" / "vault.hwotp"
+
+    def run(*args: str, stdin: str | None = None, stdout=None, **extra: str) -> Run:
+        done = run_hwotp(*args, env=vault_env(vault, **extra), input=stdin,
+                         **({"stdout": stdout, "stderr": subprocess.PIPE} if stdout else {}))
+        return Run(done.returncode, done.stdout or "", done.stderr)
+
+    run.vault = vault
+    return run
+
+
+def _script_slots(script, **extra: str) -> list[dict]:
+    return json.loads(ok(script("vault", "slots", "--json", **extra)).stdout)
+
+
+def test_a_passphrase_shaped_like_a_recovery_key_keeps_opening_the_vault(script) -> None:
+    assert looks_like_recovery_key(SHAPED) and looks_like_recovery_key(SHAPED_TOO)
+    ok(script("enroll", "--secret", "JBSWY3DPEHPK3PXP", "--issuer", "A", "--account", "b",
+              HWOTP_PASSPHRASE=SHAPED))
+    written = ok(script("vault", "recovery-key", HWOTP_PASSPHRASE=SHAPED)).stdout.strip()
+    assert "A:b" in ok(script("list", HWOTP_PASSPHRASE=SHAPED)).stdout
+    assert "A:b" in ok(script("list", HWOTP_PASSPHRASE=written)).stdout
+    ok(script("vault", "passphrase", HWOTP_PASSPHRASE=SHAPED, HWOTP_NEW_PASSPHRASE=SHAPED_TOO))
+    assert "A:b" in ok(script("list", HWOTP_PASSPHRASE=SHAPED_TOO)).stdout
+    old = failed(script("list", HWOTP_PASSPHRASE=SHAPED), ExitCode.WRONG_PASSPHRASE)
+    # Nothing opened: then what the check characters found is said too (never the text).
+    assert old == ("hwotp: wrong passphrase; read as a recovery key, group 1 holds a character "
+                   "a recovery key never has (U)")
+    (row,) = [row for row in _script_slots(script, HWOTP_PASSPHRASE=SHAPED_TOO)
+              if row["opened_this_time"]]
+    assert row["type"] == "scrypt"
+
+
+def test_a_recovery_key_not_shown_is_not_kept(script) -> None:
+    ok(script("enroll", "--secret", "JBSWY3DPEHPK3PXP", "--issuer", "A", "--account", "b"))
+    with open("/dev/full", "w") as full:
+        lost = script("vault", "recovery-key", stdout=full)
+    message = failed(lost, ExitCode.OUTPUT)
+    assert message.startswith("hwotp: the recovery key could not be shown (No space left on "
+                              "device), so its slot ")
+    assert message.endswith(" was removed again")
+    assert [row["type"] for row in _script_slots(script)] == ["scrypt"]
+
+
+def test_a_recovery_key_is_proved_when_it_opens_the_vault_at_vault_check(script) -> None:
+    ok(script("enroll", "--secret", "JBSWY3DPEHPK3PXP", "--issuer", "A", "--account", "b"))
+    written = ok(script("vault", "recovery-key")).stdout.strip()
+
+    def proved() -> str | None:
+        (row,) = [row for row in _script_slots(script) if row["type"] == "recovery-key"]
+        return row["last_verified"]
+
+    assert proved() is None
+    assert "(never proved)" in ok(script("vault", "slots")).stdout
+    by_passphrase = ok(script("vault", "check"))
+    assert "recorded as proved" not in by_passphrase.stderr and proved() is None
+    ok(script("list", HWOTP_PASSPHRASE=written))  # any command opens with it, records nothing
+    assert proved() is None
+    before = time.time()
+    drill = ok(script("vault", "check", HWOTP_PASSPHRASE=written.lower()))
+    assert "The recovery key (slot " in drill.stderr
+    assert "1 credential, 2 key slots" in drill.stderr
+    when = datetime.fromisoformat(proved())
+    assert before - 1 <= when.timestamp() <= time.time()
+    assert f"(last proved {when.date().isoformat()})" in ok(script("vault", "slots")).stdout
+    typo = written[:7] + ("0" if written[7] != "0" else "1") + written[8:]
+    refused = failed(script("vault", "check", HWOTP_PASSPHRASE=typo), ExitCode.WRONG_PASSPHRASE)
+    assert refused.endswith("read as a recovery key, group 2 has a typo (its last character "
+                            "does not match)")

@@ -521,7 +521,9 @@ def test_a_drill_is_recorded_and_a_removed_slot_takes_its_record(vault: Vault) -
         Vault.unlock(vault.path, PASSPHRASE)
     with pytest.raises(InputError, match="last way into the vault"):
         vault.remove_slot(slot_id)
-    recovery_slot = vault.add_recovery_key(bytes(20), 3000)
+    recovery_slot = vault.add_recovery_key(bytes(20))
+    assert {s.id: s.last_verified for s in vault.slots()}[recovery_slot] is None  # not seen
+    vault.record_verified(recovery_slot, 3000)
     vault.remove_slot(slot_id)
     envelope = fmt.parse(vault.path.read_bytes())
     assert fmt.decrypt(envelope, vault._master_key).verified == {recovery_slot: 3000}

@@ -25,8 +25,11 @@ REMOVED = "a passphrase later removed"
 def hwotp_script_in(tmp_path: Path, no_pcscd):
     vault = tmp_path / "data" / "vault.hwotp"
 
-    def run(*args: str, stdin: str | None = None, **extra: str) -> Run:
-        done = run_hwotp(*args, env=vault_env(vault, **extra), input=stdin)
+    def run(*args: str, stdin: str | None = None, **extra: str | None) -> Run:
+        """`extra` settings; one set to None is left out (no HWOTP_PASSPHRASE)."""
+        env = {name: value for name, value in {**vault_env(vault), **extra}.items()
+               if value is not None}
+        done = run_hwotp(*args, env=env, input=stdin)
         return Run(done.returncode, done.stdout, done.stderr)
 
     run.vault = vault
@@ -44,7 +47,9 @@ def test_a_changed_passphrase_does_not_open_the_backup(hwotp_script_in):
     for path in ("", "--backup"):
         args = ["vault", "check", *([path] if path else [])]
         refused = failed(run(*args), ExitCode.WRONG_PASSPHRASE)
-        assert "does not open with that passphrase" in refused
+        # The vault opens as every command opens it; the backup names itself.
+        assert refused == (f"hwotp: {run.backup} does not open with that passphrase" if path
+                           else "hwotp: wrong passphrase")
         checked = ok(run(*args, HWOTP_PASSPHRASE=NEW))
         assert checked.stderr.startswith(f"{run.backup if path else run.vault} is intact: "
                                          "2 credentials, 1 key slot, generation")
@@ -109,3 +114,40 @@ def test_a_damaged_backup_is_never_restored(hwotp_script_in):
     missing = failed(run("vault", "check", "--backup"), ExitCode.NOT_FOUND)
     assert missing == f"hwotp: there is no backup at {run.backup}"
     failed(run("vault", "restore-backup", "--force"), ExitCode.NOT_FOUND)
+
+
+def test_a_vault_without_a_passphrase_is_checked_and_restored_with_its_recovery_key(
+    hwotp_script_in,
+):
+    """Security key and recovery key, no passphrase slot (as the README suggests): damage is
+    said before anything is asked, and the recovery key typed where the passphrase is asked
+    checks and restores the backup."""
+    run = hwotp_script_in
+    ok(run("enroll", "--uri", GITHUB))
+    written = ok(run("vault", "recovery-key")).stdout.strip()
+    slots = json.loads(ok(run("vault", "slots", "--json")).stdout)
+    (passphrase_slot,) = [slot["id"] for slot in slots if slot["type"] == "scrypt"]
+    ok(run("vault", "slots", "remove", passphrase_slot, HWOTP_PASSPHRASE=written))
+    ok(run("enroll", "--uri", GITLAB, HWOTP_PASSPHRASE=written))  # the backup: before GitLab
+    damaged = bytearray(run.vault.read_bytes())
+    damaged[-40] ^= 0x01
+    run.vault.write_bytes(bytes(damaged))
+    for args in (("code",), ("list",), ("vault", "check")):
+        nobody = failed(run(*args, stdin="", HWOTP_PASSPHRASE=None), ExitCode.VAULT_DAMAGED)
+        assert nobody.startswith("hwotp: the vault file is damaged or was modified; the "
+                                 f"previous version is in {run.backup}")
+    passphrase = run("vault", "check", "--backup")  # the passphrase it no longer has
+    assert failed(passphrase, ExitCode.WRONG_PASSPHRASE) == (
+        f"hwotp: {run.backup} does not open with that passphrase")
+    checked = ok(run("vault", "check", "--backup", stdin=written + "\n", HWOTP_PASSPHRASE=None))
+    assert checked.stderr.startswith(f"{run.backup} is intact: 1 credential, 1 key slot")
+    typo = written[:-1] + ("0" if written[-1] != "0" else "1")
+    refused = failed(run("vault", "restore-backup", "--force", HWOTP_PASSPHRASE=typo),
+                     ExitCode.WRONG_PASSPHRASE)
+    assert refused == (f"hwotp: {run.backup} does not open with that passphrase; read as a "
+                       "recovery key, group 8 has a typo (its last character does not match)")
+    assert run.vault.read_bytes() == bytes(damaged)
+    restored = ok(run("vault", "restore-backup", "--force", stdin=written + "\n",
+                      HWOTP_PASSPHRASE=None))
+    assert restored.stderr == f"Restored {run.vault} from {run.backup}: 1 credential.\n"
+    assert "GitHub:alice" in ok(run("list", HWOTP_PASSPHRASE=written)).stdout

@@ -159,6 +159,8 @@ class VaultStore:
 
     def _open(self) -> Vault:
         if self._vault is None:
+            # Damage (the trailer, the header) is said before any key or passphrase is asked.
+            Vault.check_readable(self.path)
             self._vault = (self.reopened() or self._by_security_key()
                            or Vault.unlock(self.path, self._passphrase(False)))
         return self._vault

@@ -49,13 +49,19 @@ def matches(path: Path, keys: list[SecurityKey]) -> list[Match]:
 
 def open_with(match: Match, path: Path, pin: PinSource, touch: TouchPrompt) -> Vault:
     """Open the vault with the matched key: a touch, and the PIN when the slot used UV."""
-    from hwotp.fido2.hmacsecret import hmac_secret
     from hwotp.vault import Vault
 
+    return Vault.unlock_with_security_key(path, match.slot.id, answer(match, pin, touch))
+
+
+def answer(match: Match, pin: PinSource, touch: TouchPrompt) -> bytes:
+    """The matched key's hmac-secret output for its slot's salt (a touch, and the PIN when the
+    slot used UV): what opens that slot, of the vault or of its backup."""
+    from hwotp.fido2.hmacsecret import hmac_secret
+
     slot, key = match.slot, match.key
-    output = hmac_secret(key, slot.credential_id, slot.salt, uv=slot.uv,
-                         pin=lambda: pin(key), touch=lambda: touch(key, slot.label))
-    return Vault.unlock_with_security_key(path, slot.id, output)
+    return hmac_secret(key, slot.credential_id, slot.salt, uv=slot.uv,
+                       pin=lambda: pin(key), touch=lambda: touch(key, slot.label))
 
 
 def register(vault: Vault, key: SecurityKey, *, label: str, uv: bool, pin: PinSource,

@@ -13,7 +13,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,12 @@ from hwotp.vault.file import VaultExistsError, VaultMissingError
 
 __all__ = [
     "FileCheck",
+    "KeyAnswer",
     "SlotInfo",
     "Vault",
     "VaultExistsError",
     "VaultMissingError",
+    "WayIn",
     "check_file",
     "restore_backup",
 ]
@@ -59,6 +61,19 @@ class SlotInfo:
     last_verified: int | None = None  # Unix seconds: registered, or last `fido2 verify`
     aaguid: str | None = None  # a security key's model
     uv: bool | None = None  # a security key slot asks for the PIN
+
+
+@dataclass(frozen=True)
+class KeyAnswer:
+    """A security key's hmac-secret output for the salt of slot `slot_id`."""
+
+    slot_id: str
+    output: bytes = field(repr=False)
+
+
+# What opens a vault file: the text typed where the passphrase is asked (a passphrase, or a
+# recovery key), or a security key's answer for one of its slots.
+WayIn = str | KeyAnswer
 
 
 @dataclass(frozen=True)
@@ -110,30 +125,22 @@ class Vault:
 
     @classmethod
     def unlock(cls, path: Path, passphrase: str) -> Vault:
-        """Open with a passphrase: WrongPassphraseError, VaultDamagedError, VaultMissingError."""
+        """Open with what was typed where the passphrase is asked: a passphrase, or a recovery
+        key (see `_open_typed`). WrongPassphraseError, VaultDamagedError, VaultMissingError."""
         path = _real(path)
         envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
         slots = envelope.header.slots
         logger.debug("opening %s: %d key slots (%s)", path, len(slots),
                      ", ".join(f"{slot['id']} {slot['type']}" for slot in slots))
-        if envelope.header.recovery_slots() and recoverykey.looks_like_recovery_key(passphrase):
-            # Typed where the passphrase goes: a typo is caught by its check characters.
-            recovery_key = recoverykey.parse_recovery_key(passphrase)
-            master_key, slot_id = fmt.open_with_recovery_key(envelope, recovery_key)
-            logger.debug("recovery key slot %s opened the vault", slot_id)
-            return cls._opened(path, envelope, master_key, slot_id)
-        try:
-            master_key, slot_id = fmt.open_master_key(envelope, passphrase, _timed_scrypt)
-        except WrongPassphraseError:
-            logger.debug("no key slot opened with that passphrase")
-            raise
-        logger.debug("key slot %s opened the vault", slot_id)
-        payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
-        logger.debug("payload decrypted: %d credentials", len(payload.credentials))
-        _check_generation(path, payload.generation)
-        vault = cls(path, master_key, slot_id)
-        vault.generation_seen = payload.generation
-        return vault
+        master_key, slot_id = _open_typed(envelope, passphrase)
+        return cls._opened(path, envelope, master_key, slot_id)
+
+    @classmethod
+    def check_readable(cls, path: Path) -> None:
+        """VaultDamagedError (or VaultMissingError) unless the file's size, trailer and header
+        are intact: damage is said before anyone is asked for a way in."""
+        path = _real(path)
+        _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
 
     @classmethod
     def security_key_slots(cls, path: Path) -> list[SecurityKeySlot]:
@@ -152,13 +159,7 @@ class Vault:
         UnregisteredKeyError if it does not open that slot."""
         path = _real(path)
         envelope = _parse(path, file.read(path, fmt.MAX_FILE_BYTES))
-        slot = next((s for s in envelope.header.fido2_slots() if s.id == slot_id), None)
-        if slot is None:
-            raise NotFoundError(f"the vault has no security key slot {slot_id}")
-        master_key = fmt.unwrap(fmt.fido2_kek(hmac_output), slot)
-        if master_key is None:  # the slot was changed: the key's own credential answered
-            raise UnregisteredKeyError(f"the security key's answer does not open slot {slot_id}")
-        logger.debug("security key slot %s opened the vault", slot_id)
+        master_key = _open_by_key(envelope, KeyAnswer(slot_id, hmac_output))
         return cls._opened(path, envelope, master_key, slot_id)
 
     @classmethod
@@ -173,6 +174,7 @@ class Vault:
     @classmethod
     def _opened(cls, path: Path, envelope: fmt.Envelope, master_key: bytes, slot_id: str) -> Vault:
         payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
+        logger.debug("payload decrypted: %d credentials", len(payload.credentials))
         _check_generation(path, payload.generation)
         vault = cls(path, master_key, slot_id)
         vault.generation_seen = payload.generation
@@ -286,13 +288,13 @@ class Vault:
             self._write([*slots, slot], payload, old)
         return str(slot["id"])
 
-    def add_recovery_key(self, recovery_key: bytes, verified_at: int) -> str:
-        """Add a recovery key slot (one HKDF, no scrypt) and return its id."""
+    def add_recovery_key(self, recovery_key: bytes) -> str:
+        """Add a recovery key slot (one HKDF, no scrypt) and return its id. It is not proved
+        (no `verified` time) until it has opened the vault in a drill (`record_verified`)."""
         with self._locked() as (envelope, payload, old):
             slots = list(envelope.header.slots)
             slot = fmt.new_recovery_slot(self._master_key, recovery_key,
                                          slot_id=fmt.new_slot_id(s["id"] for s in slots))
-            payload.verified[slot["id"]] = verified_at
             self._write([*slots, slot], payload, old)
         return str(slot["id"])
 
@@ -347,6 +349,13 @@ class Vault:
                                  "passphrase, security key or recovery key slot would be left")
             payload.verified.pop(slot_id, None)
             self._write(slots, payload, None)  # nor may the backup keep the removed slot
+
+    def check(self) -> FileCheck:
+        """The file as it is now, read and verified with this vault's key (header, trailer,
+        authenticated payload); changes nothing."""
+        envelope, payload = self._read()
+        return FileCheck(self.path, len(payload.credentials), len(envelope.header.slots),
+                         payload.generation)
 
     # --- internals --------------------------------------------------------------------------
 
@@ -417,17 +426,18 @@ class FileCheck:
     generation: int
 
 
-def check_file(path: Path, passphrase: str) -> FileCheck:
+def check_file(path: Path, way_in: WayIn) -> FileCheck:
     """Open and verify a vault file (the vault or its backup) as `unlock` does: the header and
-    its checksum, a key slot that opens with `passphrase`, the payload authenticated with the
-    header. Records nothing (no generation: a backup is older by design).
-    VaultDamagedError, WrongPassphraseError, VaultMissingError."""
+    its checksum, a key slot that opens with `way_in` (typed text or a security key's answer),
+    the payload authenticated with the header. Records nothing (no generation: a backup is
+    older by design). VaultDamagedError, WrongPassphraseError, UnregisteredKeyError,
+    VaultMissingError."""
     path = _real(path)
-    return _checked_bytes(path, file.read(path, fmt.MAX_FILE_BYTES), passphrase)
+    return _checked_bytes(path, file.read(path, fmt.MAX_FILE_BYTES), way_in)
 
 
-def restore_backup(path: Path, passphrase: str) -> FileCheck:
-    """Put the backup in the vault's place, once it opens with `passphrase` (checked under the
+def restore_backup(path: Path, way_in: WayIn) -> FileCheck:
+    """Put the backup in the vault's place, once it opens with `way_in` (checked under the
     lock, so the backup checked is the one restored). The backup stays as it is."""
     path = _real(path)
     backup = file.backup_path(path)
@@ -436,7 +446,7 @@ def restore_backup(path: Path, passphrase: str) -> FileCheck:
             data = file.read(backup, fmt.MAX_FILE_BYTES)
         except VaultMissingError:
             raise VaultMissingError(f"there is no backup at {backup}") from None
-        checked = _checked_bytes(backup, data, passphrase)
+        checked = _checked_bytes(backup, data, way_in)
         file.write_atomic(path, data)
         logger.debug("restored %s from its backup (%d bytes)", path, len(data))
         # An older generation on purpose: the next open must not call it a rollback.
@@ -444,17 +454,67 @@ def restore_backup(path: Path, passphrase: str) -> FileCheck:
     return checked
 
 
-def _checked_bytes(path: Path, data: bytes, passphrase: str) -> FileCheck:
+def _checked_bytes(path: Path, data: bytes, way_in: WayIn) -> FileCheck:
     try:
         envelope = fmt.parse(data)
-        master_key, _slot_id = fmt.open_master_key(envelope, passphrase, _timed_scrypt)
+        if isinstance(way_in, KeyAnswer):
+            master_key = _open_by_key(envelope, way_in)
+        else:
+            master_key, _slot_id = _open_typed(
+                envelope, way_in, refused=f"{path} does not open with that passphrase")
         payload = fmt.decrypt(envelope, master_key)
     except VaultDamagedError as err:
         raise _with_backup_hint(path, VaultDamagedError(f"{path}: {err}")) from None
-    except WrongPassphraseError:
-        raise WrongPassphraseError(f"{path} does not open with that passphrase") from None
+    except NotFoundError:  # the key matched a slot of another file: none of this one
+        raise UnregisteredKeyError(f"the security key opens no slot of {path}") from None
     return FileCheck(path, len(payload.credentials), len(envelope.header.slots),
                      payload.generation)
+
+
+def _open_typed(
+    envelope: fmt.Envelope, typed: str, refused: str = fmt.WRONG_PASSPHRASE
+) -> tuple[bytes, str]:
+    """(master key, slot id) for what was typed where the passphrase is asked. It is a
+    recovery key where it reads as one and opens a recovery key slot (one HKDF each, no
+    scrypt); anything else, a passphrase shaped like a recovery key included, is tried
+    against the passphrase slots. What the check characters found is said only when nothing
+    opened: a passphrase of that shape must never be refused as a mistyped key."""
+    as_recovery_key = None
+    if envelope.header.recovery_slots() and recoverykey.looks_like_recovery_key(typed):
+        try:
+            master_key, slot_id = fmt.open_with_recovery_key(
+                envelope, recoverykey.parse_recovery_key(typed))
+        except recoverykey.RecoveryKeyTypo as typo:
+            as_recovery_key = f"group {typo.group} {typo.problem}"
+        except WrongPassphraseError:
+            as_recovery_key = "it opens no recovery key slot"
+        else:
+            logger.debug("recovery key slot %s opened the vault", slot_id)
+            return master_key, slot_id
+    try:
+        master_key, slot_id = fmt.open_master_key(envelope, typed, _timed_scrypt)
+    except WrongPassphraseError:
+        logger.debug("no key slot opened with that passphrase")
+        if as_recovery_key is None:
+            raise WrongPassphraseError(refused) from None
+        raise WrongPassphraseError(f"{refused}; read as a recovery key, {as_recovery_key}"
+                                   ) from None
+    logger.debug("key slot %s opened the vault", slot_id)
+    return master_key, slot_id
+
+
+def _open_by_key(envelope: fmt.Envelope, answer: KeyAnswer) -> bytes:
+    """The master key from a security key's answer for its slot; UnregisteredKeyError if the
+    answer does not open it (the slot was changed: the key's own credential answered)."""
+    slot = next((s for s in envelope.header.fido2_slots() if s.id == answer.slot_id), None)
+    if slot is None:
+        raise NotFoundError(f"the vault has no security key slot {answer.slot_id}")
+    master_key = fmt.unwrap(fmt.fido2_kek(answer.output), slot)
+    if master_key is None:
+        raise UnregisteredKeyError(
+            f"the security key's answer does not open slot {answer.slot_id}")
+    logger.debug("security key slot %s opened the vault", answer.slot_id)
+    return master_key
 
 
 def _new_scrypt_slot(

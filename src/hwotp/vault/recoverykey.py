@@ -39,27 +39,36 @@ def format_recovery_key(key: bytes) -> str:
     return "-".join(groups)
 
 
+class RecoveryKeyTypo(InputError):
+    """Text of a recovery key's shape whose group `group` (from 1) cannot be one: `problem`
+    says why, in words that follow "group N"."""
+
+    def __init__(self, group: int, problem: str) -> None:
+        super().__init__(f"group {group} of the recovery key {problem}; check what you typed")
+        self.group = group
+        self.problem = problem
+
+
 def looks_like_recovery_key(text: str) -> bool:
-    """Whether `text` has a recovery key's shape (8 groups of 5 letters or digits): such text
-    is read as a recovery key, never as a passphrase."""
+    """Whether `text` has a recovery key's shape (8 groups of 5 letters or digits). A
+    passphrase may have it too: such text is tried as a recovery key first, not only."""
     return _SHAPE.match(text) is not None
 
 
 def parse_recovery_key(text: str) -> bytes:
-    """The key `text` spells, in any case, with hyphens or spaces between groups; InputError
-    naming the group whose check character does not match."""
+    """The key `text` spells, in any case, with hyphens or spaces between groups;
+    RecoveryKeyTypo naming the group whose check character does not match."""
     if not looks_like_recovery_key(text):
         raise InputError("a recovery key is 8 groups of 5 letters or digits")
     groups = re.split(r"[\s-]+", text.strip().upper().translate(_READ_AS))
     number = 0
     for index, group in enumerate(groups):
         if any(char not in ALPHABET for char in group):
-            raise InputError(f"group {index + 1} of the recovery key holds a character a "
-                             "recovery key never has (U); check what you typed")
+            raise RecoveryKeyTypo(index + 1, "holds a character a recovery key never has (U)")
         codes = [ALPHABET.index(char) for char in group]
         if _check(index, codes[:DATA_CHARS]) != codes[DATA_CHARS]:
-            raise InputError(f"group {index + 1} of the recovery key has a typo (its last "
-                             "character does not match); check what you typed")
+            raise RecoveryKeyTypo(index + 1,
+                                  "has a typo (its last character does not match)")
         for code in codes[:DATA_CHARS]:
             number = number << 5 | code
     return number.to_bytes(RECOVERY_KEY_BYTES, "big")

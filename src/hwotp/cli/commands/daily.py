@@ -31,8 +31,11 @@ from hwotp.credential import Entry, Kind, display_name, split_name
 from hwotp.errors import CancelledError, HwotpError, InputError, NotFoundError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from hwotp.stores import Store
     from hwotp.usecases.codes import Located, Reading
+    from hwotp.vault import FileCheck, WayIn
 
 T = TypeVar("T")
 
@@ -444,18 +447,66 @@ def change_passphrase(app: App) -> None:
 @click.option("--backup", is_flag=True, help="Check the backup (vault.hwotp.bak) instead.")
 @click.pass_obj
 def check_vault(app: App, backup: bool) -> None:
-    """Open the vault (or its backup) with the passphrase and verify it: the header and its
-    checksum, the key slots, the encrypted and authenticated credentials. Changes nothing.
-    Exit 0: intact; 6: damaged or modified; 5: wrong passphrase."""
+    """Open the vault (or its backup) and verify it: the header and its checksum, the key
+    slots, the encrypted and authenticated credentials. It opens as any command opens it: a
+    registered security key plugged in, else the passphrase or the recovery key typed where
+    the passphrase is asked. This is the drill for a recovery key (type it here once a year):
+    a recovery key or security key that opens the vault records when (`hwotp vault slots`);
+    nothing else changes. Exit 0: intact; 6: damaged or modified; 5: wrong passphrase."""
     from hwotp.vault import check_file
     from hwotp.vault.file import backup_path
 
     path = backup_path(app.vault_path) if backup else app.vault_path
     if not path.exists():
         raise NotFoundError(f"there is no {'backup' if backup else 'vault'} at {path}")
-    checked = check_file(path, app.ask_passphrase(creating=False))
+    checked = check_file(path, _way_into(app, path)) if backup else _checked_vault(app)
     note(f"{checked.path} is intact: {_counted(checked.credentials, 'credential')}, "
          f"{_counted(checked.slots, 'key slot')}, generation {checked.generation}.")
+
+
+def _checked_vault(app: App) -> FileCheck:
+    """The vault opened as every command opens it, then verified; a recovery key or security
+    key that opened it has proved itself, and its slot records when."""
+    vault = app.vault_store(held=False).unlocked()  # a way in proven now, not the held key
+    checked = vault.check()
+    opened_by = next(slot for slot in vault.slots() if slot.id == vault.unlocked_slot)
+    if opened_by.type in _PROVED_BY_OPENING:
+        vault.record_verified(opened_by.id, int(app.now()))
+        note(f"The {_PROVED_BY_OPENING[opened_by.type]} (slot {opened_by.id}) opened it: "
+             "recorded as proved now.")
+    return checked
+
+
+# The slot types whose `vault slots` line says when they last proved themselves.
+_PROVED_BY_OPENING = {"recovery-key": "recovery key", "fido2-hmac-secret": "security key"}
+
+
+def _way_into(app: App, path: Path) -> WayIn:
+    """What opens the vault file at `path` (the backup, when the vault may be the damaged
+    one), as unlocking the vault is opened: a plugged security key registered to the file,
+    unless the passphrase is asked for; else what is typed where the passphrase is asked (a
+    passphrase or the recovery key). Damage is said before anything is asked."""
+    from hwotp.cli.app import touch_prompt
+    from hwotp.cli.process import secret_variable
+    from hwotp.errors import VaultDamagedError
+    from hwotp.usecases import backup
+    from hwotp.vault import KeyAnswer, Vault
+
+    try:
+        key_slots = Vault.security_key_slots(path)
+    except VaultDamagedError as err:
+        raise VaultDamagedError(f"{path}: {err}") from None
+    if key_slots and not app.use_passphrase and secret_variable("HWOTP_PASSPHRASE") is None:
+        keys = app.security_keys()
+        found = backup.matches(path, keys) if keys else []
+        if found:
+            output = backup.answer(found[0], app.ask_security_key_pin, touch_prompt)
+            return KeyAnswer(found[0].slot.id, output)
+        if keys:
+            names = ", ".join(key.name for key in keys)
+            note(f"The security key plugged in ({names}) is not registered to {path}; "
+                 "using the passphrase.")
+    return app.ask_passphrase(creating=False)
 
 
 @vault_group.command(name="restore-backup")
@@ -463,7 +514,8 @@ def check_vault(app: App, backup: bool) -> None:
 @click.pass_obj
 def restore_backup(app: App, force: bool) -> None:
     """Put the backup (vault.hwotp.bak, the version before the last write) in the vault's
-    place, after checking that it opens with the passphrase and is intact. Changes made by
+    place, after checking that it is intact and opens (a registered security key plugged in,
+    the passphrase, or the recovery key typed where the passphrase is asked). Changes made by
     the last write are lost; the backup stays as it is."""
     from hwotp.vault import check_file
     from hwotp.vault import restore_backup as restore
@@ -472,14 +524,14 @@ def restore_backup(app: App, force: bool) -> None:
     backup = backup_path(app.vault_path)
     if not backup.exists():
         raise NotFoundError(f"there is no backup at {backup}")
-    passphrase = app.ask_passphrase(creating=False)
-    checked = check_file(backup, passphrase)  # a backup that does not open is never offered
+    way_in = _way_into(app, backup)
+    checked = check_file(backup, way_in)  # a backup that does not open is never offered
     if not force:
         held = _counted(checked.credentials, "credential")
         _confirm(f"Replace {app.vault_path} by its backup ({held}, generation "
                  f"{checked.generation})? Changes of the last write are lost.",
                  "nothing restored")
-    restored = restore(app.vault_path, passphrase)
+    restored = restore(app.vault_path, way_in)
     note(f"Restored {app.vault_path} from {backup}: "
          f"{_counted(restored.credentials, 'credential')}.")
 

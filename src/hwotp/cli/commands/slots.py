@@ -13,10 +13,17 @@ from hwotp.cli.app import App, weak_passphrase_option
 from hwotp.cli.commands.daily import vault_group
 from hwotp.cli.output import emit_json, note
 from hwotp.credential import printable
-from hwotp.errors import CancelledError, NotFoundError
+from hwotp.errors import CancelledError, ExitCode, HwotpError, NotFoundError
 
 if TYPE_CHECKING:
     from hwotp.vault import SlotInfo, Vault
+
+class KeyNotShownError(HwotpError):
+    """The output failed before a new recovery key was seen: nothing was kept (so not the
+    usual "changes made before that are kept" of a failed output)."""
+
+    exit_code = ExitCode.OUTPUT
+
 
 SLOT_KINDS = {
     "scrypt": "passphrase (scrypt)",
@@ -116,17 +123,37 @@ def remove(app: App, slot_id: str) -> None:
 def recovery_key(app: App) -> None:
     """Make a printed recovery key: one more way into the vault, for the day the passphrase is
     forgotten and the security keys are lost. It is shown once, here; write it down or print
-    it, and keep it apart from your keys. Type it where the vault passphrase is asked.
+    it, and keep it apart from your keys. Type it where the vault passphrase is asked. It
+    counts as proved once it has opened the vault at `hwotp vault check` (do that now, from
+    what you wrote down, and once a year).
 
-    The vault must be opened first (passphrase or a registered security key)."""
+    The vault must be opened first (passphrase or a registered security key). If the key
+    cannot be shown (a full disk, a closed pipe), its slot is removed again."""
     from hwotp.vault.recoverykey import format_recovery_key, new_recovery_key
 
     vault = _unlocked(app)
     key = new_recovery_key()
-    slot_id = vault.add_recovery_key(key, int(app.now()))
+    slot_id = vault.add_recovery_key(key)
+    _show_or_remove(vault, slot_id, format_recovery_key(key))
     note(f"Added recovery key slot {slot_id} to {vault.path}. Write the key down now: it is "
-         "shown only this once, and hwotp keeps no copy it could show again.")
-    click.echo(format_recovery_key(key))
+         "shown only this once, and hwotp keeps no copy it could show again. Then prove it: "
+         "type it at `hwotp vault check`.")
+
+
+def _show_or_remove(vault: Vault, slot_id: str, written: str) -> None:
+    """Print the key; a key nobody saw must not stay a way in (nor count as one), so its slot
+    goes again when the output fails."""
+    import sys
+
+    try:
+        click.echo(written)
+        sys.stdout.flush()  # a full disk shows only here
+    except OSError as error:
+        vault.remove_slot(slot_id)
+        reason = "closed pipe" if isinstance(error, BrokenPipeError) else (
+            error.strerror or "input/output error")
+        raise KeyNotShownError(f"the recovery key could not be shown ({reason}), so its slot "
+                          f"{slot_id} was removed again") from None
 
 
 def _unlocked(app: App) -> Vault:
