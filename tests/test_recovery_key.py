@@ -91,7 +91,7 @@ def _slots(hwotp, passphrase: str = PASSPHRASE) -> list[dict]:
 
 def test_recovery_key_opens_the_vault_and_replaces_a_lost_passphrase(hwotp, vault_path) -> None:
     _enrolled(hwotp)
-    made = ok(hwotp("vault", "recovery-key"))
+    made = ok(hwotp("vault", "recovery-key", "--force"))
     written = made.stdout.strip()
     key = parse_recovery_key(written)  # the key is the only line on stdout
     assert "shown only this once" in made.stderr and written not in made.stderr
@@ -119,7 +119,7 @@ def test_a_typo_is_caught_before_any_key_derivation_and_a_wrong_key_opens_nothin
     hwotp, vault_path,
 ) -> None:
     _enrolled(hwotp)
-    written = ok(hwotp("vault", "recovery-key")).stdout.strip()
+    written = ok(hwotp("vault", "recovery-key", "--force")).stdout.strip()
     before = vault_path.read_bytes()
     wrong_char = "0" if written[7] != "0" else "1"
     typo = written[:7] + wrong_char + written[8:]
@@ -135,11 +135,27 @@ def test_a_typo_is_caught_before_any_key_derivation_and_a_wrong_key_opens_nothin
 
 
 def test_a_recovery_key_needs_the_vault_opened_first(hwotp) -> None:
-    assert failed(hwotp("vault", "recovery-key"), ExitCode.NOT_FOUND)
+    assert failed(hwotp("vault", "recovery-key", "--force"), ExitCode.NOT_FOUND)
     _enrolled(hwotp)
-    failed(hwotp("vault", "recovery-key", passphrase="not the passphrase"),
+    failed(hwotp("vault", "recovery-key", "--force", passphrase="not the passphrase"),
            ExitCode.WRONG_PASSPHRASE)
     assert len(_slots(hwotp)) == 1
+
+
+def test_a_recovery_key_goes_to_a_file_only_with_force_and_an_earlier_one_is_named(
+    hwotp, vault_path,
+) -> None:
+    _enrolled(hwotp)
+    before = vault_path.read_bytes()
+    refused = failed(hwotp("vault", "recovery-key"), ExitCode.CANCELLED)  # not a terminal
+    assert "pass --force" in refused and vault_path.read_bytes() == before
+    first = ok(hwotp("vault", "recovery-key", "--force"))
+    (first_slot,) = [row["id"] for row in _slots(hwotp) if row["type"] == "recovery-key"]
+    assert "earlier recovery key" not in first.stderr
+    second = ok(hwotp("vault", "recovery-key", "--force"))
+    assert (f"The earlier recovery key (slot {first_slot}) still opens the vault"
+            in second.stderr)
+    assert ok(hwotp("list", passphrase=first.stdout.strip()))  # it does
 
 
 # --- through the installed script -------------------------------------------------------------
@@ -171,7 +187,7 @@ def test_a_passphrase_shaped_like_a_recovery_key_keeps_opening_the_vault(script)
     assert looks_like_recovery_key(SHAPED) and looks_like_recovery_key(SHAPED_TOO)
     ok(script("enroll", "--secret", "JBSWY3DPEHPK3PXP", "--issuer", "A", "--account", "b",
               HWOTP_PASSPHRASE=SHAPED))
-    written = ok(script("vault", "recovery-key", HWOTP_PASSPHRASE=SHAPED)).stdout.strip()
+    written = ok(script("vault", "recovery-key", "--force", HWOTP_PASSPHRASE=SHAPED)).stdout.strip()
     assert "A:b" in ok(script("list", HWOTP_PASSPHRASE=SHAPED)).stdout
     assert "A:b" in ok(script("list", HWOTP_PASSPHRASE=written)).stdout
     ok(script("vault", "passphrase", HWOTP_PASSPHRASE=SHAPED, HWOTP_NEW_PASSPHRASE=SHAPED_TOO))
@@ -188,7 +204,7 @@ def test_a_passphrase_shaped_like_a_recovery_key_keeps_opening_the_vault(script)
 def test_a_recovery_key_not_shown_is_not_kept(script) -> None:
     ok(script("enroll", "--secret", "JBSWY3DPEHPK3PXP", "--issuer", "A", "--account", "b"))
     with open("/dev/full", "w") as full:
-        lost = script("vault", "recovery-key", stdout=full)
+        lost = script("vault", "recovery-key", "--force", stdout=full)
     message = failed(lost, ExitCode.OUTPUT)
     assert message.startswith("hwotp: the recovery key could not be shown (No space left on "
                               "device), so its slot ")
@@ -198,7 +214,7 @@ def test_a_recovery_key_not_shown_is_not_kept(script) -> None:
 
 def test_a_recovery_key_is_proved_when_it_opens_the_vault_at_vault_check(script) -> None:
     ok(script("enroll", "--secret", "JBSWY3DPEHPK3PXP", "--issuer", "A", "--account", "b"))
-    written = ok(script("vault", "recovery-key")).stdout.strip()
+    written = ok(script("vault", "recovery-key", "--force")).stdout.strip()
 
     def proved() -> str | None:
         (row,) = [row for row in _script_slots(script) if row["type"] == "recovery-key"]

@@ -124,7 +124,7 @@ def test_a_vault_without_a_passphrase_is_checked_and_restored_with_its_recovery_
     checks and restores the backup."""
     run = hwotp_script_in
     ok(run("enroll", "--uri", GITHUB))
-    written = ok(run("vault", "recovery-key")).stdout.strip()
+    written = ok(run("vault", "recovery-key", "--force")).stdout.strip()
     slots = json.loads(ok(run("vault", "slots", "--json")).stdout)
     (passphrase_slot,) = [slot["id"] for slot in slots if slot["type"] == "scrypt"]
     ok(run("vault", "slots", "remove", passphrase_slot, HWOTP_PASSPHRASE=written))

@@ -13,7 +13,7 @@ from hwotp.cli.app import App, weak_passphrase_option
 from hwotp.cli.commands.daily import vault_group
 from hwotp.cli.output import emit_json, note
 from hwotp.credential import printable
-from hwotp.errors import CancelledError, ExitCode, HwotpError, NotFoundError
+from hwotp.errors import CancelledError, ExitCode, HwotpError, InputError, NotFoundError
 
 if TYPE_CHECKING:
     from hwotp.vault import SlotInfo, Vault
@@ -109,18 +109,21 @@ def remove(app: App, slot_id: str) -> None:
     """
     vault = _unlocked(app)
     if slot_id == vault.unlocked_slot and len(vault.slots()) > 1:  # the last: refused below
-        raise CancelledError(
+        raise InputError(
             f"nothing removed: slot {slot_id} is the one that opened the vault; open it with "
             "another slot (another passphrase, a registered security key, or the recovery "
-            "key), so the way in that stays is proven"
+            "key; `hwotp --use-passphrase vault slots remove` leaves plugged keys out), so the "
+            "way in that stays is proven"
         )
     vault.remove_slot(slot_id)
     note(f"Removed slot {slot_id} from {vault.path}.")
 
 
 @vault_group.command(name="recovery-key")
+@click.option("--force", is_flag=True,
+              help="Print it even when standard output is not a terminal (e.g. | lpr).")
 @click.pass_obj
-def recovery_key(app: App) -> None:
+def recovery_key(app: App, force: bool) -> None:
     """Make a printed recovery key: one more way into the vault, for the day the passphrase is
     forgotten and the security keys are lost. It is shown once, here; write it down or print
     it, and keep it apart from your keys. Type it where the vault passphrase is asked. It
@@ -128,16 +131,29 @@ def recovery_key(app: App) -> None:
     what you wrote down, and once a year).
 
     The vault must be opened first (passphrase or a registered security key). If the key
-    cannot be shown (a full disk, a closed pipe), its slot is removed again."""
+    cannot be shown (a full disk, a closed pipe), its slot is removed again. Only to a
+    terminal unless --force: in a file the key would open the vault for whoever reads it.
+    An earlier recovery key still opens the vault until its slot is removed."""
+    import sys
+
     from hwotp.vault.recoverykey import format_recovery_key, new_recovery_key
 
+    if not force and not sys.stdout.isatty():
+        raise CancelledError(
+            "nothing made: standard output is not a terminal, and the recovery key would stay "
+            "in clear wherever it goes; pass --force to send it there (a printer, say)"
+        )
     vault = _unlocked(app)
+    earlier = [slot.id for slot in vault.slots() if slot.type == "recovery-key"]
     key = new_recovery_key()
     slot_id = vault.add_recovery_key(key)
     _show_or_remove(vault, slot_id, format_recovery_key(key))
     note(f"Added recovery key slot {slot_id} to {vault.path}. Write the key down now: it is "
          "shown only this once, and hwotp keeps no copy it could show again. Then prove it: "
          "type it at `hwotp vault check`.")
+    for slot in earlier:
+        note(f"The earlier recovery key (slot {slot}) still opens the vault: once the new one "
+             f"is written down, remove it with `hwotp vault slots remove {slot}`.")
 
 
 def _show_or_remove(vault: Vault, slot_id: str, written: str) -> None:
