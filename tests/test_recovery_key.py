@@ -75,7 +75,10 @@ def test_what_a_person_may_type_is_read_as_meant() -> None:
     written = format_recovery_key(KEY)
     relaxed = "  " + written.lower().replace("-", " ").replace("0", "o").replace("1", "l") + "\n"
     assert parse_recovery_key(relaxed) == KEY
+    assert parse_recovery_key(written.replace("-", "")) == KEY  # 40 in a row, as a user typed
+    assert parse_recovery_key(written[:17].replace("-", "") + " " + written[18:]) == KEY
     assert not looks_like_recovery_key("correct horse battery staple")
+    assert not looks_like_recovery_key(written.replace("-", "")[:-1])
     assert not looks_like_recovery_key(written[:-6])
     with pytest.raises(InputError, match="U"):
         parse_recovery_key(written[:-1] + "U")

@@ -19,7 +19,8 @@ GROUPS = 8
 DATA_CHARS = 4  # 8 groups x 4 characters x 5 bits = 160 bits
 # What a person may read one character as (Crockford's rules): O as zero, I and L as one.
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_SHAPE = re.compile(r"\s*[0-9A-Za-z]{5}(?:[\s-]+[0-9A-Za-z]{5}){7}\s*\Z")
+# Separators between groups may be left out: 40 characters in a row read the same.
+_SHAPE = re.compile(r"\s*[0-9A-Za-z]{5}(?:[\s-]*[0-9A-Za-z]{5}){7}\s*\Z")
 
 
 def new_recovery_key() -> bytes:
@@ -50,17 +51,19 @@ class RecoveryKeyTypo(InputError):
 
 
 def looks_like_recovery_key(text: str) -> bool:
-    """Whether `text` has a recovery key's shape (8 groups of 5 letters or digits). A
-    passphrase may have it too: such text is tried as a recovery key first, not only."""
+    """Whether `text` has a recovery key's shape (8 groups of 5 letters or digits, separated
+    or not). A passphrase may have it too: such text is tried as a recovery key first, not
+    only."""
     return _SHAPE.match(text) is not None
 
 
 def parse_recovery_key(text: str) -> bytes:
-    """The key `text` spells, in any case, with hyphens or spaces between groups;
+    """The key `text` spells, in any case, with hyphens, spaces or nothing between groups;
     RecoveryKeyTypo naming the group whose check character does not match."""
     if not looks_like_recovery_key(text):
         raise InputError("a recovery key is 8 groups of 5 letters or digits")
-    groups = re.split(r"[\s-]+", text.strip().upper().translate(_READ_AS))
+    joined = re.sub(r"[\s-]+", "", text).upper().translate(_READ_AS)
+    groups = [joined[start:start + DATA_CHARS + 1] for start in range(0, len(joined), 5)]
     number = 0
     for index, group in enumerate(groups):
         if any(char not in ALPHABET for char in group):
