@@ -28,7 +28,7 @@ def test_slots_list_add_and_remove(hwotp, vault_path) -> None:
     text = hwotp("vault", "slots").stdout
     assert text.splitlines()[0] == f"{first['id']}  passphrase (scrypt)  (opened it now)"
     opened_by_it = hwotp("vault", "slots", "remove", first["id"])  # the slot proven is kept
-    assert opened_by_it.exit_code == ExitCode.CANCELLED, opened_by_it.everything
+    assert opened_by_it.exit_code == ExitCode.BAD_INPUT, opened_by_it.everything
     assert "opened the vault" in opened_by_it.stderr and len(_slots(hwotp)) == 2
     removed = hwotp("vault", "slots", "remove", first["id"], passphrase=SECOND)
     assert removed.exit_code == 0, removed.everything
