@@ -252,9 +252,12 @@ def test_an_unregistered_key_is_named_and_the_passphrase_asked(usb) -> None:
     drill = failed(machine.hwotp("fido2", "verify"), ExitCode.SECURITY_KEY_UNKNOWN)
     assert drill == ("hwotp: YubiKey 5 NFC 21000022 is not registered to this vault (it opens "
                      "none of its slots)")
-    listed = ok(machine.hwotp("vault", "slots", stdin=PASSPHRASE + "\n"))
+    # Nothing on standard input: the plugged key is probed, named, and the passphrase asked.
+    probed = machine.hwotp("vault", "slots")
+    assert probed.exit_code == ExitCode.CANCELLED, probed.everything
     assert "YubiKey 5 NFC 21000022) is not registered to this vault; using the passphrase" in (
-        listed.stderr)
+        probed.stderr)
+    listed = ok(machine.hwotp("vault", "slots", stdin=PASSPHRASE + "\n"))
     assert "passphrase (scrypt)  (opened it now)" in listed.stdout
     wrong = failed(machine.hwotp("vault", "slots", stdin="not it\n"), ExitCode.WRONG_PASSPHRASE)
     assert wrong == "hwotp: wrong passphrase"
@@ -389,6 +392,11 @@ def test_a_passphrase_on_standard_input_is_never_sent_to_a_key_as_its_pin(usb) -
     assert pin.retries == 8
     by_key = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n", HWOTP_FIDO2_PIN=PIN))
     assert "Touch your security key pinned" in by_key.stderr and "Acme:al" in by_key.stdout
+    # A command that asks for the passphrase itself still reads it there.
+    new = "a different passphrase of five words"
+    ok(machine.hwotp("vault", "passphrase", stdin=PASSPHRASE + "\n", HWOTP_FIDO2_PIN=PIN,
+                     HWOTP_NEW_PASSPHRASE=new))
+    assert "Acme:al" in ok(machine.hwotp("list", stdin=new + "\n")).stdout
 
 
 def test_a_key_without_uv_waits_for_no_touch_when_a_passphrase_is_given(usb) -> None:

@@ -46,6 +46,7 @@ class App:
     use_passphrase: bool = False  # --use-passphrase: never a security key for the vault
     use_security_key: bool = False  # --use-security-key: standard input holds no passphrase
     _passphrase_read_ahead: str | None = None  # the line read before a key was tried
+    _stdin_left_for_data = False  # the script chose the key: its standard input is data
     _found: list[YubiKey] | None = None  # every key present
     _keys: list[YubiKey] | None = None  # those chosen
     _keys_chosen_for_reading = False
@@ -190,6 +191,8 @@ class App:
             if line is not None:
                 self._passphrase_read_ahead = line
                 return None
+        elif not is_terminal() and self.stdin_taken is None:
+            self._stdin_left_for_data = True
         from hwotp.usecases import backup
 
         keys = self.security_keys()
@@ -313,9 +316,7 @@ class App:
         if self._passphrase_read_ahead is not None:
             line, self._passphrase_read_ahead = self._passphrase_read_ahead, None
             return checked_secret(line, "vault passphrase")
-        if (secret_variable("HWOTP_PASSPHRASE") is None and not is_terminal()
-                and self.stdin_taken is None and self._key_chosen()
-                and self._security_key_may_open()):
+        if self._stdin_left_for_data:  # HWOTP_PASSPHRASE would have kept the key out
             raise NoAnswerError("no vault passphrase: no registered security key opened the "
                                 "vault, and with --use-security-key or HWOTP_FIDO2_PIN set "
                                 "standard input is not read for it; set HWOTP_PASSPHRASE")
