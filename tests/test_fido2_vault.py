@@ -508,6 +508,29 @@ def test_a_reset_of_a_registered_key_names_the_slot_it_leaves(usb) -> None:
     assert "is not registered to this vault; using the passphrase" in unknown.stderr
 
 
+def test_a_reset_at_a_terminal_names_the_slot_before_the_serial_is_typed(usb) -> None:
+    import pexpect
+
+    machine = usb(key_config(21000231))
+    machine.made_vault()
+    ok(machine.register("--label", "blue"))
+    (key_slot,) = fido2_slots(machine)
+    command = machine.rig.command([hwotp_script(), "fido2", "reset"])
+    child = pexpect.spawn(command[0], command[1:], encoding="utf-8", timeout=30,
+                          env=machine.env())
+    try:
+        child.expect_exact(f"(key slot {key_slot['id']} ('blue')); after the reset it no longer "
+                           "does")
+        child.expect_exact("Type the serial 21000231 to confirm")
+        child.sendline("no")
+        child.expect_exact("nothing reset")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == ExitCode.CANCELLED
+    assert "Acme:al" in ok(machine.hwotp("list")).stdout  # the key still opens it
+
+
 def rewritten_slot(machine: Machine, change) -> None:
     """The vault file with its key slot changed by `change` and the trailer recomputed, as
     someone editing the file would."""
