@@ -252,9 +252,12 @@ def test_an_unregistered_key_is_named_and_the_passphrase_asked(usb) -> None:
     drill = failed(machine.hwotp("fido2", "verify"), ExitCode.SECURITY_KEY_UNKNOWN)
     assert drill == ("hwotp: YubiKey 5 NFC 21000022 is not registered to this vault (it opens "
                      "none of its slots)")
-    listed = ok(machine.hwotp("vault", "slots", stdin=PASSPHRASE + "\n"))
+    # Nothing on standard input: the plugged key is probed, named, and the passphrase asked.
+    probed = machine.hwotp("vault", "slots")
+    assert probed.exit_code == ExitCode.CANCELLED, probed.everything
     assert "YubiKey 5 NFC 21000022) is not registered to this vault; using the passphrase" in (
-        listed.stderr)
+        probed.stderr)
+    listed = ok(machine.hwotp("vault", "slots", stdin=PASSPHRASE + "\n"))
     assert "passphrase (scrypt)  (opened it now)" in listed.stdout
     wrong = failed(machine.hwotp("vault", "slots", stdin="not it\n"), ExitCode.WRONG_PASSPHRASE)
     assert wrong == "hwotp: wrong passphrase"
@@ -327,15 +330,13 @@ def test_a_slot_made_with_the_pin_asks_for_it_every_time(usb) -> None:
     registered = machine.vault.read_bytes()
     opened = ok(machine.hwotp("list", HWOTP_FIDO2_PIN=PIN))
     assert "Acme:al" in opened.stdout
-    typed = ok(machine.hwotp("list", stdin=PIN + "\n"))  # one line of standard input
-    assert typed.stdout == opened.stdout
     wrong = failed(machine.hwotp("list", HWOTP_FIDO2_PIN="9876"), ExitCode.PIN_REFUSED)
     assert wrong.startswith("hwotp: wrong PIN for YubiKey 5 NFC 21000051 (")
     assert "tries left" in wrong and "9876" not in wrong
     none = failed(machine.hwotp("list"), ExitCode.CANCELLED)
     assert "HWOTP_FIDO2_PIN" in none
     assert machine.vault.read_bytes() == registered
-    assert verify_with_server(machine.rig, 21000051, slot, uv=True) == 3
+    assert verify_with_server(machine.rig, 21000051, slot, uv=True) == 2
 
 
 def test_a_slot_made_without_the_pin_never_asks_for_it(usb) -> None:
@@ -364,6 +365,212 @@ def test_a_blocked_pin_is_one_sentence_with_what_to_do(usb) -> None:
     # The passphrase still opens it, and nothing was written.
     ok(machine.hwotp("list", HWOTP_PASSPHRASE=PASSPHRASE))
     assert machine.vault.read_bytes() == registered
+
+
+# --- scripts: a line of standard input is a passphrase or data, never a PIN ------------------
+
+
+def test_a_passphrase_on_standard_input_is_never_sent_to_a_key_as_its_pin(usb) -> None:
+    machine = usb(key_config(21000151))
+    set_pin(machine.rig, 21000151)
+    machine.made_vault()
+    ok(machine.register("--label", "pinned", "--uv", HWOTP_FIDO2_PIN=PIN))
+    pin = machine.rig.key(21000151).authenticator.pin
+    for _ in range(3):  # a cron job that worked before the key was registered
+        listed = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
+        assert "Acme:al" in listed.stdout and "Touch" not in listed.stderr
+    assert pin.retries == 8
+    # The PIN itself on standard input is a wrong passphrase, not a PIN: no try is spent.
+    assert failed(machine.hwotp("list", stdin=PIN + "\n"), ExitCode.WRONG_PASSPHRASE) == (
+        "hwotp: wrong passphrase")
+    assert pin.retries == 8
+    # A script that chose the key gives its PIN in HWOTP_FIDO2_PIN, never on standard input.
+    chosen = failed(machine.hwotp("--use-security-key", "list", stdin=PIN + "\n"),
+                    ExitCode.CANCELLED)
+    assert chosen == ("hwotp: no PIN for YubiKey 5 NFC 21000151: a PIN that opens the vault is "
+                      "never read from standard input; set HWOTP_FIDO2_PIN")
+    assert pin.retries == 8
+    by_key = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n", HWOTP_FIDO2_PIN=PIN))
+    assert "Touch your security key pinned" in by_key.stderr and "Acme:al" in by_key.stdout
+    # A command that asks for the passphrase itself still reads it there.
+    new = "a different passphrase of five words"
+    ok(machine.hwotp("vault", "passphrase", stdin=PASSPHRASE + "\n", HWOTP_FIDO2_PIN=PIN,
+                     HWOTP_NEW_PASSPHRASE=new))
+    assert "Acme:al" in ok(machine.hwotp("list", stdin=new + "\n")).stdout
+
+
+def test_a_key_without_uv_waits_for_no_touch_when_a_passphrase_is_given(usb) -> None:
+    machine = usb(key_config(21000161))
+    machine.made_vault()
+    ok(machine.register("--label", "plain", "--no-uv"))
+    machine.rig.key(21000161).presence.policy = "deny"  # nobody at the machine to touch it
+    listed = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
+    assert "Acme:al" in listed.stdout and "Touch" not in listed.stderr
+    # Nothing on standard input (a launcher, cron): the key is asked, as before.
+    waited = failed(machine.hwotp("list"), ExitCode.TOUCH_TIMEOUT)
+    assert waited == "hwotp: YubiKey 5 NFC 21000161 was not touched in time"
+    assert failed(machine.hwotp("list", HWOTP_USE_SECURITY_KEY="1", stdin=PASSPHRASE + "\n"),
+                  ExitCode.TOUCH_TIMEOUT) == waited
+
+
+def test_recovery_codes_read_after_the_passphrase_line_or_without_one(usb) -> None:
+    machine = usb(key_config(21000171))
+    machine.made_vault()
+    ok(machine.register("--label", "plain", "--no-uv"))
+    codes = ["hunter2secret99", "qqqq-wwww-1111", "rrrr-tttt-2222"]
+    pasted = "".join(code + "\n" for code in codes) + "\n"
+    ok(machine.hwotp("recovery", "add", "GitHub", stdin=PASSPHRASE + "\n" + pasted))
+    shown = ok(machine.hwotp("recovery", "show", "GitHub", "--force", stdin=PASSPHRASE + "\n"))
+    assert shown.stdout.splitlines() == [f"{n}. {code}" for n, code in enumerate(codes, 1)]
+    assert PASSPHRASE not in shown.everything
+    # A script that chose the key gives only the codes; a touch opens the vault.
+    by_key = ok(machine.hwotp("--use-security-key", "recovery", "add", "GitLab", stdin=pasted))
+    assert "Touch your security key plain" in by_key.stderr
+    shown = ok(machine.hwotp("recovery", "show", "GitLab", "--force", HWOTP_PASSPHRASE=PASSPHRASE))
+    assert shown.stdout.splitlines() == [f"{n}. {code}" for n, code in enumerate(codes, 1)]
+    # ...and with the key not plugged in, its first code is not read as the passphrase.
+    machine.rig.pull_out(21000171)
+    before = machine.vault.read_bytes()
+    absent = failed(machine.hwotp("recovery", "add", "Other", stdin=pasted,
+                                  HWOTP_USE_SECURITY_KEY="1"), ExitCode.CANCELLED)
+    assert absent == ("hwotp: no vault passphrase: no registered security key opened the vault, "
+                      "and with --use-security-key or HWOTP_FIDO2_PIN set standard input is not "
+                      "read for it; set HWOTP_PASSPHRASE")
+    assert machine.vault.read_bytes() == before
+
+
+def test_the_pin_is_not_asked_of_standard_input_an_option_read(usb) -> None:
+    machine = usb(key_config(21000181))
+    set_pin(machine.rig, 21000181)
+    machine.made_vault()
+    ok(machine.register("--label", "pinned", "--uv", HWOTP_FIDO2_PIN=PIN))
+    uri = "otpauth://totp/Other:bo?secret=JBSWY3DPEHPK3PXQ&issuer=Other"
+    before = machine.vault.read_bytes()
+    taken = failed(machine.hwotp("enroll", "--in-vault", "--uri", "-", stdin=uri + "\n"),
+                   ExitCode.CANCELLED)
+    assert taken == ("hwotp: no PIN for YubiKey 5 NFC 21000181: standard input was read for "
+                     "--uri -; set HWOTP_FIDO2_PIN")
+    assert machine.vault.read_bytes() == before
+    ok(machine.hwotp("enroll", "--in-vault", "--uri", "-", stdin=uri + "\n",
+                     HWOTP_FIDO2_PIN=PIN))
+    assert "Other:bo" in ok(machine.hwotp("list", HWOTP_PASSPHRASE=PASSPHRASE)).stdout
+
+
+# --- a reset of a registered key, a changed slot ----------------------------------------------
+
+
+def test_a_reset_never_loses_the_vault_on_force_alone(usb) -> None:
+    machine = usb(key_config(21000191), key_config(21000192))
+    machine.made_vault()
+    ok(machine.register("--label", "only", "--device", "21000191"))
+    passphrase_slot = machine.slots()[0]["id"]
+    ok(machine.hwotp("vault", "slots", "remove", passphrase_slot))  # opened by the key
+    (key_slot,) = fido2_slots(machine)
+    machine.rig.pull_out(21000191)
+    machine.rig.plug_in(21000191)  # the key's reset window opens
+    refused = failed(machine.hwotp("fido2", "reset", "--force", "--device", "21000191"),
+                     ExitCode.CANCELLED)
+    assert refused == (
+        f"hwotp: nothing reset: YubiKey 5 NFC 21000191 is the last way into the vault at "
+        f"{machine.vault} (key slot {key_slot['id']} ('only')), which nothing could open after "
+        "the reset; add another first (hwotp vault slots add-passphrase, hwotp vault "
+        "recovery-key), or pass --even-if-vault-lost")
+    assert "Acme:al" in ok(machine.hwotp("list")).stdout  # the key still opens it
+    # Another key's reset is none of the vault's business.
+    machine.rig.pull_out(21000192)
+    machine.rig.plug_in(21000192)
+    other = ok(machine.hwotp("fido2", "reset", "--force", "--device", "21000192"))
+    assert "vault" not in other.stderr
+    # Said in so many words, it goes.
+    machine.rig.pull_out(21000191)
+    machine.rig.plug_in(21000191)
+    lost = ok(machine.hwotp("fido2", "reset", "--force", "--even-if-vault-lost",
+                            "--device", "21000191"))
+    assert "is the last way into the vault" in lost.stderr
+    assert "after the reset nothing can ever open it" in lost.stderr
+
+
+def test_a_reset_of_a_registered_key_names_the_slot_it_leaves(usb) -> None:
+    machine = usb(key_config(21000201))
+    machine.made_vault()
+    ok(machine.register("--label", "blue"))
+    (key_slot,) = fido2_slots(machine)
+    machine.rig.pull_out(21000201)
+    machine.rig.plug_in(21000201)
+    done = ok(machine.hwotp("fido2", "reset", "--force"))
+    assert (f"YubiKey 5 NFC 21000201 opens the vault at {machine.vault} (key slot "
+            f"{key_slot['id']} ('blue')); after the reset it no longer does, and 1 other way in "
+            "stay") in done.stderr
+    listed = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
+    assert "Acme:al" in listed.stdout
+    unknown = machine.hwotp("vault", "slots")  # the key opens nothing now
+    assert unknown.exit_code == ExitCode.CANCELLED, unknown.everything
+    assert "is not registered to this vault; using the passphrase" in unknown.stderr
+
+
+def test_a_reset_at_a_terminal_names_the_slot_before_the_serial_is_typed(usb) -> None:
+    import pexpect
+
+    machine = usb(key_config(21000231))
+    machine.made_vault()
+    ok(machine.register("--label", "blue"))
+    (key_slot,) = fido2_slots(machine)
+    command = machine.rig.command([hwotp_script(), "fido2", "reset"])
+    child = pexpect.spawn(command[0], command[1:], encoding="utf-8", timeout=30,
+                          env=machine.env())
+    try:
+        child.expect_exact(f"(key slot {key_slot['id']} ('blue')); after the reset it no longer "
+                           "does")
+        child.expect_exact("Type the serial 21000231 to confirm")
+        child.sendline("no")
+        child.expect_exact("nothing reset")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == ExitCode.CANCELLED
+    assert "Acme:al" in ok(machine.hwotp("list")).stdout  # the key still opens it
+
+
+def rewritten_slot(machine: Machine, change) -> None:
+    """The vault file with its key slot changed by `change` and the trailer recomputed, as
+    someone editing the file would."""
+    import hashlib as sha
+
+    data = machine.vault.read_bytes()
+    line, _, ciphertext = data[:-32].partition(b"\n")
+    header = json.loads(line)
+    change(header, next(s for s in header["slots"] if s["type"] == "fido2-hmac-secret"))
+    body = fmt.canonical_json(header) + b"\n" + ciphertext
+    machine.vault.write_bytes(body + sha.sha256(body).digest())
+
+
+@pytest.mark.parametrize("change", [
+    lambda header, slot: slot.update(label="changed"),
+    lambda header, slot: header["slots"].insert(0, {**slot, "id": "0badc0de",
+                                                    "nonce": fmt.b64(bytes(12))}),
+], ids=["label", "duplicate"])
+def test_a_changed_slot_is_a_modified_vault_not_a_foreign_key(usb, change) -> None:
+    machine = usb(key_config(21000211))
+    machine.made_vault()
+    ok(machine.register("--label", "blue"))
+    rewritten_slot(machine, change)
+    message = failed(machine.hwotp("list"), ExitCode.VAULT_DAMAGED)
+    assert message.startswith("hwotp: the vault file is damaged or was modified: key slot ")
+    assert "which holds its credential" in message and "hwotp vault check" in message
+
+
+def test_the_slots_relying_party_is_the_one_asked(usb) -> None:
+    machine = usb(key_config(21000221))
+    machine.made_vault()
+    ok(machine.register("--label", "blue"))
+    rewritten_slot(machine, lambda header, slot: slot.update(rp="example.com"))
+    probed = machine.hwotp("vault", "slots")
+    assert probed.exit_code == ExitCode.CANCELLED, probed.everything
+    assert "is not registered to this vault; using the passphrase" in probed.stderr
+    requests = machine.rig.key(21000221).authenticator.exchanges
+    (last,) = [cbor.decode(request[1:]) for request, _ in requests
+               if request[0] == GET_ASSERTION][-1:]
+    assert last[1] == "example.com"  # the probe asked for the slot's relying party
 
 
 def test_uv_on_a_key_without_a_pin_is_refused_before_any_touch(usb) -> None:

@@ -258,13 +258,25 @@ def _lower_first(message: str) -> str:
     help="Open the vault with its passphrase even when a registered security key is plugged "
     "in (also HWOTP_SKIP_SECURITY_KEYS=1).",
 )
+@click.option(
+    "--use-security-key",
+    is_flag=True,
+    envvar="HWOTP_USE_SECURITY_KEY",
+    help="Without a terminal: open the vault with a registered security key plugged in, and "
+    "read no passphrase from standard input (also HWOTP_USE_SECURITY_KEY=1; HWOTP_FIDO2_PIN "
+    "set means the same).",
+)
 @click.pass_context
-def cli(ctx: click.Context, vault_path: Path | None, use_passphrase: bool) -> None:
+def cli(ctx: click.Context, vault_path: Path | None, use_passphrase: bool,
+        use_security_key: bool) -> None:
     """Keep one-time-password secrets on this machine: decode MFA QR codes locally, write the
     secret into a YubiKey (touch required) or an encrypted vault, and print codes.
 
     The vault passphrase is asked at the terminal, or read from HWOTP_PASSPHRASE, or from one
-    line of standard input when that is not a terminal.
+    line of standard input when that is not a terminal. A registered security key plugged in
+    opens the vault instead (a touch; its PIN at the terminal or from HWOTP_FIDO2_PIN, never
+    from standard input); with no terminal, only when standard input is empty, or with
+    --use-security-key or HWOTP_FIDO2_PIN set.
     """
     from hwotp.cli.app import App
     from hwotp.cli.process import forbid_core_dumps, secret_variable
@@ -274,8 +286,11 @@ def cli(ctx: click.Context, vault_path: Path | None, use_passphrase: bool) -> No
     # write into the real one.
     if vault_path == Path("") or (vault_path is None and os.environ.get("HWOTP_VAULT") == ""):
         raise click.UsageError("the vault path is empty: name a file with --vault or HWOTP_VAULT")
+    if use_passphrase and use_security_key:
+        raise click.UsageError("--use-passphrase and --use-security-key contradict each other "
+                               "(or HWOTP_SKIP_SECURITY_KEYS and HWOTP_USE_SECURITY_KEY)")
     ctx.obj = App(vault_path, oath_password=secret_variable("HWOTP_OATH_PASSWORD"),
-                  use_passphrase=use_passphrase)
+                  use_passphrase=use_passphrase, use_security_key=use_security_key)
     ctx.call_on_close(ctx.obj.close)  # release the keys' PC/SC connections
 
 

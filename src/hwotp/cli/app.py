@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from hwotp.stores import Store
     from hwotp.stores.vault import VaultStore
     from hwotp.stores.yubikey import YubiKeyStore
-    from hwotp.vault import Vault
+    from hwotp.usecases.backup import Match
+    from hwotp.vault import KeyAnswer, Vault
     from hwotp.yubikey.device import YubiKey
 
 
@@ -44,6 +45,9 @@ class App:
     next_within: float | None = None  # --next-within; None: the config's
     stdin_taken: str | None = None  # the option that reads standard input (`--uri -`)
     use_passphrase: bool = False  # --use-passphrase: never a security key for the vault
+    use_security_key: bool = False  # --use-security-key: standard input holds no passphrase
+    _passphrase_read_ahead: str | None = None  # the line read before a key was tried
+    _stdin_left_for_data = False  # the script chose the key: its standard input is data
     _found: list[YubiKey] | None = None  # every key present
     _keys: list[YubiKey] | None = None  # those chosen
     _keys_chosen_for_reading = False
@@ -161,15 +165,15 @@ class App:
         except NoAnswerError as error:  # the slot's PIN, and nobody to give it
             raise VaultLeftOut(error) from None
 
-    def _security_key_may_open(self) -> bool:
-        """The vault has security key slots and nothing says to use the passphrase instead:
-        its header is read, no key is asked."""
+    def _security_key_may_open(self, path: Path | None = None) -> bool:
+        """The vault (or the file at `path`) has security key slots and nothing says to use
+        the passphrase instead: its header is read, no key is asked."""
         if self.use_passphrase or secret_variable("HWOTP_PASSPHRASE") is not None:
             return False
         from hwotp.errors import HwotpError
         from hwotp.vault import Vault
 
-        path = self.vault_path
+        path = path or self.vault_path
         try:
             return path.exists() and bool(Vault.security_key_slots(path))
         except HwotpError:  # a damaged vault: opening it says so, in its turn
@@ -177,11 +181,39 @@ class App:
 
     def open_with_security_key(self, path: Path) -> Vault | None:
         """The vault opened by a plugged security key registered to it (a touch, the PIN if
-        its slot uses one), or None: no key slot, none plugged, or the passphrase asked for
-        (--use-passphrase, HWOTP_PASSPHRASE). A plugged key that is not registered is a
-        note, and the passphrase is asked."""
-        if not self._security_key_may_open():
+        its slot uses one), or None: see `security_key_for`."""
+        match = self.security_key_for(path)
+        if match is None:
             return None
+        from hwotp.usecases import backup
+
+        return backup.open_with(match, path, self._pin_to_open, touch_prompt)
+
+    def security_key_answer(self, path: Path) -> KeyAnswer | None:
+        """What a plugged security key registered to the vault file at `path` answers for its
+        slot (to check or restore a backup the same way the vault is opened), or None."""
+        match = self.security_key_for(path)
+        if match is None:
+            return None
+        from hwotp.usecases import backup
+        from hwotp.vault import KeyAnswer
+
+        return KeyAnswer(match.slot.id, backup.answer(match, self._pin_to_open, touch_prompt))
+
+    def security_key_for(self, path: Path) -> Match | None:
+        """The plugged security key registered to the vault file at `path` that is to open it,
+        or None: no key slot, none plugged, or the passphrase asked for (--use-passphrase,
+        HWOTP_PASSPHRASE, or a line of standard input, see `_passphrase_line_first`). A
+        plugged key that is not registered is a note, and the passphrase is asked."""
+        if not self._security_key_may_open(path):
+            return None
+        if self._passphrase_line_first():
+            line = stdin_line("vault passphrase")
+            if line is not None:
+                self._passphrase_read_ahead = line
+                return None
+        elif not is_terminal() and self.stdin_taken is None:
+            self._stdin_left_for_data = True
         from hwotp.usecases import backup
 
         keys = self.security_keys()
@@ -189,10 +221,32 @@ class App:
         if not found:
             if keys:
                 names = ", ".join(key.name for key in keys)
-                note(f"The security key plugged in ({names}) is not registered to this vault; "
-                     "using the passphrase.")
+                these, verb = ("key", "is") if len(keys) == 1 else ("keys", "are")
+                note(f"The security {these} plugged in ({names}) {verb} not registered to this "
+                     "vault; using the passphrase.")
             return None
-        return backup.open_with(found[0], path, self.ask_security_key_pin, touch_prompt)
+        return found[0]
+
+    def _passphrase_line_first(self) -> bool:
+        """Whether standard input is read for the passphrase before any key is tried. A script
+        gives the passphrase as its first line; were a key tried first, that line would be
+        sent to the key as its PIN (costing a try) or left for the command to read as data.
+        So with no terminal the line is read first, and a key opens the vault only when there
+        is none (an empty input: a launcher, cron), unless the script chose the key
+        (--use-security-key, HWOTP_FIDO2_PIN) or an option reads standard input itself."""
+        return not is_terminal() and self.stdin_taken is None and not self._key_chosen()
+
+    def _key_chosen(self) -> bool:
+        return self.use_security_key or secret_variable("HWOTP_FIDO2_PIN") is not None
+
+    def _pin_to_open(self, key: SecurityKey) -> str:
+        """The PIN of a key opening the vault: at a terminal, or HWOTP_FIDO2_PIN; never a line
+        of standard input, which may be a passphrase or a command's data."""
+        if is_terminal() or secret_variable("HWOTP_FIDO2_PIN") is not None:
+            return self.ask_security_key_pin(key)
+        why = (f"standard input was read for {self.stdin_taken}" if self.stdin_taken
+               else "a PIN that opens the vault is never read from standard input")
+        raise NoAnswerError(f"no PIN for {key.name}: {why}; set HWOTP_FIDO2_PIN")
 
     def security_keys(self) -> list[SecurityKey]:
         """The FIDO2 security keys present (USB and NFC), found once per command."""
@@ -203,8 +257,10 @@ class App:
         return self._security_keys
 
     def ask_security_key_pin(self, key: SecurityKey) -> str:
-        """A security key's PIN: HWOTP_FIDO2_PIN, else the terminal, else one line of input."""
-        return read_hidden(f"PIN for {key.name}", variable="HWOTP_FIDO2_PIN")
+        """A security key's PIN: HWOTP_FIDO2_PIN, else the terminal, else one line of input
+        (unless an option has read it)."""
+        return read_hidden(f"PIN for {key.name}", variable="HWOTP_FIDO2_PIN",
+                           stdin_taken=self.stdin_taken)
 
     def keys(self, reading: bool = False) -> list[YubiKey]:
         """The YubiKeys of this command: all found, or those named by --device. `reading`: the
@@ -272,9 +328,22 @@ class App:
         if creating and is_terminal() and secret_variable("HWOTP_PASSPHRASE") is None:
             note(f"Creating a new vault at {self.vault_path}.")
         if not creating:
-            return read_hidden("Vault passphrase", variable="HWOTP_PASSPHRASE",
-                               stdin_taken=self.stdin_taken)
+            return self._passphrase_to_open()
         return self._strong_passphrase("HWOTP_PASSPHRASE")
+
+    def _passphrase_to_open(self) -> str:
+        """The line read before a key was tried, else as `read_hidden` finds it. A script that
+        chose the key (--use-security-key) gives no passphrase on standard input: its data
+        there is never read as one."""
+        if self._passphrase_read_ahead is not None:
+            line, self._passphrase_read_ahead = self._passphrase_read_ahead, None
+            return checked_secret(line, "vault passphrase")
+        if self._stdin_left_for_data:  # HWOTP_PASSPHRASE would have kept the key out
+            raise NoAnswerError("no vault passphrase: no registered security key opened the "
+                                "vault, and with --use-security-key or HWOTP_FIDO2_PIN set "
+                                "standard input is not read for it; set HWOTP_PASSPHRASE")
+        return read_hidden("Vault passphrase", variable="HWOTP_PASSPHRASE",
+                           stdin_taken=self.stdin_taken)
 
     def ask_new_passphrase(self) -> str:
         """A replacement passphrase: asked twice, or HWOTP_NEW_PASSPHRASE, or the next line."""
@@ -334,17 +403,27 @@ def read_hidden(
         where = f"set {variable}" if variable else "type it at a terminal"
         raise NoAnswerError(f"no {what}: standard input was read for {stdin_taken}; {where}")
     elif value is None:
-        try:
-            line = sys.stdin.readline() if sys.stdin else ""
-        except UnicodeDecodeError:
-            raise InputError(f"the {what} is not valid text (UTF-8)") from None
-        if not line:  # nothing to read and no terminal to ask: not bad input, no input at all
+        value = stdin_line(what)
+        if value is None:  # nothing to read and no terminal to ask: not bad input, no input
             where = f"set {variable}, " if variable else ""
             raise NoAnswerError(
                 f"no {what}: type it at a terminal, {where}"
                 "or give it as one line on standard input"
             )
-        value = line
+    return checked_secret(value, what)
+
+
+def stdin_line(what: str) -> str | None:
+    """One line of standard input, or None at its end (or with no standard input at all)."""
+    try:
+        line = sys.stdin.readline() if sys.stdin else ""
+    except UnicodeDecodeError:
+        raise InputError(f"the {what} is not valid text (UTF-8)") from None
+    return line or None
+
+
+def checked_secret(value: str, what: str) -> str:
+    """A secret as typed or read: without its line end, not empty, valid text."""
     # A line end is never part of a passphrase: `echo pw` and typing pw must open the same vault.
     value = value.rstrip("\r\n")
     if not value:

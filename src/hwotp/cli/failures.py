@@ -15,7 +15,8 @@ EXIT_CODE_MEANINGS = {
     ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase or YubiKey OATH password",
     ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
     ExitCode.STORAGE: "the vault cannot be read, written or locked",
-    ExitCode.CANCELLED: "cancelled: the user said no, or there was no terminal to ask",
+    ExitCode.CANCELLED: "cancelled: the user said no, there was no terminal to ask, or a fido2 "
+    "reset would lose the vault",
     ExitCode.EXISTS: "a credential with that name is already stored, or the file to write "
     "exists (see --force)",
     ExitCode.NOT_VERIFIED: "the stored copy gave a different code, so it was removed again",

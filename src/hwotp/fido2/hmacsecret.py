@@ -112,15 +112,16 @@ def register(key: SecurityKey, salt: bytes, *, uv: bool, pin: PinSource,
     return NewCredential(credential.credential_id, str(credential.aaguid))
 
 
-def holds(key: SecurityKey, credential_id: bytes) -> bool:
-    """Whether `key` made this credential: an assertion without user presence and without
-    extensions (keys refuse hmac-secret then), so it needs no touch and shows nothing."""
+def holds(key: SecurityKey, credential_id: bytes, rp_id: str = RP_ID) -> bool:
+    """Whether `key` made this credential for `rp_id`: an assertion without user presence and
+    without extensions (keys refuse hmac-secret then), so it needs no touch and shows
+    nothing."""
     from fido2.ctap import CtapError
 
     with ctap_failures(key):
         ctap = key.ctap2()
         try:
-            ctap.get_assertion(RP_ID, client_data("webauthn.get", b"").hash,
+            ctap.get_assertion(rp_id, client_data("webauthn.get", b"").hash,
                                [{"type": "public-key", "id": credential_id}],
                                options={"up": False})
         except CtapError as error:
@@ -131,8 +132,9 @@ def holds(key: SecurityKey, credential_id: bytes) -> bool:
 
 
 def hmac_secret(key: SecurityKey, credential_id: bytes, salt: bytes, *, uv: bool,
-                pin: PinSource, touch: TouchPrompt) -> bytes:
-    """The key's hmac-secret output for `salt` (a touch; the PIN when `uv`)."""
+                pin: PinSource, touch: TouchPrompt, rp_id: str = RP_ID) -> bytes:
+    """The key's hmac-secret output for `salt` from the credential made for `rp_id` (a touch;
+    the PIN when `uv`)."""
     from fido2.webauthn import (
         PublicKeyCredentialDescriptor,
         PublicKeyCredentialRequestOptions,
@@ -141,14 +143,14 @@ def hmac_secret(key: SecurityKey, credential_id: bytes, salt: bytes, *, uv: bool
 
     options = PublicKeyCredentialRequestOptions(
         challenge=challenge_for(salt),
-        rp_id=RP_ID,
+        rp_id=rp_id,
         allow_credentials=[PublicKeyCredentialDescriptor(
             type=PublicKeyCredentialType.PUBLIC_KEY, id=credential_id)],
         user_verification=_uv(uv),
         extensions={"hmacGetSecret": {"salt1": salt}},
     )
     with _client_failures(key):
-        selection = _client(key, "webauthn.get", salt, pin, touch).get_assertion(options)
+        selection = _client(key, "webauthn.get", salt, pin, touch, rp_id).get_assertion(options)
         response = selection.get_response(0)
     # Attribute access gives bytes (item access gives base64url text).
     output = response.client_extension_results.hmac_get_secret
@@ -166,13 +168,13 @@ def _uv(uv: bool) -> Any:
 
 
 def _client(key: SecurityKey, kind: str, salt: bytes, pin: PinSource,
-            touch: TouchPrompt) -> Fido2Client:
+            touch: TouchPrompt, rp_id: str = RP_ID) -> Fido2Client:
     from fido2.client import ClientDataCollector, Fido2Client, UserInteraction
     from fido2.ctap2.extensions import HmacSecretExtension
 
     class Collector(ClientDataCollector):
         def collect_client_data(self, options: Any) -> tuple[CollectedClientData, str]:
-            return client_data(kind, salt), RP_ID
+            return client_data(kind, salt), rp_id
 
     class Person(UserInteraction):
         def prompt_up(self) -> None:

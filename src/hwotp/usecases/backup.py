@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hwotp.errors import ExistsError, NotFoundError, UnregisteredKeyError
+from hwotp.errors import ExistsError, NotFoundError, UnregisteredKeyError, VaultDamagedError
 
 if TYPE_CHECKING:
     from hwotp.fido2.device import SecurityKey
@@ -41,7 +41,7 @@ def matches(path: Path, keys: list[SecurityKey]) -> list[Match]:
     found = []
     for key in keys:
         for slot in slots:
-            if holds(key, slot.credential_id):
+            if holds(key, slot.credential_id, slot.rp_id):
                 logger.debug("%s holds the credential of slot %s", key.path, slot.id)
                 found.append(Match(key, slot))
     return found
@@ -51,7 +51,10 @@ def open_with(match: Match, path: Path, pin: PinSource, touch: TouchPrompt) -> V
     """Open the vault with the matched key: a touch, and the PIN when the slot used UV."""
     from hwotp.vault import Vault
 
-    return Vault.unlock_with_security_key(path, match.slot.id, answer(match, pin, touch))
+    try:
+        return Vault.unlock_with_security_key(path, match.slot.id, answer(match, pin, touch))
+    except UnregisteredKeyError:
+        raise VaultDamagedError(_altered_slot(path, match)) from None
 
 
 def answer(match: Match, pin: PinSource, touch: TouchPrompt) -> bytes:
@@ -60,8 +63,22 @@ def answer(match: Match, pin: PinSource, touch: TouchPrompt) -> bytes:
     from hwotp.fido2.hmacsecret import hmac_secret
 
     slot, key = match.slot, match.key
-    return hmac_secret(key, slot.credential_id, slot.salt, uv=slot.uv,
+    return hmac_secret(key, slot.credential_id, slot.salt, uv=slot.uv, rp_id=slot.rp_id,
                        pin=lambda: pin(key), touch=lambda: touch(key, slot.label))
+
+
+def _altered_slot(path: Path, match: Match) -> str:
+    """The key holds the slot's credential (the probe said so) and answered for its salt, yet
+    the wrapped key does not open: the slot's members are the associated data that seals it, so
+    its salt, PIN setting, label or relying party were changed, or the slot was put there."""
+    from hwotp.vault import file
+
+    backup = file.backup_path(path)
+    where = f"; the previous version is in {backup}" if backup.exists() else ""
+    return (f"the vault file is damaged or was modified: key slot {match.slot.id} does not "
+            f"open with the answer of {match.key.name}, which holds its credential (the slot's "
+            f"members seal its key, so one was changed); `hwotp vault check` checks the "
+            f"file{where}")
 
 
 def register(vault: Vault, key: SecurityKey, *, label: str, uv: bool, pin: PinSource,
@@ -75,7 +92,7 @@ def register(vault: Vault, key: SecurityKey, *, label: str, uv: bool, pin: PinSo
 
     slots = Vault.security_key_slots(vault.path)
     for slot in slots:  # one key, one slot: a second would add no way in
-        if holds(key, slot.credential_id):
+        if holds(key, slot.credential_id, slot.rp_id):
             raise ExistsError(f"{key.name} is already registered (slot {slot.id}, "
                               f"{slot.label!r})")
     salt = os.urandom(SALT_BYTES)
@@ -107,6 +124,30 @@ def _unregistered(keys: list[SecurityKey]) -> str:
     if len(keys) == 1:
         return f"{names} is not registered to this vault (it opens none of its slots)"
     return f"none of the security keys plugged in ({names}) is registered to this vault"
+
+
+@dataclass(frozen=True)
+class KeyInVault:
+    """What resetting a key costs a vault: the key slots it holds, and how many other ways in
+    (passphrase, recovery key, other keys' slots) stay."""
+
+    held: list[SecurityKeySlot]
+    other_ways: int
+
+
+def key_in_vault(path: Path, key: SecurityKey) -> KeyInVault:
+    """Which slots of the vault at `path` `key` holds: its header and silent probes, no
+    passphrase and no touch. Nothing held when there is no vault."""
+    from hwotp.vault import file
+    from hwotp.vault import format as fmt
+
+    if not path.exists():
+        return KeyInVault([], 0)
+    held = [match.slot for match in matches(path, [key])]
+    held_ids = {slot.id for slot in held}
+    slots = fmt.parse(file.read(path, fmt.MAX_FILE_BYTES)).header.slots
+    others = [s for s in slots if s["type"] in fmt.KNOWN_TYPES and s["id"] not in held_ids]
+    return KeyInVault(held, len(others))
 
 
 def require_slots(path: Path) -> None:

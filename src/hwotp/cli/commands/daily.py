@@ -483,30 +483,17 @@ _PROVED_BY_OPENING = {"recovery-key": "recovery key", "fido2-hmac-secret": "secu
 
 def _way_into(app: App, path: Path) -> WayIn:
     """What opens the vault file at `path` (the backup, when the vault may be the damaged
-    one), as unlocking the vault is opened: a plugged security key registered to the file,
-    unless the passphrase is asked for; else what is typed where the passphrase is asked (a
-    passphrase or the recovery key). Damage is said before anything is asked."""
-    from hwotp.cli.app import touch_prompt
-    from hwotp.cli.process import secret_variable
+    one), as the vault is opened (`App.security_key_for`): a plugged security key registered
+    to the file, else what is typed where the passphrase is asked (a passphrase or the
+    recovery key). Damage is said before anything is asked."""
     from hwotp.errors import VaultDamagedError
-    from hwotp.usecases import backup
-    from hwotp.vault import KeyAnswer, Vault
+    from hwotp.vault import Vault
 
     try:
-        key_slots = Vault.security_key_slots(path)
+        Vault.security_key_slots(path)
     except VaultDamagedError as err:
         raise VaultDamagedError(f"{path}: {err}") from None
-    if key_slots and not app.use_passphrase and secret_variable("HWOTP_PASSPHRASE") is None:
-        keys = app.security_keys()
-        found = backup.matches(path, keys) if keys else []
-        if found:
-            output = backup.answer(found[0], app.ask_security_key_pin, touch_prompt)
-            return KeyAnswer(found[0].slot.id, output)
-        if keys:
-            names = ", ".join(key.name for key in keys)
-            note(f"The security key plugged in ({names}) is not registered to {path}; "
-                 "using the passphrase.")
-    return app.ask_passphrase(creating=False)
+    return app.security_key_answer(path) or app.ask_passphrase(creating=False)
 
 
 @vault_group.command(name="restore-backup")

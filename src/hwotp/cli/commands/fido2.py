@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hwotp.cli import cli
-from hwotp.cli.app import is_terminal, read_hidden
+from hwotp.cli.app import App, is_terminal, read_hidden
 from hwotp.cli.output import emit_json, note
 from hwotp.errors import CancelledError
 
@@ -250,21 +250,33 @@ def _pin_token(key: SecurityKey) -> PinToken:
 @fido2_group.command(name="reset")
 @device_option
 @click.option("--force", is_flag=True, help="Do not ask; for scripts (the key must have been "
-              "plugged in within the last seconds).")
-def reset(device: str | None, force: bool) -> None:
+              "plugged in within the last seconds). A key that is the last way into the vault "
+              "is still refused.")
+@click.option("--even-if-vault-lost", "vault_lost", is_flag=True,
+              help="Reset even a key that is the last way into the vault: the vault can never "
+              "be opened again.")
+@click.pass_obj
+def reset(app: App, device: str | None, force: bool, vault_lost: bool) -> None:
     """Reset a security key's FIDO applet: every passkey and credential on it and its PIN are
     deleted; sites that use it as a security key no longer accept it. Cannot be undone.
 
     A key takes a reset only within seconds of being plugged in, and asks for a touch: at a
     terminal hwotp asks you to unplug and replug it first; scripts pass --force and run it
     right after plugging the key in.
+
+    A key registered to the vault (`hwotp fido2 register`) no longer opens it after a reset:
+    the confirmation says so, and a key that is the vault's last way in is refused unless
+    --even-if-vault-lost.
     """
     from hwotp.fido2.device import choose_security_key, reset_key, wait_for_replug
 
     with security_keys() as keys:
         key = choose_security_key(keys, device)
+        cost = _vault_cost(app, key, vault_lost)
         if not force:
-            _confirm_reset(key)
+            _confirm_reset(key, cost)
+        elif cost is not None:
+            note(cost)
         if is_terminal():
             where = ("Take it off the reader and put it back"
                      if key.transport == "nfc" else "Unplug it and plug it back in")
@@ -276,12 +288,45 @@ def reset(device: str | None, force: bool) -> None:
         note(f"Reset {key.name}: its passkeys, credentials and PIN are gone.")
 
 
-def _confirm_reset(key: SecurityKey) -> None:
+def _vault_cost(app: App, key: SecurityKey, vault_lost: bool) -> str | None:
+    """What a reset of `key` costs the vault (HWOTP_VAULT, else the config's, else the default
+    one), or None. Refused (exit 8) when the key is its last way in, unless `vault_lost`:
+    --force alone must not lose the vault."""
+    from hwotp.errors import HwotpError
+    from hwotp.usecases.backup import key_in_vault
+
+    path = app.vault_path
+    try:
+        found = key_in_vault(path, key)
+    except HwotpError as error:  # a damaged vault, a key that stopped answering
+        note(f"Could not tell whether {key.name} opens the vault at {path}: {error}.")
+        return None
+    if not found.held:
+        return None
+    slots = ", ".join(f"{slot.id} ({slot.label!r})" for slot in found.held)
+    if found.other_ways == 0 and not vault_lost:
+        raise CancelledError(
+            f"nothing reset: {key.name} is the last way into the vault at {path} (key slot "
+            f"{slots}), which nothing could open after the reset; add another first (hwotp "
+            "vault slots add-passphrase, hwotp vault recovery-key), or pass "
+            "--even-if-vault-lost"
+        )
+    if found.other_ways == 0:
+        return (f"{key.name} is the last way into the vault at {path} (key slot {slots}): "
+                "after the reset nothing can ever open it.")
+    ways = "way" if found.other_ways == 1 else "ways"
+    return (f"{key.name} opens the vault at {path} (key slot {slots}); after the reset it no "
+            f"longer does, and {found.other_ways} other {ways} in stay (hwotp vault slots).")
+
+
+def _confirm_reset(key: SecurityKey, vault_cost: str | None) -> None:
     if not is_terminal():
         raise CancelledError("nothing reset: there is no terminal to confirm; pass --force")
     word = str(key.serial) if key.serial is not None else "reset"
     note(f"This deletes every passkey and credential on {key.name}, and its PIN. Sites where "
          "it is your security key will no longer accept it.")
+    if vault_cost is not None:
+        note(vault_cost)
     what = "the serial " if key.serial is not None else ""
     typed = click.prompt(f"Type {what}{word} to confirm", default="", err=True,
                          show_default=False)

@@ -50,7 +50,9 @@ def add(app: App, service: str, from_file: Path | None, replace: bool, force: bo
     The codes are read one per line from --file, or from standard input until an empty line
     or its end (paste them at the terminal). Blank lines, surrounding blanks and the numbering
     of a list ("1. ", "2) ", or bullets on every line) are removed. A code given twice, or a
-    line that is not a code, stops everything; nothing is stored. The vault is opened first.
+    line that is not a code, stops everything; nothing is stored. The vault is opened first:
+    a script gives its passphrase as the first line, or passes --use-security-key (before the
+    command) and only the codes when a registered security key opens the vault.
 
     A --file that held the codes is offered for deletion afterwards: overwritten with zeros,
     then removed. An SSD or a copy-on-write filesystem may keep the old blocks, and backups
