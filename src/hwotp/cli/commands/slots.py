@@ -13,7 +13,7 @@ from hwotp.cli.app import App, weak_passphrase_option
 from hwotp.cli.commands.daily import vault_group
 from hwotp.cli.output import emit_json, note
 from hwotp.credential import printable
-from hwotp.errors import CancelledError, NotFoundError
+from hwotp.errors import CancelledError
 
 if TYPE_CHECKING:
     from hwotp.vault import SlotInfo, Vault
@@ -130,7 +130,5 @@ def recovery_key(app: App) -> None:
 
 
 def _unlocked(app: App) -> Vault:
-    store = app.vault_store(held=False)  # slots change who can open it: a way in proven now
-    if not store.exists():
-        raise NotFoundError(f"there is no vault at {store.path} yet")
+    store = app.existing_vault_store(held=False)  # slots change who can open it: proven now
     return store.unlocked()
