@@ -449,10 +449,15 @@ def change_passphrase(app: App) -> None:
 def _require_a_passphrase_slot(path: Path) -> None:
     """A vault opened only by security keys or recovery keys has no passphrase to change: said
     from its header, before anything is asked."""
+    from hwotp.errors import VaultDamagedError
     from hwotp.vault import file
     from hwotp.vault import format as fmt
 
-    if not fmt.parse(file.read(path, fmt.MAX_FILE_BYTES)).header.scrypt_slots():
+    try:
+        header = fmt.parse(file.read(path, fmt.MAX_FILE_BYTES)).header
+    except VaultDamagedError:  # opening it says so, in its turn
+        return
+    if not header.scrypt_slots():
         raise click.UsageError("this vault has no passphrase; add one with "
                                "'hwotp vault slots add-passphrase'")
 
