@@ -349,8 +349,8 @@ def test_an_older_vault_copy_is_one_warning_line_and_the_command_works(
 
 def test_vault_passphrase_without_a_vault(hwotp) -> None:
     result = hwotp("vault", "passphrase", env={"HWOTP_NEW_PASSPHRASE": "x"})
-    assert result.exit_code == ExitCode.NOT_FOUND
-    assert "there is no vault" in result.stderr
+    assert result.exit_code == ExitCode.STORAGE
+    assert "there is no vault" in result.stderr and "'hwotp enroll --in-vault'" in result.stderr
 
 
 def test_empty_passphrase_is_refused(hwotp, vault_path: Path) -> None:

@@ -42,7 +42,7 @@ def test_slots_list_add_and_remove(hwotp, vault_path) -> None:
 
 def test_slots_of_a_missing_vault_or_slot(hwotp) -> None:
     missing = hwotp("vault", "slots")
-    assert missing.exit_code == ExitCode.NOT_FOUND and "no vault" in missing.stderr
+    assert missing.exit_code == ExitCode.STORAGE and "no vault" in missing.stderr
     assert hwotp("enroll", "--secret", "JBSWY3DPEHPK3PXP", "--issuer", "A",
                  "--account", "b").exit_code == 0
     unknown = hwotp("vault", "slots", "remove", "00000000")

@@ -16,7 +16,7 @@ class ExitCode(IntEnum):
     NOT_FOUND = 4  # no credential matches, or several do where one is needed
     WRONG_PASSPHRASE = 5
     VAULT_DAMAGED = 6  # the vault file is damaged or was modified
-    STORAGE = 7  # the vault cannot be read, written or locked
+    STORAGE = 7  # the vault cannot be read (none yet), written or locked
     CANCELLED = 8  # the user said no
     EXISTS = 9  # a credential with that name is already stored
     NOT_VERIFIED = 10  # the store computed a different code than the secret; it was removed

@@ -223,8 +223,10 @@ def _no_such_command(typed: str, names: list[str]) -> str:
 
 
 def _lower_first(message: str) -> str:
-    """click's `Missing argument 'X'` in the lower case of hwotp's sentences; an acronym stays."""
-    if len(message) > 1 and message[0].isupper() and message[1].islower():
+    """click's `Missing argument 'X'` in the lower case of hwotp's sentences. Only a plain
+    capitalised first word is lowered: a name (`YubiKey 5 NFC`, `FIDO2`) stays as written."""
+    word = message.split(" ", 1)[0]
+    if word[:1].isupper() and word[1:].islower():
         return message[0].lower() + message[1:]
     return message
 

@@ -18,6 +18,7 @@ from hwotp.errors import CancelledError, InputError
 
 if TYPE_CHECKING:
     from hwotp.cli.config import Config
+    from hwotp.errors import HwotpError
     from hwotp.fido2.device import SecurityKey
     from hwotp.stores import Store
     from hwotp.stores.vault import VaultStore
@@ -366,6 +367,21 @@ class App:
                     "words, or --weak-passphrase for a throwaway vault"
                 )
             note(f"Too weak ({problem}): use several unrelated words.")
+
+    def existing_vault_store(self, held: bool = True, security_key: bool = True) -> VaultStore:
+        """`vault_store`, for a command that needs a vault already there."""
+        store = self.vault_store(held=held, security_key=security_key)
+        if not store.exists():
+            raise self.no_vault_yet()
+        return store
+
+    def no_vault_yet(self) -> HwotpError:
+        """No vault file yet: one sentence that says how one is made (exit 7, the vault cannot
+        be read)."""
+        from hwotp.errors import StorageError
+
+        return StorageError(f"there is no vault at {self.vault_path} yet; 'hwotp enroll "
+                            "--in-vault' creates it with a first credential")
 
 
 def touch_prompt(key: SecurityKey, label: str) -> None:

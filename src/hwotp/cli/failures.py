@@ -14,7 +14,8 @@ EXIT_CODE_MEANINGS = {
     ExitCode.NOT_FOUND: "no credential matches, or several do where one is needed",
     ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase or YubiKey OATH password",
     ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
-    ExitCode.STORAGE: "the vault cannot be read, written or locked",
+    ExitCode.STORAGE: "the vault cannot be read (there is none yet, or it is unreadable), "
+    "written or locked",
     ExitCode.CANCELLED: "cancelled: the user said no, there was no terminal to ask, or a fido2 "
     "reset would lose the vault",
     ExitCode.EXISTS: "a credential with that name is already stored, or the file to write "

@@ -66,6 +66,18 @@ def can_hold_a_backup(key: SecurityKey) -> bool:
     return "hmac-secret" in (key.info.extensions or [])
 
 
+def check_can_register(key: SecurityKey, *, uv: bool) -> None:
+    """What refuses a registration before the key is asked anything: no hmac-secret, or
+    `uv` on a key without a PIN."""
+    if not can_hold_a_backup(key):
+        raise NotSupportedError(f"{key.name} has no hmac-secret, so it cannot open a vault")
+    if uv and not key.pin_set:
+        from hwotp.errors import PinNotSetError
+
+        raise PinNotSetError(f"{key.name} has no PIN yet; set one first, or register without "
+                             "user verification")
+
+
 def register(key: SecurityKey, salt: bytes, *, uv: bool, pin: PinSource,
              touch: TouchPrompt) -> NewCredential:
     """Make a non-resident credential with hmac-secret on `key` (a touch; the PIN when the
@@ -80,13 +92,7 @@ def register(key: SecurityKey, salt: bytes, *, uv: bool, pin: PinSource,
         ResidentKeyRequirement,
     )
 
-    if not can_hold_a_backup(key):
-        raise NotSupportedError(f"{key.name} has no hmac-secret, so it cannot open a vault")
-    if uv and not key.pin_set:
-        from hwotp.errors import PinNotSetError
-
-        raise PinNotSetError(f"{key.name} has no PIN yet; set one first, or register without "
-                             "user verification")
+    check_can_register(key, uv=uv)
     options = PublicKeyCredentialCreationOptions(
         rp=PublicKeyCredentialRpEntity(id=RP_ID, name=RP_NAME),
         user=PublicKeyCredentialUserEntity(id=USER_ID, name="hwotp", display_name="hwotp"),

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hwotp.errors import ExistsError, NotFoundError, UnregisteredKeyError, VaultDamagedError
+from hwotp.errors import (
+    ExistsError,
+    InputError,
+    NotFoundError,
+    UnregisteredKeyError,
+    VaultDamagedError,
+)
 
 if TYPE_CHECKING:
     from hwotp.fido2.device import SecurityKey
@@ -81,29 +87,58 @@ def _altered_slot(path: Path, match: Match) -> str:
             f"file{where}")
 
 
-def register(vault: Vault, key: SecurityKey, *, label: str, uv: bool, pin: PinSource,
-             touch: TouchPrompt, now: float) -> str:
-    """Make a credential with hmac-secret on `key`, ask it once for the output of a new random
-    salt (a second touch), and add the slot; returns the slot id. Nothing is written to the
-    vault unless both steps succeed."""
-    from hwotp.fido2.hmacsecret import RP_ID, SALT_BYTES, hmac_secret, holds
-    from hwotp.fido2.hmacsecret import register as make_credential
+def check_registrable(path: Path, key: SecurityKey, *, label: str, uv: bool) -> None:
+    """Everything that can refuse a registration without the vault being opened: the label,
+    the key itself (hmac-secret, a PIN for `uv`), and a slot the key already holds (a silent
+    probe per slot, no touch)."""
+    from hwotp.fido2.hmacsecret import check_can_register, holds
     from hwotp.vault import Vault
+    from hwotp.vault.format import label_problem
 
-    slots = Vault.security_key_slots(vault.path)
-    for slot in slots:  # one key, one slot: a second would add no way in
+    problem = label_problem(label)
+    if problem:
+        raise InputError(f"the label cannot be used: {problem}")
+    check_can_register(key, uv=uv)
+    for slot in Vault.security_key_slots(path):  # one key, one slot: a second adds no way in
         if holds(key, slot.credential_id, slot.rp_id):
             raise ExistsError(f"{key.name} is already registered (slot {slot.id}, "
                               f"{slot.label!r})")
+
+
+def register(vault: Vault, key: SecurityKey, *, label: str, uv: bool, pin: PinSource,
+             touch: TouchPrompt, now: float) -> str:
+    """Make a credential with hmac-secret on `key`, ask it once for the output of a new random
+    salt (a second touch), and add the slot; returns the slot id. The key's PIN is asked once
+    for both steps. Nothing is written to the vault unless both succeed. What
+    `check_registrable` refuses is checked again here; a command calls it before it opens the
+    vault, so that nothing is asked in vain."""
+    from hwotp.fido2.hmacsecret import RP_ID, SALT_BYTES, hmac_secret
+    from hwotp.fido2.hmacsecret import register as make_credential
+
+    check_registrable(vault.path, key, label=label, uv=uv)
+    pin_once = _asked_once(lambda: pin(key))
     salt = os.urandom(SALT_BYTES)
-    credential = make_credential(key, salt, uv=uv, pin=lambda: pin(key),
+    credential = make_credential(key, salt, uv=uv, pin=pin_once,
                                  touch=lambda: touch(key, label))
-    output = hmac_secret(key, credential.credential_id, salt, uv=uv, pin=lambda: pin(key),
+    output = hmac_secret(key, credential.credential_id, salt, uv=uv, pin=pin_once,
                          touch=lambda: touch(key, label))
     return vault.add_security_key(
         label=label, credential_id=credential.credential_id, rp_id=RP_ID, salt=salt, uv=uv,
         aaguid=credential.aaguid, hmac_output=output, verified_at=int(now),
     )
+
+
+def _asked_once(ask: Callable[[], str]) -> Callable[[], str]:
+    """`ask`, whose answer is kept for the rest of the command (in memory only): a key with a
+    PIN wants it to make the credential and again for the assertion."""
+    answers: list[str] = []
+
+    def answer() -> str:
+        if not answers:
+            answers.append(ask())
+        return answers[0]
+
+    return answer
 
 
 def verify(path: Path, keys: list[SecurityKey], pin: PinSource, touch: TouchPrompt,

@@ -11,7 +11,7 @@ import click
 from hwotp.cli.app import App, touch_prompt
 from hwotp.cli.commands.fido2 import device_option, fido2_group
 from hwotp.cli.output import note
-from hwotp.errors import NoKeyError, NotFoundError
+from hwotp.errors import NoKeyError
 
 if TYPE_CHECKING:
     from hwotp.fido2.device import SecurityKey
@@ -28,19 +28,24 @@ if TYPE_CHECKING:
 @click.pass_obj
 def register(app: App, label: str | None, uv: bool | None, device: str | None) -> None:
     """Register a FIDO2 security key as a way into the vault: a credential on the key (no
-    passkey slot used, relying party `hwotp`) whose hmac-secret opens a new key slot. The
-    vault is opened first (passphrase, or another registered key); then touch the new key
-    twice (the PIN when it has one).
+    passkey slot used, relying party `hwotp`) whose hmac-secret opens a new key slot. Which
+    key, its PIN for --uv, hmac-secret and the label are checked first; then the vault is
+    opened (passphrase, or another registered key); then the new key's PIN, once, when it
+    has one, and two touches of it.
 
     Once registered, the vault opens with a touch whenever the key is plugged in; with none
     plugged in, the passphrase. Register two keys and keep one apart."""
     from hwotp.usecases import backup
 
-    vault = _opened_vault(app)
-    key = _key_to_register(app, vault, device)
+    path = app.existing_vault_store().path
+    key = _key_to_register(app, device)
     chosen_uv = key.pin_set if uv is None else uv
+    chosen_label = label or key.name
+    # Everything the key and the vault's header can tell is checked before the passphrase.
+    backup.check_registrable(path, key, label=chosen_label, uv=chosen_uv)
+    vault = _opened_vault(app)
     slot_id = backup.register(
-        vault, key, label=label or key.name, uv=chosen_uv, pin=app.ask_security_key_pin,
+        vault, key, label=chosen_label, uv=chosen_uv, pin=app.ask_security_key_pin,
         touch=touch_prompt, now=app.now(),
     )
     how = "a touch and its PIN" if chosen_uv else "a touch"
@@ -55,7 +60,7 @@ def verify(app: App) -> None:
     PIN if it was registered with one), and its slot records when (`hwotp vault slots`)."""
     from hwotp.usecases import backup
 
-    path = app.vault_path
+    path = app.existing_vault_store().path
     backup.require_slots(path)
     keys = app.security_keys()
     if not keys:
@@ -70,19 +75,17 @@ def verify(app: App) -> None:
 
 
 def _opened_vault(app: App) -> Vault:
-    store = app.vault_store(held=False)  # a new way in: proven by a passphrase or a key
-    if not store.exists():
-        raise NotFoundError(f"there is no vault at {store.path} yet")
-    return store.unlocked()
+    # A new way in: proven by a passphrase or a key, not by the key `hwotp unlock` holds.
+    return app.vault_store(held=False).unlocked()
 
 
-def _key_to_register(app: App, vault: Vault, device: str | None) -> SecurityKey:
+def _key_to_register(app: App, device: str | None) -> SecurityKey:
     """The key --device names, else the only plugged key not registered yet."""
     from hwotp.fido2.device import choose_security_key
     from hwotp.usecases import backup
 
     keys = app.security_keys()
     if device is None:
-        registered = {id(match.key) for match in backup.matches(vault.path, keys)}
+        registered = {id(match.key) for match in backup.matches(app.vault_path, keys)}
         keys = [key for key in keys if id(key) not in registered] or keys
     return choose_security_key(keys, device)

@@ -283,7 +283,8 @@ in_vault_option = click.option(
 def delete(app: App, query: str, in_vault: bool, force: bool) -> None:
     """Delete the credential matching QUERY: every copy, on each YubiKey plugged in and in the
     vault (--device SERIAL: on those keys only; --in-vault: in the vault only). A copy on a
-    key that is not plugged in stays there: the keys checked are named.
+    key that is not plugged in, or not chosen by --device, stays there: the keys checked are
+    named.
 
     On a YubiKey the secret is gone for good. In the vault it is gone from the vault file and
     from its backup (vault.hwotp.bak beside it), which is rewritten without it; copies of the
@@ -296,7 +297,7 @@ def delete(app: App, query: str, in_vault: bool, force: bool) -> None:
         _confirm_delete(f"Delete {name} from the {_places(copies)}? It cannot be undone.")
     _on_every_copy(copies, lambda item: item.store.delete(item.entry),
                    lambda item: f"Deleted {name} from the {item.entry.location}.", "deleted from")
-    _name_keys_checked(stores, "stays there")
+    _name_keys_checked(app, stores, "stays there")
 
 
 @cli.command()
@@ -329,7 +330,7 @@ def rename(app: App, query: str, new_name: str, in_vault: bool) -> None:
     _on_every_copy(copies, lambda item: item.store.rename(item.entry, issuer, account),
                    lambda item: f"Renamed {old.name} to {renamed} in the {item.entry.location}.",
                    "renamed in")
-    _name_keys_checked(stores, "keeps its old name")
+    _name_keys_checked(app, stores, "keeps its old name")
 
 
 def _copy_stores(app: App, in_vault: bool) -> list[Store]:
@@ -382,11 +383,17 @@ def _places(copies: list[Located], joined: str = "and") -> str:
     return ", the ".join(places[:-1]) + f" {joined} the {places[-1]}"
 
 
-def _name_keys_checked(stores: list[Store], left: str) -> None:
-    """hwotp can see only the keys plugged in: a backup key in a drawer keeps its copy."""
+def _name_keys_checked(app: App, stores: list[Store], left: str) -> None:
+    """hwotp can see only the keys plugged in: a backup key in a drawer keeps its copy, and so
+    does a plugged key that --device (or --reader, or the config's device) left out."""
     keys = [store.location for store in stores if store.location != "vault"]
-    if keys:
-        note(f"Checked the {' and the '.join(keys)}: a copy on a key not plugged in {left}.")
+    if not keys:
+        return
+    others = "a key not plugged in"
+    if app.chosen_serials or app.reader:
+        chooser = "--device" if app.serials else "--reader" if app.reader else "the config"
+        others = f"any other key (not chosen by {chooser}, or not plugged in)"
+    note(f"Checked the {' and the '.join(keys)}: a copy on {others} {left}.")
 
 
 def _split_name(new_name: str, keep_issuer: str) -> tuple[str, str]:
@@ -435,12 +442,27 @@ def change_passphrase(app: App) -> None:
     """
     from hwotp.vault.file import backup_path
 
-    store = app.vault_store(held=False, security_key=False)  # the current one is asked
-    if not store.exists():
-        raise NotFoundError(f"there is no vault at {store.path} yet")
+    store = app.existing_vault_store(held=False, security_key=False)  # the current one is asked
+    _require_a_passphrase_slot(store.path)
     vault = store.unlocked()
     vault.change_passphrase(app.ask_new_passphrase())
     note(f"Changed the passphrase of {store.path} and of its backup {backup_path(store.path)}.")
+
+
+def _require_a_passphrase_slot(path: Path) -> None:
+    """A vault opened only by security keys or recovery keys has no passphrase to change: said
+    from its header, before anything is asked."""
+    from hwotp.errors import VaultDamagedError
+    from hwotp.vault import file
+    from hwotp.vault import format as fmt
+
+    try:
+        header = fmt.parse(file.read(path, fmt.MAX_FILE_BYTES)).header
+    except VaultDamagedError:  # opening it says so, in its turn
+        return
+    if not header.scrypt_slots():
+        raise click.UsageError("this vault has no passphrase; add one with "
+                               "'hwotp vault slots add-passphrase'")
 
 
 @vault_group.command(name="check")
@@ -458,7 +480,7 @@ def check_vault(app: App, backup: bool) -> None:
 
     path = backup_path(app.vault_path) if backup else app.vault_path
     if not path.exists():
-        raise NotFoundError(f"there is no {'backup' if backup else 'vault'} at {path}")
+        raise NotFoundError(f"there is no backup at {path}") if backup else app.no_vault_yet()
     checked = check_file(path, _way_into(app, path)) if backup else _checked_vault(app)
     note(f"{checked.path} is intact: {_counted(checked.credentials, 'credential')}, "
          f"{_counted(checked.slots, 'key slot')}, generation {checked.generation}.")

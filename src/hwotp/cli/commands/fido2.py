@@ -199,9 +199,7 @@ def set_pin(device: str | None) -> None:
         note(f"The PIN of {key.name} needs at least {key.info.min_pin_length} characters; "
              f"{fido2_device.MAX_PIN_RETRIES} wrong tries in all block it for good (only a "
              "reset, which deletes its passkeys, helps then).")
-        new_pin = read_hidden(f"New PIN for {key.name}", variable="HWOTP_FIDO2_NEW_PIN",
-                              twice=True)
-        fido2_device.set_pin(key, new_pin)
+        fido2_device.set_pin(key, _new_pin(key))
         note(f"Set the PIN of {key.name}.")
 
 
@@ -217,11 +215,27 @@ def change_pin(device: str | None) -> None:
             raise click.UsageError(f"{key.name} has no PIN yet; use 'hwotp fido2 pin set'")
         _say_retries(key)
         pin = read_hidden(f"PIN for {key.name}", variable="HWOTP_FIDO2_PIN")
-        new_pin = read_hidden(f"New PIN for {key.name}", variable="HWOTP_FIDO2_NEW_PIN",
-                              twice=True)
-        fido2_device.check_new_pin(key, new_pin)  # before the current PIN costs a try
+        new_pin = _new_pin(key)  # checked before the current PIN costs a try
         fido2_device.change_pin(key, pin, new_pin)
         note(f"Changed the PIN of {key.name}.")
+
+
+def _new_pin(key: SecurityKey) -> str:
+    """A new PIN (HWOTP_FIDO2_NEW_PIN, else the terminal, else one line of standard input),
+    checked against the key's rules right after it is typed: a PIN too short is said before
+    the confirmation is asked for."""
+    from hwotp.cli.failures import prefixed
+    from hwotp.cli.process import secret_variable
+    from hwotp.fido2.device import check_new_pin
+
+    variable = "HWOTP_FIDO2_NEW_PIN"
+    confirming = is_terminal() and secret_variable(variable) is None
+    while True:
+        new_pin = read_hidden(f"New PIN for {key.name}", variable=variable)
+        check_new_pin(key, new_pin)
+        if not confirming or read_hidden("Repeat for confirmation") == new_pin:
+            return new_pin
+        note(prefixed("the two entries do not match; type them again"))
 
 
 def _say_retries(key: SecurityKey) -> None:

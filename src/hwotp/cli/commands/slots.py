@@ -173,7 +173,5 @@ def _show_or_remove(vault: Vault, slot_id: str, written: str) -> None:
 
 
 def _unlocked(app: App) -> Vault:
-    store = app.vault_store(held=False)  # slots change who can open it: a way in proven now
-    if not store.exists():
-        raise NotFoundError(f"there is no vault at {store.path} yet")
+    store = app.existing_vault_store(held=False)  # slots change who can open it: proven now
     return store.unlocked()
