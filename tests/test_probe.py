@@ -18,7 +18,8 @@ SERIAL = "424242"
 # What only --wipe asks: without it each of these is skipped, and everything else is the same.
 DESTRUCTIVE = ("oath_validate_wrong_password", "oath_capacity", "fido2_wrong_pins",
                "fido2_reset_late")
-# Nobody touches: the key's presence wait gives up after 2 s, as a user who keeps away would.
+# Nobody touches (what the probe asks the user too): the key's presence wait gives up after
+# 2 s, as it does for a user who keeps away.
 KEY_OPTIONS = ("--serial", SERIAL, "--touch", "deny", "--touch-timeout", "2")
 
 
@@ -33,12 +34,16 @@ def probed(*options: str, transport: str = "usb") -> dict:
     return json.loads(result.stdout)
 
 
-def test_probe_with_wipe_on_a_usb_key_answers_the_expected_file(stand_in_tools):
-    assert probed("--wipe", SERIAL) == EXPECTED
+NOT_INTERACTIVE = {"fido2_deny_status": {"skipped": "needs --interactive"}}
+
+
+def test_probe_with_wipe_and_interactive_on_a_usb_key_answers_the_expected_file(stand_in_tools):
+    assert probed("--wipe", SERIAL, "--interactive") == EXPECTED
 
 
 def test_probe_with_wipe_on_an_nfc_key_answers_the_same_but_its_transport(stand_in_tools):
-    assert probed("--wipe", SERIAL, transport="nfc") == {**EXPECTED, "transport": "nfc"}
+    answers = probed("--wipe", SERIAL, transport="nfc")
+    assert answers == {**EXPECTED, **NOT_INTERACTIVE, "transport": "nfc"}
 
 
 def test_probe_without_wipe_skips_what_erases_and_leaves_no_credential(stand_in_tools):
@@ -52,7 +57,7 @@ def test_probe_without_wipe_skips_what_erases_and_leaves_no_credential(stand_in_
     assert listed == ""
     answers = json.loads(answers_text)
     skipped = {question: {"skipped": "needs --wipe"} for question in DESTRUCTIVE}
-    assert answers == {**EXPECTED, **skipped}
+    assert answers == {**EXPECTED, **skipped, **NOT_INTERACTIVE}
     assert "--wipe" not in result.stderr
 
 

@@ -20,7 +20,6 @@ adds the questions that need the user not to touch the key while it waits.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import secrets
@@ -285,8 +284,8 @@ def wrong_password(card: Any) -> dict[str, str]:
 
     session = OathSession(card)
     session.set_key(session.derive_key("hwotp-probe"))
-    challenge = next(value for tag, value in tlv_items(select_oath(card)) if tag == TAG_CHALLENGE)
-    wrong = hashlib.sha1(challenge).digest()
+    select_oath(card)  # a fresh challenge, which twenty zero bytes do not answer
+    wrong = bytes(20)
     _, sw = transmit(card, VALIDATE, tlv(TAG_RESPONSE, wrong) + tlv(TAG_CHALLENGE, bytes(8)))
     _, list_sw = transmit(card, LIST)
     return {"status": status(sw), "list_after": status(list_sw)}
@@ -383,8 +382,8 @@ def ctap_outcome(call: Callable[[], Any]) -> str:
     try:
         call()
     except CtapError as error:
-        return f"{error.code.name} ({error.code:#04x})" if hasattr(error.code, "name") \
-            else f"{error.code:#04x}"
+        code = error.code  # an ERR member, or a plain int for a code python-fido2 does not name
+        return f"{code.name} ({code:#04x})" if isinstance(code, CtapError.ERR) else f"{code:#04x}"
     return "OK"
 
 
