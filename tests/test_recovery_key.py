@@ -138,7 +138,8 @@ def test_a_typo_is_caught_before_any_key_derivation_and_a_wrong_key_opens_nothin
 
 
 def test_a_recovery_key_needs_the_vault_opened_first(hwotp) -> None:
-    assert "hwotp enroll --in-vault" in failed(hwotp("vault", "recovery-key", "--force"), ExitCode.STORAGE)
+    missing = failed(hwotp("vault", "recovery-key", "--force"), ExitCode.STORAGE)
+    assert "hwotp enroll --in-vault" in missing
     _enrolled(hwotp)
     failed(hwotp("vault", "recovery-key", "--force", passphrase="not the passphrase"),
            ExitCode.WRONG_PASSPHRASE)

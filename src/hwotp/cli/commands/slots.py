@@ -13,7 +13,7 @@ from hwotp.cli.app import App, weak_passphrase_option
 from hwotp.cli.commands.daily import vault_group
 from hwotp.cli.output import emit_json, note
 from hwotp.credential import printable
-from hwotp.errors import CancelledError, ExitCode, HwotpError, InputError, NotFoundError
+from hwotp.errors import CancelledError, ExitCode, HwotpError, InputError
 
 if TYPE_CHECKING:
     from hwotp.vault import SlotInfo, Vault
