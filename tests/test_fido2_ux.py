@@ -151,7 +151,7 @@ def test_commands_that_need_a_vault_say_how_to_make_one(usb) -> None:
 def test_changing_the_passphrase_of_a_vault_without_one_asks_nothing(usb) -> None:
     machine = usb(key_config(22000061))
     vault = Vault.create(machine.vault, PASSPHRASE, [CREDENTIAL])
-    vault.add_recovery_key(os.urandom(20), 0)
+    vault.add_recovery_key(os.urandom(20))
     (passphrase_slot,) = fmt.parse(machine.vault.read_bytes()).header.scrypt_slots()
     vault.remove_slot(passphrase_slot.id)
     before = machine.vault.read_bytes()

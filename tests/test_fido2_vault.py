@@ -413,6 +413,21 @@ def test_a_key_without_uv_waits_for_no_touch_when_a_passphrase_is_given(usb) -> 
                   ExitCode.TOUCH_TIMEOUT) == waited
 
 
+def test_a_wrong_line_from_a_script_points_at_the_key_and_an_empty_pin_variable_is_unset(
+    usb,
+) -> None:
+    machine = usb(key_config(21000162))
+    machine.made_vault()
+    ok(machine.register("--label", "plain", "--no-uv"))
+    machine.rig.key(21000162).presence.policy = "deny"
+    wrong = failed(machine.hwotp("list", stdin="not the passphrase\n"),
+                   ExitCode.WRONG_PASSPHRASE)
+    assert wrong.startswith("hwotp: wrong passphrase") and "--use-security-key" in wrong
+    # HWOTP_FIDO2_PIN="" (a script's ${PIN:-}) does not choose the key: the line is read.
+    listed = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n", HWOTP_FIDO2_PIN=""))
+    assert "Acme:al" in listed.stdout and "Touch" not in listed.stderr
+
+
 def test_recovery_codes_read_after_the_passphrase_line_or_without_one(usb) -> None:
     machine = usb(key_config(21000171))
     machine.made_vault()
@@ -500,7 +515,7 @@ def test_a_reset_of_a_registered_key_names_the_slot_it_leaves(usb) -> None:
     done = ok(machine.hwotp("fido2", "reset", "--force"))
     assert (f"YubiKey 5 NFC 21000201 opens the vault at {machine.vault} (key slot "
             f"{key_slot['id']} ('blue')); after the reset it no longer does, and 1 other way in "
-            "stay") in done.stderr
+            "stays (hwotp vault slots)") in done.stderr
     listed = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
     assert "Acme:al" in listed.stdout
     unknown = machine.hwotp("vault", "slots")  # the key opens nothing now

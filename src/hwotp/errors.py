@@ -50,6 +50,7 @@ class Remedy(StrEnum):
     SCREENSHOT = "hand over a screenshot another way"
     FALLBACK = "store what does not fit in the vault"
     CHECK_BACKUP = "check the backup, then restore it"
+    USE_SECURITY_KEY = "open it with a registered security key"
 
 
 class HwotpError(Exception):

@@ -238,12 +238,12 @@ class App:
         return not is_terminal() and self.stdin_taken is None and not self._key_chosen()
 
     def _key_chosen(self) -> bool:
-        return self.use_security_key or secret_variable("HWOTP_FIDO2_PIN") is not None
+        return self.use_security_key or bool(secret_variable("HWOTP_FIDO2_PIN"))  # "" is unset
 
     def _pin_to_open(self, key: SecurityKey) -> str:
         """The PIN of a key opening the vault: at a terminal, or HWOTP_FIDO2_PIN; never a line
         of standard input, which may be a passphrase or a command's data."""
-        if is_terminal() or secret_variable("HWOTP_FIDO2_PIN") is not None:
+        if is_terminal() or secret_variable("HWOTP_FIDO2_PIN"):
             return self.ask_security_key_pin(key)
         why = (f"standard input was read for {self.stdin_taken}" if self.stdin_taken
                else "a PIN that opens the vault is never read from standard input")

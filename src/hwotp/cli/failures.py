@@ -55,6 +55,8 @@ REMEDIES = {
     Remedy.FALLBACK: "--fallback vault stores what does not fit in the vault",
     Remedy.CHECK_BACKUP: "`hwotp vault check --backup` checks that it opens, "
     "`hwotp vault restore-backup` puts it back",
+    Remedy.USE_SECURITY_KEY: "a registered security key opens it: plug it in (from a script: "
+    "--use-security-key, or nothing on standard input)",
 }
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace as copy_with
 from pathlib import Path
 
 from hwotp.credential import Code, Credential, Entry, Kind, display_name
-from hwotp.errors import ExistsError, NotFoundError, Remedy
+from hwotp.errors import ExistsError, NotFoundError, Remedy, WrongPassphraseError
 from hwotp.otp import compute
 from hwotp.stores.base import Comparison, Computed
 from hwotp.vault import Vault, VaultExistsError
@@ -162,8 +162,21 @@ class VaultStore:
             # Damage (the trailer, the header) is said before any key or passphrase is asked.
             Vault.check_readable(self.path)
             self._vault = (self.reopened() or self._by_security_key()
-                           or Vault.unlock(self.path, self._passphrase(False)))
+                           or self._by_passphrase())
         return self._vault
+
+    def _by_passphrase(self) -> Vault:
+        try:
+            return Vault.unlock(self.path, self._passphrase(False))
+        except WrongPassphraseError as error:
+            # A script's line was not the passphrase, but a registered security key could
+            # have opened it (or this vault has no passphrase at all): say so.
+            if error.remedy is None and self._security_key and Vault.security_key_slots(
+                    self.path):
+                hinted = WrongPassphraseError(error.message, remedy=Remedy.USE_SECURITY_KEY)
+                hinted.context = error.context
+                raise hinted from None
+            raise
 
     def _by_security_key(self) -> Vault | None:
         return self._security_key(self.path) if self._security_key else None

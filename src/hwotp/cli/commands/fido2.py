@@ -328,9 +328,9 @@ def _vault_cost(app: App, key: SecurityKey, vault_lost: bool) -> str | None:
     if found.other_ways == 0:
         return (f"{key.name} is the last way into the vault at {path} (key slot {slots}): "
                 "after the reset nothing can ever open it.")
-    ways = "way" if found.other_ways == 1 else "ways"
+    ways = "way in stays" if found.other_ways == 1 else "ways in stay"
     return (f"{key.name} opens the vault at {path} (key slot {slots}); after the reset it no "
-            f"longer does, and {found.other_ways} other {ways} in stay (hwotp vault slots).")
+            f"longer does, and {found.other_ways} other {ways} (hwotp vault slots).")
 
 
 def _confirm_reset(key: SecurityKey, vault_cost: str | None) -> None:

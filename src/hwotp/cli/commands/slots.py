@@ -138,12 +138,13 @@ def recovery_key(app: App, force: bool) -> None:
 
     from hwotp.vault.recoverykey import format_recovery_key, new_recovery_key
 
+    store = app.existing_vault_store(held=False)  # no vault yet: said before anything else
     if not force and not sys.stdout.isatty():
         raise CancelledError(
             "nothing made: standard output is not a terminal, and the recovery key would stay "
             "in clear wherever it goes; pass --force to send it there (a printer, say)"
         )
-    vault = _unlocked(app)
+    vault = store.unlocked()  # slots change who can open it: a way in proven now
     earlier = [slot.id for slot in vault.slots() if slot.type == "recovery-key"]
     key = new_recovery_key()
     slot_id = vault.add_recovery_key(key)
