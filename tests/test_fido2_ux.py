@@ -11,12 +11,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from helpers.processes import hwotp_script
-from helpers.samples import GITHUB, PASSPHRASE
-from hwotp.errors import ExitCode
-from hwotp.vault import Vault
-from hwotp.vault import format as fmt
-from test_fido2_vault import (
+from helpers.fidovault import (
     CREDENTIAL,
     MAKE_CREDENTIAL,
     PIN,
@@ -28,6 +23,11 @@ from test_fido2_vault import (
     ok,
     set_pin,
 )
+from helpers.processes import hwotp_script
+from helpers.samples import GITHUB, PASSPHRASE
+from hwotp.errors import ExitCode
+from hwotp.vault import Vault
+from hwotp.vault import format as fmt
 
 
 @pytest.fixture

@@ -14,8 +14,10 @@ import pexpect
 import pytest
 
 from helpers.processes import run_hwotp, vault_env
-from helpers.samples import SECRET
+from helpers.samples import PASSPHRASE, SECRET
 from hwotp.cli.process import SECRET_VARIABLES
+from hwotp.credential import Credential
+from hwotp.vault import Vault
 
 URI = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
 NOBODY = 65534
@@ -73,7 +75,8 @@ def test_waiting_at_the_passphrase_prompt_it_cannot_dump_core_or_be_traced() -> 
     try:
         folder.chmod(0o755)
         vault = folder / "vault.hwotp"
-        vault.write_bytes(b"not opened before the passphrase is typed")
+        # A real vault: a damaged one is said before any prompt (nothing to wait at).
+        Vault.create(vault, PASSPHRASE, [Credential(b"0123456789", "GitHub", "alice")])
         vault.chmod(0o644)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_")}
         env.update(HOME=str(folder), HWOTP_CACHE_DIR=str(folder / "cache"))
