@@ -9,6 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from helpers.cli import failed, ok
 from helpers.samples import FIXED_TIME, GITHUB, PASSPHRASE, SECRET, WIKI_SECRET, LenientTOTP, totp
 from hwotp.errors import ExitCode
 
@@ -341,10 +342,36 @@ def test_an_older_vault_copy_is_one_warning_line_and_the_command_works(
     warnings = [line for line in listed.stderr.splitlines() if line.startswith("hwotp:")]
     assert warnings == [
         f"hwotp: warning: {vault_path} is generation 1, older than generation 2 seen before: "
-        "an older copy replaced it (a rollback), so changes since are missing and HOTP codes "
-        "may repeat"
+        "an older copy replaced it (a rollback), so changes since are missing; it is read-only "
+        "until accepted"
     ]
     assert "GitHub:alice" in listed.stdout and "GitLab" not in listed.stdout
+
+
+def test_an_older_vault_copy_gives_no_hotp_code_until_accepted(hwotp, vault_path: Path) -> None:
+    """Put back to have an HOTP code handed out a second time: refused, nothing written, and
+    the command that accepts it is named; once accepted, the counter goes on from the copy."""
+    hwotp("enroll", "--uri", HOTP_URI)  # counter 5 proved, 6 next: generation 2
+    older = vault_path.read_bytes()
+    first = hwotp("code", "bank").stdout.split()[-1]
+    vault_path.write_bytes(older)
+    refused = hwotp("code", "bank")
+    assert failed(refused, ExitCode.VAULT_DAMAGED) == (
+        f"hwotp: {vault_path} is generation 2, older than generation 3 seen before (a rollback): "
+        "nothing is written to it and it gives no HOTP or recovery code until the older copy is "
+        "accepted; if you put it back on purpose, `hwotp vault accept-rollback` accepts it")
+    assert first not in refused.everything and vault_path.read_bytes() == older
+    assert failed(hwotp("enroll", "--uri", GITLAB), ExitCode.VAULT_DAMAGED).startswith(
+        f"hwotp: {vault_path} is generation 2, older than generation 3 seen before (a rollback)")
+    accepted = ok(hwotp("vault", "accept-rollback"))
+    assert accepted.stderr.splitlines()[-1] == (
+        f"Accepted {vault_path} at generation 2 (generation 3 was seen before). Its HOTP "
+        "counters are as this copy had them: a service may refuse the first codes, having taken "
+        "them already.")
+    assert ok(hwotp("code", "bank")).stdout.split()[-1] == first == pyotp.HOTP(SECRET).at(6)
+    again = ok(hwotp("vault", "accept-rollback"))
+    assert again.stderr.strip() == (
+        f"{vault_path} is generation 3, the newest seen: nothing to accept.")
 
 
 def test_vault_passphrase_without_a_vault(hwotp) -> None:

@@ -23,11 +23,14 @@ from hwotp.errors import (
     HwotpWarning,
     InputError,
     NotFoundError,
+    RolledBackError,
     StorageError,
     VaultDamagedError,
     WrongPassphraseError,
 )
+from hwotp.recovery import RecoveryCode, RecoverySet
 from hwotp.secret import encode_secret
+from hwotp.stores.vault import VaultStore
 from hwotp.vault import Vault, VaultMissingError, file
 from hwotp.vault import format as fmt
 
@@ -418,14 +421,58 @@ def test_an_older_copy_put_in_place_is_reported_as_a_rollback(tmp_path: Path) ->
     (warning,) = warned
     assert str(warning.message) == (
         f"{vault.path} is generation 1, older than generation 2 seen before: an older copy "
-        "replaced it (a rollback), so changes since are missing and HOTP codes may repeat"
+        "replaced it (a rollback), so changes since are missing; it is read-only until accepted"
     )
-    assert rolled_back.credentials() == [GITHUB]  # it still opens
-    with rolled_back.edit() as credentials:  # a write accepts the file as it now is
-        credentials.append(BANK)
+    assert rolled_back.credentials() == [GITHUB]  # it still opens and reads
+    rolled_back_bytes = vault.path.read_bytes()
+    for write in (_add_bank, _mark_recovery_code, _add_passphrase):
+        with pytest.raises(RolledBackError) as refused:
+            write(rolled_back)
+        assert str(refused.value) == (
+            f"{vault.path} is generation 1, older than generation 2 seen before (a rollback): "
+            "nothing is written to it and it gives no HOTP or recovery code until the older "
+            "copy is accepted")
+        assert vault.path.read_bytes() == rolled_back_bytes
+    assert rolled_back.accept_rollback() == (1, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Vault.unlock(vault.path, PASSPHRASE)
+        accepted = Vault.unlock(vault.path, PASSPHRASE)
+    _add_bank(accepted)  # written from generation 1 on
+    assert _generation(vault.path, vault) == 2
+    assert accepted.accept_rollback() == (2, 2)  # nothing older any more
+
+
+def _add_bank(vault: Vault) -> None:
+    with vault.edit() as credentials:
+        credentials.append(BANK)
+
+
+def _mark_recovery_code(vault: Vault) -> None:
+    with vault.edit_recovery() as sets:
+        sets.append(RecoverySet("Bank", (RecoveryCode("aaaa-1111"),)))
+
+
+def _add_passphrase(vault: Vault) -> None:
+    vault.add_passphrase("another passphrase")
+
+
+def test_an_hotp_code_from_an_older_copy_is_refused_until_it_is_accepted(
+    tmp_path: Path,
+) -> None:
+    """The attack: an older copy put back so that the HOTP counter hands out a code again."""
+    store_path = tmp_path / "vault.hwotp"
+    Vault.create(store_path, PASSPHRASE, [BANK])
+    store = VaultStore(store_path, lambda creating: PASSPHRASE)
+    (entry,) = store.entries()
+    first = store.calculate(entry, 0)  # counter 0 -> 1, generation 2
+    older = file.backup_path(store_path).read_bytes()  # counter 0, generation 1
+    second = store.calculate(entry, 0)
+    assert first != second
+    store_path.write_bytes(older)
+    replayed = VaultStore(store_path, lambda creating: PASSPHRASE)
+    with pytest.warns(HwotpWarning), pytest.raises(RolledBackError):
+        replayed.calculate(replayed.entries()[0], 0)
+    assert store_path.read_bytes() == older
 
 
 def test_a_file_without_a_generation_opens_and_counts_as_zero(tmp_path: Path) -> None:
@@ -444,20 +491,24 @@ def test_a_file_without_a_generation_opens_and_counts_as_zero(tmp_path: Path) ->
         Vault.unlock(vault.path, PASSPHRASE)
 
 
-def test_an_older_copy_swapped_in_while_a_command_runs_is_reported_and_never_lowers_the_count(
+def test_an_older_copy_swapped_in_while_a_command_runs_is_not_written(
     tmp_path: Path,
 ) -> None:
     """The review's case: opened at generation 2, the file swapped for generation 1 while a
-    prompt waited, then written: a warning, and the written generation stays above 2."""
+    prompt waited, then a write: refused, as for a rollback seen at opening."""
     vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
     with vault.edit() as credentials:
         credentials.append(BANK)  # generation 2
     opened = Vault.unlock(vault.path, PASSPHRASE)
     shutil.copyfile(file.backup_path(vault.path), vault.path)  # generation 1 back in place
-    rolled_back = pytest.warns(HwotpWarning, match="is generation 1, older than generation 2")
-    with rolled_back, opened.edit() as credentials:
+    swapped = vault.path.read_bytes()
+    with pytest.raises(RolledBackError, match="is generation 1, older than generation 2"):
+        _add_bank(opened)
+    assert vault.path.read_bytes() == swapped
+    opened.accept_rollback()
+    with opened.edit() as credentials:
         credentials.append(replace(BANK, account="carol"))
-    assert _generation(vault.path, vault) == 3
+    assert _generation(vault.path, vault) == 2  # the accepted generation 1, written once
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Vault.unlock(vault.path, PASSPHRASE)

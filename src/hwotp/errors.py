@@ -6,6 +6,7 @@ Messages never contain a secret: they name fields, files and credentials, not va
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -15,7 +16,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 3  # a URI, secret, QR code, image, name or passphrase that cannot be used
     NOT_FOUND = 4  # no credential matches, or several do where one is needed
     WRONG_PASSPHRASE = 5
-    VAULT_DAMAGED = 6  # the vault file is damaged or was modified
+    VAULT_DAMAGED = 6  # the vault file is damaged or was modified, or a rollback not accepted
     STORAGE = 7  # the vault cannot be read (none yet), written or locked
     CANCELLED = 8  # the user said no
     EXISTS = 9  # a credential with that name is already stored
@@ -51,6 +52,7 @@ class Remedy(StrEnum):
     FALLBACK = "store what does not fit in the vault"
     CHECK_BACKUP = "check the backup, then restore it"
     USE_SECURITY_KEY = "open it with a registered security key"
+    ACCEPT_ROLLBACK = "accept the older copy as the vault"
 
 
 class HwotpError(Exception):
@@ -95,6 +97,20 @@ class WrongPassphraseError(HwotpError):
 
 class VaultDamagedError(HwotpError):
     exit_code = ExitCode.VAULT_DAMAGED
+
+
+class RolledBackError(VaultDamagedError):
+    """The vault file is older than a version of it seen before (a rollback): writing it would
+    bury the newer version's changes and hand out HOTP and recovery codes a second time, so it
+    is read-only until the user accepts it."""
+
+    def __init__(self, path: Path, generation: int, seen: int) -> None:
+        super().__init__(
+            f"{path} is generation {generation}, older than generation {seen} seen before (a "
+            "rollback): nothing is written to it and it gives no HOTP or recovery code until "
+            "the older copy is accepted",
+            remedy=Remedy.ACCEPT_ROLLBACK,
+        )
 
 
 class StorageError(HwotpError):

@@ -13,7 +13,8 @@ EXIT_CODE_MEANINGS = {
     "a name or a passphrase",
     ExitCode.NOT_FOUND: "no credential matches, or several do where one is needed",
     ExitCode.WRONG_PASSPHRASE: "wrong vault passphrase or YubiKey OATH password",
-    ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified (nothing was written)",
+    ExitCode.VAULT_DAMAGED: "the vault file is damaged or was modified, or is an older copy "
+    "not accepted yet (nothing was written)",
     ExitCode.STORAGE: "the vault cannot be read (there is none yet, or it is unreadable), "
     "written or locked",
     ExitCode.CANCELLED: "cancelled: the user said no, there was no terminal to ask, or a fido2 "
@@ -55,6 +56,8 @@ REMEDIES = {
     Remedy.FALLBACK: "--fallback vault stores what does not fit in the vault",
     Remedy.CHECK_BACKUP: "`hwotp vault check --backup` checks that it opens, "
     "`hwotp vault restore-backup` puts it back",
+    Remedy.ACCEPT_ROLLBACK: "if you put it back on purpose, `hwotp vault accept-rollback` "
+    "accepts it",
     Remedy.USE_SECURITY_KEY: "a registered security key opens it: plug it in (from a script: "
     "--use-security-key, or nothing on standard input)",
 }

@@ -23,6 +23,7 @@ from hwotp.errors import (
     InputError,
     NotFoundError,
     Remedy,
+    RolledBackError,
     StorageError,
     UnregisteredKeyError,
     VaultDamagedError,
@@ -198,6 +199,16 @@ class Vault:
         vault.generation_seen = payload.generation
         return vault
 
+    def accept_rollback(self) -> tuple[int, int]:
+        """Accept the file as it is now as the vault (an older copy put back on purpose), so
+        writes and HOTP codes go on from it: (its generation, the newest one seen before)."""
+        with file.exclusive_lock(self.path):
+            generation = self._read()[1].generation
+            seen = max(self.generation_seen, generations.last_seen(self.path) or 0)
+            generations.remember(self.path, generation, newer_only=False)
+            self.generation_seen = generation
+        return generation, seen
+
     def held_secret(self) -> bytes:
         """What opens this vault without a passphrase: for `hwotp unlock` to hand to the kernel
         keyring only, never to a file or an output."""
@@ -371,8 +382,8 @@ class Vault:
             data = file.read(self.path, fmt.MAX_FILE_BYTES)
             envelope = _parse(self.path, data)
             payload = self._decrypt(envelope)
-            # An older copy may have replaced the file since this process opened it.
-            _check_generation(self.path, payload.generation, self.generation_seen)
+            # An older copy may have replaced the file, since this process opened it or before.
+            _refuse_rollback(self.path, payload.generation, self.generation_seen)
             yield envelope, payload, data
 
     def _decrypt(self, envelope: fmt.Envelope) -> fmt.Payload:
@@ -537,21 +548,30 @@ def _timed_scrypt(passphrase: str, slot: fmt.ScryptSlot) -> bytes:
     return kek
 
 
-def _check_generation(path: Path, generation: int, seen_here: int | None = None) -> None:
-    """Warn when the file is older than a version of it seen before: a rollback. Opening
-    compares with what this user's hwotp recorded; writing, with what this process saw."""
-    seen = generations.last_seen(path) if seen_here is None else seen_here
+def _check_generation(path: Path, generation: int) -> None:
+    """Warn when the file is older than a version of it this user's hwotp recorded: a
+    rollback. Reading goes on; writing is refused (`_refuse_rollback`)."""
+    seen = generations.last_seen(path)
     if seen is not None and generation < seen:
         warnings.warn(
             HwotpWarning(
                 f"{path} is generation {generation}, older than generation {seen} seen before: "
-                "an older copy replaced it (a rollback), so changes since are missing and HOTP "
-                "codes may repeat"
+                "an older copy replaced it (a rollback), so changes since are missing; it is "
+                "read-only until accepted"
             ),
             stacklevel=3,
         )
     else:
         generations.remember(path, generation, newer_only=True)
+
+
+def _refuse_rollback(path: Path, generation: int, seen_here: int) -> None:
+    """Under the lock, before a write: a file older than what this process opened or this
+    user's hwotp recorded is not written. An HOTP counter or a recovery code's `used` mark
+    moving on from an older copy would hand out codes a second time."""
+    seen = max(seen_here, generations.last_seen(path) or 0)
+    if generation < seen:
+        raise RolledBackError(path, generation, seen)
 
 
 def _fitting(data: bytes) -> bytes:

@@ -545,6 +545,23 @@ def restore_backup(app: App, force: bool) -> None:
          f"{_counted(restored.credentials, 'credential')}.")
 
 
+@vault_group.command(name="accept-rollback")
+@click.pass_obj
+def accept_rollback(app: App) -> None:
+    """Accept the vault file as it is now when it is older than a version seen before (a copy
+    you put back on purpose). Until then hwotp reads it, but writes nothing to it and gives no
+    HOTP or recovery code from it: counters moving on from an older copy would hand out codes
+    a second time. It opens as `vault check` opens it; what the newer version had stays lost."""
+    vault = app.existing_vault_store(held=False).unlocked()  # a way in proven now
+    generation, seen = vault.accept_rollback()
+    if generation >= seen:
+        note(f"{vault.path} is generation {generation}, the newest seen: nothing to accept.")
+        return
+    note(f"Accepted {vault.path} at generation {generation} (generation {seen} was seen "
+         "before). Its HOTP counters are as this copy had them: a service may refuse the "
+         "first codes, having taken them already.")
+
+
 def _counted(number: int, thing: str) -> str:
     return f"{number} {thing}{'' if number == 1 else 's'}"
 
