@@ -327,10 +327,24 @@ def test_export_never_overwrites_without_force_and_needs_a_vault(hwotp, tmp_path
     ok(hwotp("export", "--to", "aegis", str(out), "--force", env=env))
     assert len(x.open_aegis(out.read_bytes(), PASSWORD)["entries"]) == 4
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    short = failed(hwotp("export", "--to", "pskc", str(tmp_path / "k.pskc"), stdin="short\n"),
-                   ExitCode.BAD_INPUT)
-    assert short == "hwotp: the export password must be at least 8 characters"
-    assert not (tmp_path / "k.pskc").exists()
+    pskc = tmp_path / "k.pskc"
+    short = failed(hwotp("export", "--to", "pskc", str(pskc), stdin="short\n"), ExitCode.BAD_INPUT)
+    assert short == ("hwotp: the password for the PSKC export is too weak (fewer than 10 "
+                     "characters): use several unrelated words, or --weak-password for a "
+                     "throwaway export")
+    guessable = failed(hwotp("export", "--to", "pskc", str(pskc), stdin="hunter2hunter2\n"),
+                       ExitCode.BAD_INPUT)
+    assert guessable.startswith("hwotp: the password for the PSKC export is too weak (about 10^")
+    assert "hunter" not in guessable
+    too_short = hwotp("export", "--to", "pskc", str(pskc), "--weak-password", stdin="short\n")
+    assert failed(too_short, ExitCode.BAD_INPUT) == (
+        "hwotp: the export password must be at least 8 characters")
+    assert not pskc.exists()
+    ok(hwotp("export", "--to", "pskc", str(pskc), "--weak-password", stdin="hunter2hunter2\n"))
+    assert pskc.exists()
+    plain = hwotp("export", "--to", "otpauth", str(tmp_path / "u.txt"), "--weak-password")
+    assert failed(plain, ExitCode.USAGE).startswith(
+        "hwotp: --weak-password goes with an encrypted format, not otpauth;")
     nowhere = tmp_path / "no such folder" / "export.json"
     message = failed(hwotp("export", "--to", "aegis", str(nowhere), env=env), ExitCode.STORAGE)
     assert message == f"hwotp: {nowhere} cannot be written: No such file or directory"

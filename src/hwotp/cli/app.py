@@ -351,22 +351,10 @@ class App:
         return self._strong_passphrase("HWOTP_NEW_PASSPHRASE")
 
     def _strong_passphrase(self, variable: str) -> str:
-        """A new passphrase above the floor (unless --weak-passphrase); at a terminal a weak
-        one is explained and asked again, anywhere else it ends the command."""
-        from hwotp.vault.strength import weakness
-
-        while True:
-            passphrase = read_hidden("New vault passphrase", variable=variable, twice=True,
-                                     stdin_taken=self.stdin_taken)
-            problem = None if self.weak_passphrase else weakness(passphrase)
-            if problem is None:
-                return passphrase
-            if not is_terminal() or secret_variable(variable) is not None:
-                raise InputError(
-                    f"the new vault passphrase is too weak ({problem}): use several unrelated "
-                    "words, or --weak-passphrase for a throwaway vault"
-                )
-            note(f"Too weak ({problem}): use several unrelated words.")
+        """A new passphrase above the floor (unless --weak-passphrase)."""
+        return read_strong("New vault passphrase", variable, stdin_taken=self.stdin_taken,
+                           allow_weak=self.weak_passphrase,
+                           weak_option="--weak-passphrase for a throwaway vault")
 
     def existing_vault_store(self, held: bool = True, security_key: bool = True) -> VaultStore:
         """`vault_store`, for a command that needs a vault already there."""
@@ -427,6 +415,24 @@ def read_hidden(
                 "or give it as one line on standard input"
             )
     return checked_secret(value, what)
+
+
+def read_strong(label: str, variable: str, *, allow_weak: bool, weak_option: str,
+                stdin_taken: str | None = None) -> str:
+    """A new secret guarding a file anyone may copy and search offline (the vault, an export),
+    asked twice, above the floor of `vault.strength` unless `allow_weak`: at a terminal a weak
+    one is explained and asked again, anywhere else it ends the command."""
+    from hwotp.vault.strength import weakness
+
+    while True:
+        secret = read_hidden(label, variable=variable, twice=True, stdin_taken=stdin_taken)
+        problem = None if allow_weak else weakness(secret)
+        if problem is None:
+            return secret
+        if not is_terminal() or secret_variable(variable) is not None:
+            raise InputError(f"the {_in_a_sentence(label)} is too weak ({problem}): use several "
+                             f"unrelated words, or {weak_option}")
+        note(f"Too weak ({problem}): use several unrelated words.")
 
 
 def stdin_line(what: str) -> str | None:

@@ -1,4 +1,5 @@
-"""The passphrase floor for a new vault or a new passphrase: a length and zxcvbn's estimate.
+"""The passphrase floor for a new vault, a new passphrase or an export's password: a length
+and zxcvbn's estimate.
 
 The vault file is the attacker's to copy, and scrypt only slows each guess (about half a second
 on a laptop, far less on dedicated hardware): the passphrase must resist an offline search.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hwotp.cli import cli
-from hwotp.cli.app import App, is_terminal, read_hidden
+from hwotp.cli.app import App, is_terminal, read_hidden, read_strong
 from hwotp.cli.commands.enroll import Enrolment, enrol_found, enrolment_options
 from hwotp.cli.output import note
 from hwotp.errors import (
@@ -104,6 +104,8 @@ def read_regular_file(path: Path) -> bytes:
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @click.option("--unencrypted", is_flag=True,
               help="With --to otpauth: write the secrets in clear without asking.")
+@click.option("--weak-password", is_flag=True,
+              help="Accept any export password of 8 characters or more (a throwaway export).")
 @click.pass_obj
 def export(
     app: App,
@@ -112,6 +114,7 @@ def export(
     qr_query: str | None,
     force: bool,
     unencrypted: bool,
+    weak_password: bool,
 ) -> None:
     """Write every credential the vault holds to FILE, in a format another app imports, or
     show one credential's QR code.
@@ -119,31 +122,36 @@ def export(
     A YubiKey never gives a secret back: only the vault's credentials (those enrolled with
     --in-vault or --also-vault, or without a key) can be exported. The password of an encrypted
     export is asked twice at the terminal, or read from HWOTP_EXPORT_PASSWORD, or from one line
-    of standard input (after the vault passphrase's line). A plain otpauth list asks to type
+    of standard input (after the vault passphrase's line); the file can be copied and searched
+    offline, so it must be as strong as a vault passphrase (at least 10 characters, hard to
+    guess by zxcvbn's estimate; --weak-password: 8). A plain otpauth list asks to type
     "yes" first, or needs --unencrypted. FILE is written readable by you only, and never
     replaces a file without --force.
     """
     if qr_query is not None:
-        if file is not None or format_name or force or unencrypted:
+        if file is not None or format_name or force or unencrypted or weak_password:
             raise click.UsageError("--qr shows one credential; leave out FILE and the file options")
         _show_qr(app, qr_query)
         return
     if file is None or format_name is None:
         raise click.UsageError("give --to FORMAT and FILE, or --qr NAME")
-    _export_file(app, file, format_name.lower(), force, unencrypted)
+    _export_file(app, file, format_name.lower(), force, unencrypted, weak_password)
 
 
-def _export_file(app: App, file: Path, format_name: str, force: bool, unencrypted: bool) -> None:
+def _export_file(app: App, file: Path, format_name: str, force: bool, unencrypted: bool,
+                 weak_password: bool) -> None:
     from hwotp.formats.exports import named, write_export
 
     chosen = named(format_name)
     if unencrypted and chosen.encrypted:
         raise click.UsageError(f"--unencrypted goes with --to otpauth; {chosen.label} is encrypted")
+    if weak_password and not chosen.encrypted:
+        raise click.UsageError("--weak-password goes with an encrypted format, not otpauth")
     if file.exists() and not force:
         raise ExistsError(f"{file} already exists", remedy=Remedy.REPLACE)
     credentials = _vault_credentials(app)
     if chosen.encrypted:
-        password = _export_password(chosen.label)
+        password = _export_password(chosen.label, weak_password)
     else:
         _confirm_plain(file, len(credentials), unencrypted)
         password = ""
@@ -163,10 +171,10 @@ def _vault_credentials(app: App) -> list[Credential]:
     return credentials
 
 
-def _export_password(label: str) -> str:
-    password = read_hidden(
-        f"Password for the {label} export", variable="HWOTP_EXPORT_PASSWORD", twice=True
-    )
+def _export_password(label: str, weak_password: bool) -> str:
+    password = read_strong(f"Password for the {label} export", "HWOTP_EXPORT_PASSWORD",
+                           allow_weak=weak_password,
+                           weak_option="--weak-password for a throwaway export")
     if len(password) < MIN_EXPORT_PASSWORD:
         raise InputError(f"the export password must be at least {MIN_EXPORT_PASSWORD} characters")
     return password
