@@ -70,10 +70,12 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
 
 
 # What `hwotp code` on a key seen before needs none of, when there is no vault file: yubikit and
-# what it loads, the vault's code, the commands that enrol, import and export, `logging` unless
-# debugging (hwotp.debuglog), platformdirs and tempfile on Linux (hwotp.folders).
+# what it loads, the vault's code, the commands that enrol, import and export, `vault slots`,
+# base32 secrets (hwotp.secret), `logging` unless debugging (hwotp.debuglog), platformdirs and
+# tempfile on Linux (hwotp.folders).
 NOT_FOR_DAILY_CODES = [*HEAVY, "hwotp.vault", "hwotp.stores.vault", "hwotp.cli.commands.enroll",
-                       "hwotp.cli.commands.transfer", "logging", "tempfile"]
+                       "hwotp.cli.commands.transfer", "hwotp.cli.commands.slots", "hwotp.secret",
+                       "logging", "tempfile"]
 if sys.platform == "linux":
     NOT_FOR_DAILY_CODES.append("platformdirs")
 
