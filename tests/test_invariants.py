@@ -70,10 +70,12 @@ def test_code_loads_no_image_module(tmp_path: Path) -> None:
 
 
 # What `hwotp code` on a key seen before needs none of, when there is no vault file: yubikit and
-# what it loads, the vault's code, the commands that enrol, import and export, `logging` unless
-# debugging (hwotp.debuglog), platformdirs and tempfile on Linux (hwotp.folders).
+# what it loads, the vault's code, the commands that enrol, import and export, `vault slots`,
+# base32 secrets (hwotp.secret), `logging` unless debugging (hwotp.debuglog), platformdirs and
+# tempfile on Linux (hwotp.folders).
 NOT_FOR_DAILY_CODES = [*HEAVY, "hwotp.vault", "hwotp.stores.vault", "hwotp.cli.commands.enroll",
-                       "hwotp.cli.commands.transfer", "logging", "tempfile"]
+                       "hwotp.cli.commands.transfer", "hwotp.cli.commands.slots", "hwotp.secret",
+                       "logging", "tempfile"]
 if sys.platform == "linux":
     NOT_FOR_DAILY_CODES.append("platformdirs")
 
@@ -179,3 +181,40 @@ def test_secrets_never_reach_output_or_the_vault_file_in_clear(hwotp, vault_path
         assert secret not in result.everything
     stored = vault_path.read_bytes()
     assert secret.encode() not in stored and raw not in stored
+
+
+def test_installed_script_runs_the_command_line_and_exits_with_its_codes(tmp_path: Path) -> None:
+    """The console script's entry point (hwotp.__main__:main, the collector held off while it
+    imports): the documented exit codes, and a one-sentence failure, come through it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_")}
+    # No vault, and a pcscd socket where none listens: the same answers on any machine.
+    env |= {"HWOTP_VAULT": str(tmp_path / "none.hwotp"),
+            "PCSCLITE_CSOCK_NAME": str(tmp_path / "no-pcscd")}
+    cases = [
+        (["--version"], 0, "hwotp "),
+        (["code", "--no-such-option"], 2, "hwotp: no such option '--no-such-option'"),
+        (["code", "--no-vault"], 12, "hwotp: pcscd (the smart card service) is not running"),
+    ]
+    for args, status, start in cases:
+        done = run_hwotp(*args, env=env)
+        assert done.returncode == status, (args, done.stdout, done.stderr)
+        assert (done.stdout + done.stderr).startswith(start), (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+    closed = subprocess.run([hwotp_script(), "code"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, timeout=120, close_fds=True,
+                            preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 11, closed.stderr
+
+
+def test_the_command_runs_with_the_collector_on() -> None:
+    """hwotp.__main__ holds the collector off only while the command line is imported: a long
+    command (enroll --screen watching the screen) collects its garbage as any program does."""
+    probe = (
+        "import gc, hwotp.cli\n"
+        "hwotp.cli.main = lambda: print('ENABLED', gc.isenabled(), 'FROZEN', "
+        "gc.get_freeze_count() > 0)\n"
+        "from hwotp.__main__ import main\n"
+        "main()\n"
+    )
+    result = run_in_python(probe)
+    assert "ENABLED True FROZEN True" in result.stdout, result.stdout + result.stderr

@@ -1,3 +1,30 @@
-from hwotp.cli import main
+"""`python -m hwotp`, and the console script's entry point (`main`).
 
-main()
+Most of a daily command's time is importing modules. The collector finds no garbage among
+what an import builds (modules, classes, functions: all kept until exit), so it is held off
+while they load, and what is loaded is frozen: neither the collections an import would set off
+nor the one at interpreter exit walk those objects again (bench/code.py: ~12 ms of ~70).
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def main() -> None:
+    """Console-script entry point: the command line (`hwotp.cli.main`), its imports unwatched
+    by the collector."""
+    gc.disable()
+    try:
+        from hwotp.cli import main as run_command_line
+    finally:
+        gc.freeze()
+        gc.enable()
+    try:
+        run_command_line()
+    finally:
+        gc.freeze()  # what the command imported too: the exit's collection skips it
+
+
+if __name__ == "__main__":
+    main()

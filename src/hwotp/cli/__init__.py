@@ -17,6 +17,7 @@ import click
 
 from hwotp import __version__
 from hwotp.cli.failures import EXIT_CODE_MEANINGS, prefixed, sentence
+from hwotp.cli.lazy import LazyGroup
 from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
 from hwotp.errors import ExitCode, HwotpError, HwotpWarning, Interrupted, OutputError
@@ -45,18 +46,8 @@ LAZY_COMMANDS = {
 }
 
 
-class HwotpGroup(click.Group):
+class HwotpGroup(LazyGroup):
     """Runs a command and turns every failure into one sentence and a documented exit code."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(self.commands) | set(LAZY_COMMANDS))
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
-            import importlib
-
-            importlib.import_module(LAZY_COMMANDS[cmd_name])  # registers itself on `cli`
-        return self.commands.get(cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         try:
@@ -233,6 +224,7 @@ def _lower_first(message: str) -> str:
 
 @click.group(
     cls=HwotpGroup,
+    lazy_commands=LAZY_COMMANDS,
     epilog=EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -320,4 +312,4 @@ def _settle_output() -> None:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
-from hwotp.cli.commands import daily, slots  # noqa: E402,F401 - registers them on `cli`
+from hwotp.cli.commands import daily  # noqa: E402,F401 - registers its commands on `cli`

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 
 from hwotp.credential import Code, Entry, Kind, is_hidden
 from hwotp.errors import NotFoundError
-from hwotp.secret import looks_like_a_secret
 from hwotp.stores import Store
 from hwotp.usecases.query import best_names, suggestions
 
@@ -211,4 +210,6 @@ def _refuse_twins(hits: Sequence[Located]) -> None:
 
 def _shown(query: str) -> str:
     """A pasted setup key must not be printed back: name the query only when it cannot be one."""
+    from hwotp.secret import looks_like_a_secret  # only when a query failed: not for codes
+
     return "the query" if looks_like_a_secret(query) else repr(query)

@@ -16,6 +16,7 @@ from hwotp.cli.app import (
     weak_passphrase_option,
 )
 from hwotp.cli.completion import SHELLS, complete_names
+from hwotp.cli.lazy import LazyGroup
 from hwotp.cli.output import (
     code_lines,
     counter_text,
@@ -423,7 +424,14 @@ def _confirm(question: str, refused: str) -> None:
         raise CancelledError(refused)
 
 
-@cli.group(name="vault")
+# `vault slots` and `vault recovery-key` (commands/slots.py) load only when they run.
+VAULT_SLOT_COMMANDS = {
+    "slots": "hwotp.cli.commands.slots",
+    "recovery-key": "hwotp.cli.commands.slots",
+}
+
+
+@cli.group(name="vault", cls=LazyGroup, lazy_commands=VAULT_SLOT_COMMANDS)
 def vault_group() -> None:
     """Manage the encrypted software vault."""
 

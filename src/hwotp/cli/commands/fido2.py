@@ -7,7 +7,6 @@ Other modules attach commands to `fido2_group` (`@fido2_group.command(...)`); th
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ import click
 
 from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, read_hidden
+from hwotp.cli.lazy import LazyGroup
 from hwotp.cli.output import emit_json, note
 from hwotp.errors import CancelledError
 
@@ -32,19 +32,7 @@ LAZY_SUBCOMMANDS: dict[str, str] = {
 REPLUG_TIMEOUT = 60.0  # seconds a person gets to unplug the key and plug it back in
 
 
-class Fido2Group(click.Group):
-    """The fido2 group: its own commands, plus those of sibling modules loaded on demand."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(self.commands) | set(LAZY_SUBCOMMANDS))
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in LAZY_SUBCOMMANDS:
-            importlib.import_module(LAZY_SUBCOMMANDS[cmd_name])  # attaches itself here
-        return self.commands.get(cmd_name)
-
-
-@cli.group(name="fido2", cls=Fido2Group)
+@cli.group(name="fido2", cls=LazyGroup, lazy_commands=LAZY_SUBCOMMANDS)
 def fido2_group() -> None:
     """FIDO2 security keys (USB and NFC readers): list them, set their PIN, reset them, and
     manage the passkeys they hold.
