@@ -348,9 +348,12 @@ def test_an_older_vault_copy_is_one_warning_line_and_the_command_works(
     assert "GitHub:alice" in listed.stdout and "GitLab" not in listed.stdout
 
 
-def test_an_older_vault_copy_gives_no_hotp_code_until_accepted(hwotp, vault_path: Path) -> None:
+def test_an_older_vault_copy_gives_no_hotp_code_until_accepted(
+    hwotp, vault_path: Path, tmp_path: Path
+) -> None:
     """Put back to have an HOTP code handed out a second time: refused, nothing written, and
     the command that accepts it is named; once accepted, the counter goes on from the copy."""
+    out = tmp_path / "export.txt"
     hwotp("enroll", "--uri", HOTP_URI)  # counter 5 proved, 6 next: generation 2
     older = vault_path.read_bytes()
     first = hwotp("code", "bank").stdout.split()[-1]
@@ -361,8 +364,12 @@ def test_an_older_vault_copy_gives_no_hotp_code_until_accepted(hwotp, vault_path
         "nothing is written to it and it gives no HOTP or recovery code until the older copy is "
         "accepted; if you put it back on purpose, `hwotp vault accept-rollback` accepts it")
     assert first not in refused.everything and vault_path.read_bytes() == older
-    assert failed(hwotp("enroll", "--uri", GITLAB), ExitCode.VAULT_DAMAGED).startswith(
-        f"hwotp: {vault_path} is generation 2, older than generation 3 seen before (a rollback)")
+    for writes_or_hands_out in (("enroll", "--uri", GITLAB),
+                                ("export", "--to", "otpauth", "--unencrypted", str(out))):
+        assert failed(hwotp(*writes_or_hands_out), ExitCode.VAULT_DAMAGED).startswith(
+            f"hwotp: {vault_path} is generation 2, older than generation 3 seen before (a "
+            "rollback)")
+    assert not out.exists()  # an export would carry the counter that repeats codes
     accepted = ok(hwotp("vault", "accept-rollback"))
     assert accepted.stderr.splitlines()[-1] == (
         f"Accepted {vault_path} at generation 2 (generation 3 was seen before). Its HOTP "

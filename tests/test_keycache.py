@@ -75,5 +75,5 @@ def test_a_cache_folder_an_older_hwotp_left_open_is_closed(cache_dir: Path) -> N
     keycache.remember("device-1", INFO)
     assert mode(cache_dir) == 0o700
     cache_dir.chmod(0o777)
-    generations.remember(cache_dir / "vault.hwotp", 3, newer_only=False)
+    generations.remember(cache_dir / "vault.hwotp", None, 3, newer_only=False)
     assert mode(cache_dir) == 0o700

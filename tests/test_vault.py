@@ -514,6 +514,69 @@ def test_an_older_copy_swapped_in_while_a_command_runs_is_not_written(
         Vault.unlock(vault.path, PASSPHRASE)
 
 
+def _hotp_code(store_path: Path) -> str:
+    """An HOTP code from the vault now at `store_path` (its counter moves)."""
+    store = VaultStore(store_path, lambda creating: PASSPHRASE)
+    return store.calculate(store.entries()[0], 0).value
+
+
+def test_an_older_copy_behind_a_symbolic_link_is_a_rollback_too(tmp_path: Path) -> None:
+    """Security review: keyed by path, a link to an older copy elsewhere (a sync peer can
+    plant one) had no record, and the HOTP counter handed out the same code again."""
+    store_path = tmp_path / "vault.hwotp"
+    Vault.create(store_path, PASSPHRASE, [BANK])
+    _hotp_code(store_path)  # generation 2; the backup keeps generation 1
+    attic = tmp_path / "attic.hwotp"
+    shutil.copyfile(file.backup_path(store_path), attic)
+    store_path.unlink()
+    store_path.symlink_to(attic.name)
+    with pytest.warns(HwotpWarning), pytest.raises(RolledBackError):
+        _hotp_code(store_path)
+    with pytest.warns(HwotpWarning), pytest.raises(RolledBackError):
+        Vault.unlock(store_path, PASSPHRASE).credentials_to_hand_out()  # export, push
+
+
+def test_a_vault_made_again_at_the_same_path_keeps_what_was_seen(tmp_path: Path) -> None:
+    """Security review: a new vault at the path recorded generation 1 over the one seen, so
+    an older copy of the first vault put back there was taken as newer."""
+    store_path = tmp_path / "vault.hwotp"
+    Vault.create(store_path, PASSPHRASE, [BANK])
+    _hotp_code(store_path)
+    older = store_path.read_bytes()  # generation 2
+    _hotp_code(store_path)  # generation 3
+    store_path.unlink()
+    file.backup_path(store_path).unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # another vault: its own count, no false rollback
+        Vault.create(store_path, PASSPHRASE, [GITHUB])
+        Vault.unlock(store_path, PASSPHRASE)
+    store_path.write_bytes(older)
+    with pytest.warns(HwotpWarning), pytest.raises(RolledBackError):
+        _hotp_code(store_path)
+
+
+def test_a_file_before_ids_gets_one_at_its_next_write_and_its_older_copies_are_caught(
+    tmp_path: Path,
+) -> None:
+    vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
+    envelope = fmt.parse(vault.path.read_bytes())
+    before_ids = fmt.seal(envelope.header.slots, vault._master_key,
+                          fmt.Payload([GITHUB], generation=5))
+    assert b"vault_id" not in fmt.payload_json(fmt.Payload([GITHUB], generation=5))
+    other = tmp_path / "other.hwotp"
+    other.write_bytes(before_ids)
+    upgraded = Vault.unlock(other, PASSPHRASE)
+    with upgraded.edit() as credentials:
+        credentials.append(BANK)
+    payload = fmt.decrypt(fmt.parse(other.read_bytes()), vault._master_key)
+    assert (payload.generation, len(payload.vault_id or "")) == (6, 32)
+    other.write_bytes(before_ids)  # the id-less generation 5, below the 6 seen at this path
+    with pytest.warns(HwotpWarning, match="is generation 5, older than generation 6"):
+        back = Vault.unlock(other, PASSPHRASE)
+    with pytest.raises(RolledBackError):
+        back.credentials_to_hand_out()
+
+
 def test_a_vault_held_by_unlock_is_checked_for_a_rollback_too(tmp_path: Path) -> None:
     vault = Vault.create(tmp_path / "vault.hwotp", PASSPHRASE, [GITHUB])
     with vault.edit() as credentials:

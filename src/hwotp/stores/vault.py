@@ -134,8 +134,9 @@ class VaultStore:
             credentials[index] = renamed
 
     def escrowed(self) -> list[Credential]:
-        """The credentials with their secrets, for `hwotp vault push` to write onto a key."""
-        return self._read() if self.exists() else []
+        """The credentials with their secrets, to leave the vault (`vault push`, `export`):
+        never from a rolled-back copy (RolledBackError)."""
+        return self._open().credentials_to_hand_out() if self.exists() else []
 
     def unlocked(self) -> Vault:
         """The vault itself, for what only a vault has (its key slots)."""

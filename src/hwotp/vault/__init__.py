@@ -117,9 +117,9 @@ class Vault:
                 raise VaultExistsError(f"a vault already exists at {path}")
             master_key = fmt.new_master_key()
             slot = _new_scrypt_slot(master_key, passphrase)
-            payload.generation = 1
+            payload.generation, payload.vault_id = 1, fmt.new_vault_id()
             file.write_atomic(path, _fitting(fmt.seal([slot], master_key, payload)))
-            generations.remember(path, payload.generation, newer_only=False)
+            generations.remember(path, payload.vault_id, payload.generation, newer_only=False)
         vault = cls(path, master_key, slot["id"])
         vault.generation_seen = 1
         return vault
@@ -176,7 +176,7 @@ class Vault:
     def _opened(cls, path: Path, envelope: fmt.Envelope, master_key: bytes, slot_id: str) -> Vault:
         payload = _decrypt(path, envelope, master_key)  # the header and payload must be intact
         logger.debug("payload decrypted: %d credentials", len(payload.credentials))
-        _check_generation(path, payload.generation)
+        _check_generation(path, payload)
         vault = cls(path, master_key, slot_id)
         vault.generation_seen = payload.generation
         return vault
@@ -194,7 +194,7 @@ class Vault:
             payload = fmt.decrypt(envelope, master_key)
         except VaultDamagedError:
             return None
-        _check_generation(path, payload.generation)
+        _check_generation(path, payload)
         vault = cls(path, master_key, slot_id.decode("ascii", "replace"))
         vault.generation_seen = payload.generation
         return vault
@@ -203,9 +203,11 @@ class Vault:
         """Accept the file as it is now as the vault (an older copy put back on purpose), so
         writes and HOTP codes go on from it: (its generation, the newest one seen before)."""
         with file.exclusive_lock(self.path):
-            generation = self._read()[1].generation
-            seen = max(self.generation_seen, generations.last_seen(self.path) or 0)
-            generations.remember(self.path, generation, newer_only=False)
+            payload = self._read()[1]
+            generation = payload.generation
+            seen = max(self.generation_seen,
+                       generations.last_seen(self.path, payload.vault_id) or 0)
+            generations.remember(self.path, payload.vault_id, generation, newer_only=False)
             self.generation_seen = generation
         return generation, seen
 
@@ -235,6 +237,14 @@ class Vault:
                 self._write(envelope.header.slots, payload, None if dropped else old)
             else:
                 logger.debug("nothing changed: the vault is not written")
+
+    def credentials_to_hand_out(self) -> list[Credential]:
+        """The credentials, for their secrets to leave the vault (an export, a push onto a
+        key): refused from a rolled-back copy, whose HOTP counters are behind (and which may
+        hold a secret deleted since), as a write from it is."""
+        payload = self._read()[1]
+        _refuse_rollback(self.path, payload, self.generation_seen)
+        return payload.credentials
 
     # --- recovery codes ---------------------------------------------------------------------
 
@@ -366,7 +376,7 @@ class Vault:
         authenticated payload); changes nothing."""
         envelope, payload = self._read()
         return FileCheck(self.path, len(payload.credentials), len(envelope.header.slots),
-                         payload.generation)
+                         payload.generation, payload.vault_id)
 
     # --- internals --------------------------------------------------------------------------
 
@@ -383,7 +393,7 @@ class Vault:
             envelope = _parse(self.path, data)
             payload = self._decrypt(envelope)
             # An older copy may have replaced the file, since this process opened it or before.
-            _refuse_rollback(self.path, payload.generation, self.generation_seen)
+            _refuse_rollback(self.path, payload, self.generation_seen)
             yield envelope, payload, data
 
     def _decrypt(self, envelope: fmt.Envelope) -> fmt.Payload:
@@ -411,14 +421,16 @@ class Vault:
         if problem:  # never write a file that readers would reject
             raise StorageError(f"the vault was left unchanged: {problem}")
         # Never below a generation seen before: a rollback written over stays detectable.
-        payload.generation = max(payload.generation, generations.last_seen(self.path) or 0) + 1
+        seen = generations.last_seen(self.path, payload.vault_id)
+        payload.generation = max(payload.generation, seen or 0) + 1
+        payload.vault_id = payload.vault_id or fmt.new_vault_id()  # a file before ids: now
         new = _fitting(fmt.seal(slots, master_key or self._master_key, payload))
         logger.debug("writing %s: %d credentials, %d key slots, %d bytes (was %d)", self.path,
                      len(payload.credentials), len(slots), len(new), len(old) if old else 0)
         file.replace_keeping_backup(self.path, new if old is None else old, new)
         self.generation_seen = payload.generation  # only once the file holds it
         # Under the vault's lock, so writers record their generations in order.
-        generations.remember(self.path, payload.generation, newer_only=False)
+        generations.remember(self.path, payload.vault_id, payload.generation, newer_only=False)
 
     def _new_slot(
         self, passphrase: str, slots: Sequence[fmt.Slot], master_key: bytes | None = None
@@ -435,6 +447,7 @@ class FileCheck:
     credentials: int
     slots: int
     generation: int
+    vault_id: str | None = None
 
 
 def check_file(path: Path, way_in: WayIn) -> FileCheck:
@@ -461,7 +474,7 @@ def restore_backup(path: Path, way_in: WayIn) -> FileCheck:
         file.write_atomic(path, data)
         logger.debug("restored %s from its backup (%d bytes)", path, len(data))
         # An older generation on purpose: the next open must not call it a rollback.
-        generations.remember(path, checked.generation, newer_only=False)
+        generations.remember(path, checked.vault_id, checked.generation, newer_only=False)
     return checked
 
 
@@ -479,7 +492,7 @@ def _checked_bytes(path: Path, data: bytes, way_in: WayIn) -> FileCheck:
     except NotFoundError:  # the key matched a slot of another file: none of this one
         raise UnregisteredKeyError(f"the security key opens no slot of {path}") from None
     return FileCheck(path, len(payload.credentials), len(envelope.header.slots),
-                     payload.generation)
+                     payload.generation, payload.vault_id)
 
 
 def _open_typed(
@@ -548,10 +561,10 @@ def _timed_scrypt(passphrase: str, slot: fmt.ScryptSlot) -> bytes:
     return kek
 
 
-def _check_generation(path: Path, generation: int) -> None:
+def _check_generation(path: Path, payload: fmt.Payload) -> None:
     """Warn when the file is older than a version of it this user's hwotp recorded: a
     rollback. Reading goes on; writing is refused (`_refuse_rollback`)."""
-    seen = generations.last_seen(path)
+    generation, seen = payload.generation, generations.last_seen(path, payload.vault_id)
     if seen is not None and generation < seen:
         warnings.warn(
             HwotpWarning(
@@ -562,16 +575,16 @@ def _check_generation(path: Path, generation: int) -> None:
             stacklevel=3,
         )
     else:
-        generations.remember(path, generation, newer_only=True)
+        generations.remember(path, payload.vault_id, generation, newer_only=True)
 
 
-def _refuse_rollback(path: Path, generation: int, seen_here: int) -> None:
+def _refuse_rollback(path: Path, payload: fmt.Payload, seen_here: int) -> None:
     """Under the lock, before a write: a file older than what this process opened or this
     user's hwotp recorded is not written. An HOTP counter or a recovery code's `used` mark
     moving on from an older copy would hand out codes a second time."""
-    seen = max(seen_here, generations.last_seen(path) or 0)
-    if generation < seen:
-        raise RolledBackError(path, generation, seen)
+    seen = max(seen_here, generations.last_seen(path, payload.vault_id) or 0)
+    if payload.generation < seen:
+        raise RolledBackError(path, payload.generation, seen)
 
 
 def _fitting(data: bytes) -> bytes:

@@ -72,6 +72,7 @@ _RECOVERY_SET_KEYS = {"codes", "service"}
 _RECOVERY_CODE_KEYS = {"code", "used"}
 _FIDO2_KEYS = {"aaguid", "credential", "id", "key", "label", "nonce", "rp", "salt", "type", "uv"}
 _RECOVERY_KEYS = {"id", "key", "nonce", "salt", "type"}
+_VAULT_ID = re.compile(r"[0-9a-f]{32}\Z")
 _AAGUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _RP_ID = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?\Z")
 _CREDENTIAL_KEYS = (
@@ -181,6 +182,9 @@ class Payload:
     )
     # Recovery codes by service (`recovery_codes`; absent in files without any).
     recovery: list[RecoverySet] = field(default_factory=list, repr=False)
+    # Random, made with the vault and kept by every write (`vault_id`; files of an hwotp before
+    # it have none until their next write): what the generations seen are recorded under.
+    vault_id: str | None = None
 
 
 # --- canonical JSON and base64 ------------------------------------------------------------
@@ -537,6 +541,10 @@ def new_master_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
+def new_vault_id() -> str:
+    return os.urandom(16).hex()
+
+
 def open_master_key(
     envelope: Envelope, passphrase: str, derive: Deriver = scrypt_kek
 ) -> tuple[bytes, str]:
@@ -596,9 +604,13 @@ def _payload(value: Any) -> Payload:
         for k, v in verified.items()
     ):
         raise ValueError("verified")
-    known = ("credentials", "generation", "verified", RECOVERY_MEMBER)
+    vault_id = value.get("vault_id")
+    if vault_id is not None and not (isinstance(vault_id, str) and _VAULT_ID.match(vault_id)):
+        raise ValueError("vault_id")
+    known = ("credentials", "generation", "verified", "vault_id", RECOVERY_MEMBER)
     extra = {k: v for k, v in value.items() if k not in known}
-    payload = Payload([], extra, generation=generation, verified=dict(verified))
+    payload = Payload([], extra, generation=generation, verified=dict(verified),
+                      vault_id=vault_id)
     payload.recovery = _recovery_sets(value.get(RECOVERY_MEMBER, []))
     for item in value["credentials"]:
         credential = _credential(item)
@@ -684,6 +696,8 @@ def payload_json(payload: Payload) -> bytes:
     value = {**payload.extra, "credentials": items}
     if payload.generation:  # a file of an hwotp before generations has none
         value["generation"] = payload.generation
+    if payload.vault_id is not None:  # nor has one of an hwotp before ids
+        value["vault_id"] = payload.vault_id
     if payload.verified:  # nor has a vault opened only by passphrases
         value["verified"] = payload.verified
     if payload.recovery:  # absent when empty: a vault without codes reads as it did before
