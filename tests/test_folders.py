@@ -57,3 +57,12 @@ def test_on_linux_the_usual_case_does_not_import_platformdirs(monkeypatch, tmp_p
     assert folders.cache_folder() == tmp_path / "c" / "hwotp"
     monkeypatch.setenv("HWOTP_CACHE_DIR", str(tmp_path / "mine"))
     assert folders.cache_folder() == tmp_path / "mine"
+
+
+def test_a_relative_cache_dir_is_ignored(monkeypatch, tmp_path: Path) -> None:
+    """Security review: a relative HWOTP_CACHE_DIR made one rollback record per working
+    directory, so a rolled-back vault gave an HOTP code again from another folder."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HWOTP_CACHE_DIR", "relative/cache")
+    assert folders.cache_folder() == tmp_path / ".cache" / "hwotp"

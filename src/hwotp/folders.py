@@ -28,9 +28,11 @@ def data_folder() -> Path:
 
 def cache_folder() -> Path:
     """HWOTP_CACHE_DIR, else the user cache folder (~/.cache/hwotp on Linux): the key cache,
-    the vault generations seen and the notes shown once."""
-    given = os.environ.get("HWOTP_CACHE_DIR")
-    if given:
+    the vault generations seen and the notes shown once. A relative HWOTP_CACHE_DIR is ignored,
+    as XDG ignores a relative folder: it would be another folder in every working directory,
+    and the generations seen (rollback checks) with it."""
+    given = os.environ.get("HWOTP_CACHE_DIR", "")
+    if os.path.isabs(given):
         return Path(given)
     return _xdg("XDG_CACHE_HOME", ".cache") or _platformdirs("user_cache_path")
 
