@@ -563,6 +563,32 @@ def test_names_complete_from_keys_and_an_unlocked_vault_only(
         run(env, "lock")
 
 
+# Runs hwotp's entry point as the console script does, then says, at exit, whether the process
+# could have left a core (PR_GET_DUMPABLE is prctl option 3) and its core size's hard limit.
+DUMP_PROBE = """
+import atexit, ctypes, resource, sys
+def probe():
+    dumpable = ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)
+    print(f"dumpable={dumpable} core={resource.getrlimit(resource.RLIMIT_CORE)[1]}")
+atexit.register(probe)
+sys.argv = ["hwotp"]
+from hwotp.__main__ import main
+main()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_completion_forbids_core_dumps_before_it_reads_a_vault(script_env) -> None:
+    # Completion never runs the `cli` group's callback, where commands forbid core dumps; it
+    # may read an unlocked vault's names with the master key the kernel keyring holds.
+    env = {**script_env, "_HWOTP_COMPLETE": "bash_complete", "COMP_WORDS": "hwotp code ",
+           "COMP_CWORD": "2"}
+    result = subprocess.run([sys.executable, "-c", DUMP_PROBE], env=env, capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.splitlines()[-1] == "dumpable=0 core=0"
+
+
 def test_without_a_kernel_keyring_unlock_and_lock_say_so(hwotp, monkeypatch) -> None:
     hwotp("enroll", "--uri", GITHUB)
     monkeypatch.setattr("hwotp.vault.kernelkeys.supported", lambda: False)

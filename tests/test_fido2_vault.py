@@ -643,7 +643,9 @@ def test_a_key_only_vault_is_checked_and_restored_by_its_key(usb) -> None:
     assert f"{backup} is intact: 1 credential, 1 key slot" in checked.stderr
     restored = ok(machine.hwotp("vault", "restore-backup", "--force"))
     assert restored.stderr.count("Touch your security key only") == 1
-    assert restored.stderr.endswith(f"Restored {machine.vault} from {backup}: 1 credential.\n")
+    assert restored.stderr.endswith(f"Restored {machine.vault} from {backup}: 1 credential; "
+                                    "HOTP counters and used recovery codes go back to the "
+                                    "backup's too.\n")
     assert machine.vault.read_bytes() == backup.read_bytes()
     listed = ok(machine.hwotp("list"))
     assert "Acme:al" in listed.stdout and "Bank:me" not in listed.stdout

@@ -21,7 +21,7 @@ from helpers.samples import FIXED_TIME, SECRET
 from hwotp.errors import ExitCode
 
 WINAUTH = f"otpauth://totp/Steam:gaben?secret={SECRET}&issuer=Steam&digits=5"
-PASSWORD = "export password"
+PASSWORD = "a steam export password"
 SERIAL = 11111111
 
 

@@ -150,7 +150,8 @@ def test_restore_backup_asks_first(spawn) -> None:
     child.expect("Vault passphrase: ")
     child.sendline(PASSPHRASE)
     child.expect(r"Replace .*vault.hwotp by its backup \(1 credential, generation 1\)\? "
-                 r"Changes of the last write are lost. \[y/N\]: ")
+                 r"Changes of the last write are lost; HOTP counters and used recovery codes "
+                 r"go back to the backup's too. \[y/N\]: ")
     child.sendline("")
     rest, status = finish(child)
     assert status == 8 and "hwotp: nothing restored" in rest
@@ -160,7 +161,7 @@ def test_restore_backup_asks_first(spawn) -> None:
     child.expect(r"\[y/N\]: ")
     child.sendline("y")
     rest, status = finish(child)
-    assert status == 0 and "1 credential." in rest
+    assert status == 0 and "1 credential; HOTP counters and used recovery codes go back" in rest
 
 
 def test_change_passphrase_at_the_terminal(spawn) -> None:

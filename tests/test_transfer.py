@@ -336,6 +336,12 @@ def test_export_never_overwrites_without_force_and_needs_a_vault(hwotp, tmp_path
                        ExitCode.BAD_INPUT)
     assert guessable.startswith("hwotp: the password for the PSKC export is too weak (about 10^")
     assert "hunter" not in guessable
+    # Above a vault's floor (10^8) but not an export's: its key derivation is cheaper to attack.
+    vault_grade = failed(hwotp("export", "--to", "pskc", str(pskc), stdin="first passphrase\n"),
+                         ExitCode.BAD_INPUT)
+    assert vault_grade.startswith("hwotp: the password for the PSKC export is too weak (about 10^")
+    assert vault_grade.endswith("an export needs over 10^10): use several unrelated words, or "
+                                "--weak-password for a throwaway export")
     too_short = hwotp("export", "--to", "pskc", str(pskc), "--weak-password", stdin="short\n")
     assert failed(too_short, ExitCode.BAD_INPUT) == (
         "hwotp: the export password must be at least 8 characters")

@@ -642,3 +642,43 @@ def test_a_drill_is_recorded_and_a_removed_slot_takes_its_record(vault: Vault) -
     envelope = fmt.parse(vault.path.read_bytes())
     assert fmt.decrypt(envelope, vault._master_key).verified == {recovery_slot: 3000}
     assert Vault.unlock_with_recovery_key(vault.path, bytes(20)).credentials() == [GITHUB]
+
+
+# --- The strength floor of a new passphrase (vault.strength) ------------------------------------
+
+PASSES = "correct horse battery staple zebra"
+
+
+def test_a_passphrase_longer_than_zxcvbn_takes_is_judged_on_its_start() -> None:
+    from hwotp.vault.strength import EXPORT, weakness
+
+    long = (PASSES + " ") * 3  # 105 characters: zxcvbn 4.5 raises ValueError above 72
+    assert weakness(long) is None
+    assert weakness(long, EXPORT) is None
+    assert weakness("password1234" * 10) is not None  # the start is still judged
+
+
+@pytest.mark.parametrize("trick", [
+    "".join(chr(ord(c) + 0xFEE0) for c in "password12"),  # full-width forms (U+FF50...)
+    "\u200b".join("password12"),  # zero-width spaces between the letters
+    "\u2060".join("qwertyuiop"),  # word joiners (category Cf too)
+    "P a s s w o r d 1",  # spaced out
+    "p\u00a0a\u00a0s\u00a0s\u00a0w\u00a0o\u00a0r\u00a0d",  # no-break spaces
+])
+def test_unicode_and_spacing_tricks_do_not_pass_a_weak_word(trick: str) -> None:
+    from hwotp.vault.strength import weakness
+
+    problem = weakness(trick)
+    assert problem is not None and problem.startswith("about 10^")
+    assert problem.endswith("a vault needs over 10^8")
+
+
+def test_the_export_floor_is_higher_and_says_what_it_is_for() -> None:
+    from hwotp.vault.strength import EXPORT, weakness
+
+    assert weakness(PASSES) is None
+    assert weakness(PASSES, EXPORT) is None
+    assert weakness("first passphrase") is None  # about 10^8: a vault's floor, not an export's
+    problem = weakness("first passphrase", EXPORT)
+    assert problem is not None and problem.endswith("an export needs over 10^10")
+    assert "first" not in problem

@@ -89,7 +89,9 @@ def test_a_damaged_vault_names_its_backup_which_is_checked_and_restored(hwotp_sc
     failed(wrong, ExitCode.WRONG_PASSPHRASE)
     assert run.vault.read_bytes() == bytes(damaged)
     restored = ok(run("vault", "restore-backup", "--force"))
-    assert restored.stderr == f"Restored {run.vault} from {run.backup}: 1 credential.\n"
+    assert restored.stderr == (
+        f"Restored {run.vault} from {run.backup}: 1 credential; HOTP counters and used "
+        "recovery codes go back to the backup's too.\n")
     assert run.vault.read_bytes() == run.backup.read_bytes()
     runs = []
     output, expected = pyotp_codes_around(
@@ -149,5 +151,7 @@ def test_a_vault_without_a_passphrase_is_checked_and_restored_with_its_recovery_
     assert run.vault.read_bytes() == bytes(damaged)
     restored = ok(run("vault", "restore-backup", "--force", stdin=written + "\n",
                       HWOTP_PASSPHRASE=None))
-    assert restored.stderr == f"Restored {run.vault} from {run.backup}: 1 credential.\n"
+    assert restored.stderr == (
+        f"Restored {run.vault} from {run.backup}: 1 credential; HOTP counters and used "
+        "recovery codes go back to the backup's too.\n")
     assert "GitHub:alice" in ok(run("list", HWOTP_PASSPHRASE=written)).stdout

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hwotp.stores.yubikey import YubiKeyStore
     from hwotp.usecases.backup import Match
     from hwotp.vault import KeyAnswer, Vault
+    from hwotp.vault.strength import Floor
     from hwotp.yubikey.device import YubiKey
 
 
@@ -418,15 +419,16 @@ def read_hidden(
 
 
 def read_strong(label: str, variable: str, *, allow_weak: bool, weak_option: str,
-                stdin_taken: str | None = None) -> str:
+                stdin_taken: str | None = None, floor: Floor | None = None) -> str:
     """A new secret guarding a file anyone may copy and search offline (the vault, an export),
-    asked twice, above the floor of `vault.strength` unless `allow_weak`: at a terminal a weak
-    one is explained and asked again, anywhere else it ends the command."""
-    from hwotp.vault.strength import weakness
+    asked twice, above `floor` of `vault.strength` (the vault's by default) unless
+    `allow_weak`: at a terminal a weak one is explained and asked again, anywhere else it ends
+    the command."""
+    from hwotp.vault.strength import VAULT, weakness
 
     while True:
         secret = read_hidden(label, variable=variable, twice=True, stdin_taken=stdin_taken)
-        problem = None if allow_weak else weakness(secret)
+        problem = None if allow_weak else weakness(secret, floor or VAULT)
         if problem is None:
             return secret
         if not is_terminal() or secret_variable(variable) is not None:

@@ -26,6 +26,11 @@ def complete_names(ctx: click.Context, _param: click.Parameter,
                    incomplete: str) -> list[CompletionItem]:
     from click.shell_completion import CompletionItem
 
+    from hwotp.cli.process import forbid_core_dumps
+
+    # Completion never runs the `cli` group's callback, which does this for commands: no core
+    # may hold the vault's master key (read from the keyring `hwotp unlock` fills) or its names.
+    forbid_core_dumps()
     names = _quietly(lambda: _names(_app(ctx))) or []
     wanted = fold(incomplete)
     return [CompletionItem(name) for name in sorted(set(names))

@@ -526,6 +526,10 @@ def _way_into(app: App, path: Path) -> WayIn:
     return app.security_key_answer(path) or app.ask_passphrase(creating=False)
 
 
+# A restore is a rollback accepted on purpose: codes handed out since the backup come again.
+ROLLED_BACK = "HOTP counters and used recovery codes go back to the backup's too"
+
+
 @vault_group.command(name="restore-backup")
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
@@ -533,7 +537,8 @@ def restore_backup(app: App, force: bool) -> None:
     """Put the backup (vault.hwotp.bak, the version before the last write) in the vault's
     place, after checking that it is intact and opens (a registered security key plugged in,
     the passphrase, or the recovery key typed where the passphrase is asked). Changes made by
-    the last write are lost; the backup stays as it is."""
+    the last write are lost, HOTP counters and recovery codes' used marks too (codes given out
+    since may come again); the backup stays as it is."""
     from hwotp.vault import check_file
     from hwotp.vault import restore_backup as restore
     from hwotp.vault.file import backup_path
@@ -546,11 +551,11 @@ def restore_backup(app: App, force: bool) -> None:
     if not force:
         held = _counted(checked.credentials, "credential")
         _confirm(f"Replace {app.vault_path} by its backup ({held}, generation "
-                 f"{checked.generation})? Changes of the last write are lost.",
+                 f"{checked.generation})? Changes of the last write are lost; {ROLLED_BACK}.",
                  "nothing restored")
     restored = restore(app.vault_path, way_in)
     note(f"Restored {app.vault_path} from {backup}: "
-         f"{_counted(restored.credentials, 'credential')}.")
+         f"{_counted(restored.credentials, 'credential')}; {ROLLED_BACK}.")
 
 
 @vault_group.command(name="accept-rollback")

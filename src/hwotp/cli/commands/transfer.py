@@ -123,8 +123,9 @@ def export(
     --in-vault or --also-vault, or without a key) can be exported. The password of an encrypted
     export is asked twice at the terminal, or read from HWOTP_EXPORT_PASSWORD, or from one line
     of standard input (after the vault passphrase's line); the file can be copied and searched
-    offline, so it must be as strong as a vault passphrase (at least 10 characters, hard to
-    guess by zxcvbn's estimate; --weak-password: 8). A plain otpauth list asks to type
+    offline, and its key derivation is cheaper to attack than the vault's, so it must be
+    stronger than a vault passphrase (at least 10 characters, over 10^10 guesses by zxcvbn's
+    estimate; --weak-password: 8). A plain otpauth list asks to type
     "yes" first, or needs --unencrypted. FILE is written readable by you only, and never
     replaces a file without --force.
     """
@@ -172,8 +173,11 @@ def _vault_credentials(app: App) -> list[Credential]:
 
 
 def _export_password(label: str, weak_password: bool) -> str:
+    from hwotp.vault.strength import EXPORT
+
+    # An export's key derivation is cheaper to attack than the vault's: a higher floor.
     password = read_strong(f"Password for the {label} export", "HWOTP_EXPORT_PASSWORD",
-                           allow_weak=weak_password,
+                           allow_weak=weak_password, floor=EXPORT,
                            weak_option="--weak-password for a throwaway export")
     if len(password) < MIN_EXPORT_PASSWORD:
         raise InputError(f"the export password must be at least {MIN_EXPORT_PASSWORD} characters")
