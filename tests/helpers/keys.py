@@ -16,6 +16,8 @@ from helpers.samples import SECRET
 from virtualkey.card import Card
 from virtualkey.transports import SmartCardAdapter
 
+# The serials of the keys the tests plug: the virtual keys', or under --real-key the physical
+# keys' (conftest.py sets them before the test files are imported, which read them then).
 ONE, TWO = 11111111, 22222222
 
 
@@ -27,7 +29,10 @@ def transmit(card: Card, apdu: bytes | str) -> tuple[bytes, int]:
 
 
 def session(key) -> OathSession:
-    """yubikit in-process on the virtual key itself: fast set-up, and the key's own view."""
+    """yubikit in-process on the virtual key itself: fast set-up, and the key's own view (on a
+    physical key: through pcscd)."""
+    if hasattr(type(key), "oath_session"):
+        return key.oath_session()
     return OathSession(SmartCardAdapter(key))
 
 
@@ -48,6 +53,8 @@ def fill(key, count: int) -> None:
 
 
 def names_on(key) -> set[bytes]:
+    if hasattr(type(key), "oath_session"):  # a physical key: what yubikit lists
+        return {credential.id for credential in key.oath_session().list_credentials()}
     return set(key.oath.credentials)
 
 
