@@ -84,8 +84,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = _virtual_only(item)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
-        source = _source(item)
-        item.stash[USES_FIDO] = "fido" in (source + item.nodeid).lower()
+        item.stash[USES_FIDO] = "fido" in (_source(item) + item.nodeid).lower()
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
@@ -95,13 +94,32 @@ def _virtual_only(item: pytest.Item) -> str | None:
     marker = item.get_closest_marker("virtual_only")
     if marker is not None:
         return "virtual key only: " + (marker.args[0] if marker.args else "it says so")
-    return realkey.virtual_only_reason(_source(item)) if _source(item) else None
+    for source in [_source(item), *_fixture_sources(item)]:
+        reason = realkey.virtual_only_reason(source) if source else None
+        if reason:
+            return reason
+    return None
 
 
 def _source(item: pytest.Item) -> str:
+    return _source_of(getattr(item, "function", None))
+
+
+def _fixture_sources(item: pytest.Item) -> list[str]:
+    """The fixtures the test files define for themselves (conftest's know both modes)."""
+    info = getattr(item, "_fixtureinfo", None)
+    sources = []
+    for definitions in (info.name2fixturedefs.values() if info else ()):
+        function = definitions[-1].func
+        if Path(inspect.getfile(function)).name.startswith("test_"):
+            sources.append(_source_of(function))
+    return sources
+
+
+def _source_of(function: object) -> str:
     try:
-        return inspect.getsource(item.function)  # type: ignore[attr-defined]
-    except (AttributeError, OSError, TypeError):
+        return inspect.getsource(function)  # type: ignore[arg-type]
+    except (OSError, TypeError):
         return ""
 
 
@@ -163,7 +181,7 @@ class RealKeyPlugger:
 
     def __call__(self, *keys, hidraw: bool | None = None):
         for rig in self.rigs:
-            rig.stop()
+            rig.release()
         point_pcsc_link(self.real.socket)
         rig = self.real.plug(keys, self.uses_fido)
         self.rigs.append(rig)
@@ -237,11 +255,16 @@ def _real_plug_keys(real: realkey.RealKeys, request: pytest.FixtureRequest,
 
     def note(message: str) -> None:
         if message.startswith("Touch your"):
-            match = re.search(r"YubiKey (\d+)", message)
-            real.person.touch(int(match.group(1)) if match else None)
+            serials = re.findall(r"\b\d{6,}\b", message)
+            real.person.touch(int(serials[-1]) if serials else None)
         said(message)
 
     monkeypatch.setattr(app, "note", note)
+    # hwotp run as a process asks the same way (realkey_site/sitecustomize.py).
+    monkeypatch.setenv("REALKEY_PERSON", real.person.path)
+    site = str(Path(__file__).with_name("realkey_site"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [site, *filter(None, [os.environ.get("PYTHONPATH")])]))
     # A test's own OATH session on the key stays open while hwotp or ykman runs: they share the
     # key with it, as ykman does when told to (else it tries exclusive access first, and the
     # failed attempt's connection fails again when it is freed).
@@ -252,7 +275,7 @@ def _real_plug_keys(real: realkey.RealKeys, request: pytest.FixtureRequest,
     finally:
         gc.collect()
         for rig in plugger.rigs:
-            rig.stop()
+            rig.release()
         point_pcsc_link(NO_PCSCD)
 
 

@@ -52,10 +52,15 @@ def fill(key, count: int) -> None:
             hash_algorithm=HASH_ALGORITHM.SHA1, secret=parse_b32_key(SECRET)))
 
 
-def names_on(key) -> set[bytes]:
-    if hasattr(type(key), "oath_session"):  # a physical key: what yubikit lists
-        return {credential.id for credential in key.oath_session().list_credentials()}
-    return set(key.oath.credentials)
+def names_on(key, password: str | None = None) -> set[bytes]:
+    """The key's own view (a physical key's through yubikit, opened with `password` if it has
+    one; the virtual key's store needs none)."""
+    if not hasattr(type(key), "oath_session"):
+        return set(key.oath.credentials)
+    oath = key.oath_session()
+    if password is not None and oath.locked:
+        oath.validate(oath.derive_key(password))
+    return {credential.id for credential in oath.list_credentials()}
 
 
 def puts(key) -> int:

@@ -12,10 +12,9 @@ over PC/SC. VIRTUALKEY_CONTROL names a folder holding each key's APDU log (SERIA
 and where creating SERIAL.touch touches a key whose policy is `signal` and creating
 SERIAL.replug pulls the key out and plugs it back in (a person re-inserting it). Unless the
 caller set them, HWOTP_VAULT, HWOTP_CACHE_DIR and PYTHON_KEYRING_BACKEND (the null keyring)
-keep COMMAND
-away from the user's own vault, key cache and keyring. Everything is torn down when COMMAND
-ends, and whatever COMMAND started goes with it, even when with-keys is killed (reaper.py); the
-exit status is COMMAND's.
+keep COMMAND away from the user's own vault, key cache and keyring. Everything is torn down
+when COMMAND ends, and whatever COMMAND started goes with it, even when with-keys is killed
+(reaper.py); the exit status is COMMAND's.
 """
 
 from __future__ import annotations
