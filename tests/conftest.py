@@ -71,6 +71,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[REAL_KEYS] = realkey.RealKeys(serials, socket, person)
 
 
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    real = config.stash.get(REAL_KEYS, None)
+    if real is not None:
+        terminalreporter.write_line(f"--real-key: asked for {real.person.touches} touches and "
+                                    f"{real.person.reinserts} re-inserts")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On real keys: only the tests that plug keys, and those a real key can do."""
     if REAL_KEYS not in config.stash:

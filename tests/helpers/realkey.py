@@ -146,17 +146,10 @@ def oath_session(device: Any) -> Iterator[Any]:
 
 
 def fido_device(serial: int) -> Any:
-    """The key's FIDO HID device: the hidraw node showing SERIAL, else the only Yubico one (a
-    real YubiKey shows its serial over USB only if configured to); None without one."""
-    from fido2.hid import CtapHidDevice
+    """The key's FIDO HID device, found as the probe finds it; None without one."""
+    from virtualkey.probe import hid_fido
 
-    yubico = [d for d in CtapHidDevice.list_devices() if d.descriptor.vid == 0x1050]
-    shown = [d for d in yubico if d.descriptor.serial_number == str(serial)]
-    chosen = shown or (yubico if len(yubico) == 1 else [])
-    for device in yubico:
-        if not chosen or device is not chosen[0]:
-            device.close()
-    return chosen[0] if chosen else None
+    return hid_fido(serial)
 
 
 @dataclass
