@@ -235,15 +235,15 @@ class Person:
         self.say(f"touch YubiKey {serial}" if serial else "touch your YubiKey")
 
 
-def reset_fido(serial: int, person: Person) -> None:
+def reset_fido(serial: int, person: Person, keys: int) -> None:
     """A FIDO2 reset: only within seconds of power-up, so the person re-inserts the key, then
-    touches it."""
+    touches it. `keys`: how many YubiKeys the run has plugged in."""
     from fido2.ctap2 import Ctap2
 
     person.reinserts += 1
     person.say(f"remove and re-insert YubiKey {serial}, then touch it")
-    _wait_for(lambda: fido_device_gone(serial), "the key to be removed")
-    _wait_for(lambda: not fido_device_gone(serial), "the key to be inserted again")
+    _wait_for(lambda: not fido_present(serial, keys), "the key to be removed")
+    _wait_for(lambda: fido_present(serial, keys), "the key to be inserted again")
     device = fido_device(serial)
     try:
         Ctap2(device).reset()
@@ -251,12 +251,14 @@ def reset_fido(serial: int, person: Person) -> None:
         device.close()
 
 
-def fido_device_gone(serial: int) -> bool:
-    device = fido_device(serial)
-    if device is None:
-        return True
-    device.close()
-    return False
+def fido_present(serial: int, keys: int) -> bool:
+    """The key's FIDO interface is there: its node shows its serial, or (a real key shows it only
+    if configured to) as many Yubico nodes are there as keys are plugged in."""
+    from fido2.hid import list_descriptors
+
+    yubico = [d for d in list_descriptors() if d.vid == 0x1050]
+    return any(d.serial_number == str(serial) for d in yubico) or (
+        len(yubico) == keys and not any(d.serial_number for d in yubico))
 
 
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -376,7 +378,7 @@ class RealKeys:
             if uses_fido:
                 state = fido_state(serial)
                 if state is not None and state.dirty():
-                    reset_fido(serial, self.person)
+                    reset_fido(serial, self.person, len(self.serials))
         keys = [RealKey(serial, self.devices[serial]) for serial in wanted]
         return RealRig(keys, self.socket)
 
