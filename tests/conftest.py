@@ -269,6 +269,7 @@ def _real_plug_keys(real: realkey.RealKeys, request: pytest.FixtureRequest,
     monkeypatch.setattr(app, "note", note)
     # hwotp run as a process asks the same way (realkey_site/sitecustomize.py).
     monkeypatch.setenv("REALKEY_PERSON", real.person.path)
+    monkeypatch.setenv("REALKEY_SERIALS", " ".join(str(serial) for serial in real.serials))
     site = str(Path(__file__).with_name("realkey_site"))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [site, *filter(None, [os.environ.get("PYTHONPATH")])]))
