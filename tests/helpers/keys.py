@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyotp
@@ -40,16 +41,27 @@ def put(key, name: str, issuer: str | None = None, secret: str = SECRET, touch: 
         **fields) -> None:
     data = {"oath_type": OATH_TYPE.TOTP, "hash_algorithm": HASH_ALGORITHM.SHA1,
             "secret": parse_b32_key(secret), **fields}
-    session(key).put_credential(CredentialData(name=name, issuer=issuer, **data),
-                                touch_required=touch)
+    with _briefly(key) as oath:
+        oath.put_credential(CredentialData(name=name, issuer=issuer, **data),
+                            touch_required=touch)
 
 
 def fill(key, count: int) -> None:
-    oath = session(key)
-    for index in range(count):
-        oath.put_credential(CredentialData(
-            name=f"filler{index}", issuer=None, oath_type=OATH_TYPE.TOTP,
-            hash_algorithm=HASH_ALGORITHM.SHA1, secret=parse_b32_key(SECRET)))
+    with _briefly(key) as oath:
+        for index in range(count):
+            oath.put_credential(CredentialData(
+                name=f"filler{index}", issuer=None, oath_type=OATH_TYPE.TOTP,
+                hash_algorithm=HASH_ALGORITHM.SHA1, secret=parse_b32_key(SECRET)))
+
+
+@contextmanager
+def _briefly(key) -> Iterator[OathSession]:
+    """session(key) for one helper's work; a physical key's connection is closed after it."""
+    if hasattr(type(key), "brief_session"):
+        with key.brief_session() as oath:
+            yield oath
+    else:
+        yield session(key)
 
 
 def names_on(key, password: str | None = None) -> set[bytes]:
@@ -57,10 +69,10 @@ def names_on(key, password: str | None = None) -> set[bytes]:
     one; the virtual key's store needs none)."""
     if not hasattr(type(key), "oath_session"):
         return set(key.oath.credentials)
-    oath = key.oath_session()
-    if password is not None and oath.locked:
-        oath.validate(oath.derive_key(password))
-    return {credential.id for credential in oath.list_credentials()}
+    with key.brief_session() as oath:
+        if password is not None and oath.locked:
+            oath.validate(oath.derive_key(password))
+        return {credential.id for credential in oath.list_credentials()}
 
 
 def puts(key) -> int:

@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,24 +280,47 @@ def skip_virtual(name: str) -> None:
 class RealKey:
     """A physical key as the tests see it: its serial, and an OATH session on demand. Its
     connection is shared (as ykman's are in this mode, YKMAN_NO_EXCLUSIVE), so hwotp and ykman
-    still reach the key while a test holds one; it closes when the session is dropped."""
+    still reach the key while a test holds one; they are closed when the test ends."""
 
     serial: int
     device: Any
+    _connections: list = field(default_factory=list, repr=False)
 
     def oath_session(self) -> Any:
         from ykman.pcsc import ScardSmartCardConnection
         from yubikit.oath import OathSession
 
-        return OathSession(ScardSmartCardConnection(self.device.reader.createConnection()))
+        connection = self.device.reader.createConnection()
+        self._connections.append(connection)
+        return OathSession(ScardSmartCardConnection(connection))
+
+    @contextmanager
+    def brief_session(self) -> Iterator[Any]:
+        """An OATH session closed as soon as the caller is done (put, fill, names_on): hwotp
+        then finds nobody else on the key."""
+        session = self.oath_session()
+        try:
+            yield session
+        finally:
+            _close(self._connections.pop())
 
     def close(self) -> None:
-        """Nothing to close: every session's connection goes with the session."""
+        for connection in self._connections:
+            _close(connection)
+        self._connections.clear()
 
     def __getattr__(self, name: str) -> Any:
         if name in RUNTIME_POWERS:
             skip_virtual(name)
         raise AttributeError(name)
+
+
+def _close(connection: Any) -> None:
+    """pyscard may fail to disconnect a card another client reset meanwhile (a SystemError from
+    its destructor, unraisable): close here, where that can be let go."""
+    with suppress(Exception):
+        connection.release()
+    connection.hcard = connection.hcontext = None  # nothing left for its destructor
 
 
 class RealRig:
