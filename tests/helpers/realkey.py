@@ -280,34 +280,33 @@ def skip_virtual(name: str) -> None:
 class RealKey:
     """A physical key as the tests see it: its serial, and an OATH session on demand. Its
     connection is shared (as ykman's are in this mode, YKMAN_NO_EXCLUSIVE), so hwotp and ykman
-    still reach the key while a test holds one; they are closed when the test ends."""
+    still reach the key while a test holds one; it goes with the session."""
 
     serial: int
     device: Any
-    _connections: list = field(default_factory=list, repr=False)
 
     def oath_session(self) -> Any:
-        from ykman.pcsc import ScardSmartCardConnection
-        from yubikit.oath import OathSession
-
-        connection = self.device.reader.createConnection()
-        self._connections.append(connection)
-        return OathSession(ScardSmartCardConnection(connection))
+        return self._session(self.device.reader.createConnection())
 
     @contextmanager
     def brief_session(self) -> Iterator[Any]:
         """An OATH session closed as soon as the caller is done (put, fill, names_on): hwotp
         then finds nobody else on the key."""
-        session = self.oath_session()
+        connection = self.device.reader.createConnection()
         try:
-            yield session
+            yield self._session(connection)
         finally:
-            _close(self._connections.pop())
+            _close(connection)
+
+    @staticmethod
+    def _session(connection: Any) -> Any:
+        from ykman.pcsc import ScardSmartCardConnection
+        from yubikit.oath import OathSession
+
+        return OathSession(ScardSmartCardConnection(connection))
 
     def close(self) -> None:
-        for connection in self._connections:
-            _close(connection)
-        self._connections.clear()
+        """Nothing to close: every session's connection goes with the session."""
 
     def __getattr__(self, name: str) -> Any:
         if name in RUNTIME_POWERS:
