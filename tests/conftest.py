@@ -5,7 +5,9 @@ test files share are in helpers/."""
 from __future__ import annotations
 
 import gc
+import inspect
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -15,6 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import helpers.keys
+from helpers import realkey
 from helpers.cli import Run
 from helpers.keys import point_pcsc_link
 from helpers.samples import FIXED_TIME, PASSPHRASE
@@ -23,10 +27,107 @@ from hwotp.cli import cli
 # Every PC/SC client of the test run (this process, ykman, hwotp) talks to the private pcscd of
 # the test that is running, through this link, and never to a pcscd the machine may have.
 # pcsc-lite reads the variable once per process, so it is set before anything loads it.
+# --real-key runs use the pcscd the environment names (or the system's), so it is kept first.
+SYSTEM_PCSC = realkey.environment_socket()
 PCSC_LINK = Path(tempfile.mkdtemp(prefix="hwotp-tests-pcsc-")) / "pcscd.comm"
+NO_PCSCD = PCSC_LINK.with_name("no-pcscd-here")
 os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_LINK)
 # The key cache and the vault generations seen go to a folder of the test run, not the user's.
 os.environ["HWOTP_CACHE_DIR"] = tempfile.mkdtemp(prefix="hwotp-tests-cache-")
+REAL_KEYS = pytest.StashKey["realkey.RealKeys"]()
+USES_FIDO = pytest.StashKey[bool]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--real-key", action="append", type=int, default=[], metavar="SERIAL",
+        help="run the key tests on this physical YubiKey (twice for two keys); erases its "
+             f"OATH and FIDO2, so {realkey.WIPE_VARIABLE} must name the same serial(s)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    serials = config.getoption("real_key")
+    if not serials:
+        return
+    try:
+        realkey.check_request(serials, os.environ.get(realkey.WIPE_VARIABLE))
+        socket = realkey.pcscd_socket(SYSTEM_PCSC)
+        realkey.check_pcscd(socket)
+        point_pcsc_link(socket)
+        found = realkey.serials_present()
+        realkey.check_present(serials, found)
+        lines = [realkey.erase_line(serial, found[serial]) for serial in serials]
+    except realkey.RefusedError as refused:
+        raise pytest.UsageError(str(refused)) from None
+    finally:
+        point_pcsc_link(NO_PCSCD)
+    # The test files read the serials of the run's keys from here when they are imported.
+    helpers.keys.ONE = serials[0]
+    helpers.keys.TWO = serials[-1]
+    person = realkey.Person(config)
+    for line in lines:
+        person.say(line)
+    config.stash[REAL_KEYS] = realkey.RealKeys(serials, socket, person)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    real = config.stash.get(REAL_KEYS, None)
+    if real is not None:
+        terminalreporter.write_line(f"--real-key: asked for {real.person.touches} touches and "
+                                    f"{real.person.reinserts} re-inserts")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On real keys: only the tests that plug keys, and those a real key can do."""
+    if REAL_KEYS not in config.stash:
+        return
+    selected, deselected = [], []
+    for item in items:
+        if "plug_keys" not in getattr(item, "fixturenames", ()):
+            deselected.append(item)
+            continue
+        selected.append(item)
+        reason = _virtual_only(item)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+        item.stash[USES_FIDO] = "fido" in (_source(item) + item.nodeid).lower()
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+def _virtual_only(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("virtual_only")
+    if marker is not None:
+        return "virtual key only: " + (marker.args[0] if marker.args else "it says so")
+    for source in [_source(item), *_fixture_sources(item)]:
+        reason = realkey.virtual_only_reason(source) if source else None
+        if reason:
+            return reason
+    return None
+
+
+def _source(item: pytest.Item) -> str:
+    return _source_of(getattr(item, "function", None))
+
+
+def _fixture_sources(item: pytest.Item) -> list[str]:
+    """The fixtures the test files define for themselves (conftest's know both modes)."""
+    info = getattr(item, "_fixtureinfo", None)
+    sources = []
+    for definitions in (info.name2fixturedefs.values() if info else ()):
+        function = definitions[-1].func
+        if Path(inspect.getfile(function)).name.startswith("test_"):
+            sources.append(_source_of(function))
+    return sources
+
+
+def _source_of(function: object) -> str:
+    try:
+        return inspect.getsource(function)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return ""
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +177,30 @@ def hwotp(vault_path: Path, monkeypatch: pytest.MonkeyPatch):
     return run
 
 
+class RealKeyPlugger:
+    """plug_keys on physical keys (--real-key): no rig of its own; the keys' OATH is reset at
+    each plug, FIDO2 when the test uses it and it is not blank (see helpers/realkey.py)."""
+
+    def __init__(self, real: realkey.RealKeys, uses_fido: bool) -> None:
+        self.real = real
+        self.uses_fido = uses_fido
+        self.rigs: list = []
+
+    def __call__(self, *keys, hidraw: bool | None = None):
+        for rig in self.rigs:
+            rig.release()
+        point_pcsc_link(self.real.socket)
+        rig = self.real.plug(keys, self.uses_fido)
+        self.rigs.append(rig)
+        return rig
+
+    @property
+    def current(self):
+        if not self.rigs:
+            raise RuntimeError("plug keys in first (plug_keys)")
+        return self.rigs[-1]
+
+
 class KeyPlugger:
     """plug_keys(KeyConfig(...) or VirtualKey, ..., hidraw=None) plugs one or two virtual keys
     into a new private pcscd (USB keys' FIDO interfaces also as /dev/hidrawN in the rig's mount
@@ -107,9 +232,14 @@ class KeyPlugger:
 
 
 @pytest.fixture
-def plug_keys(tmp_path: Path) -> Iterator[KeyPlugger]:
+def plug_keys(tmp_path: Path, request: pytest.FixtureRequest,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyPlugger]:
     """Everything plugged is torn down after the test, which fails if the virtual key recorded
     a bug of its own."""
+    real = request.config.stash.get(REAL_KEYS, None)
+    if real is not None:
+        yield from _real_plug_keys(real, request, monkeypatch)
+        return
     plugger = KeyPlugger(tmp_path)
     yield plugger
     # A PC/SC connection a test dropped without closing is freed by the garbage collector:
@@ -120,6 +250,41 @@ def plug_keys(tmp_path: Path) -> Iterator[KeyPlugger]:
         rig.stop()
     bugs = [error for rig in plugger.rigs for error in rig.internal_errors]
     assert not bugs, "the virtual key answered 6F00 for a bug of its own:\n" + bugs[0]
+
+
+def _real_plug_keys(real: realkey.RealKeys, request: pytest.FixtureRequest,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """The real keys are reachable from the first plug until the test ends (a test that plugs
+    nothing sees no pcscd); hwotp's touch prompts become a line for the person at the keys."""
+    from hwotp.cli import app
+
+    said = app.note
+
+    def note(message: str) -> None:
+        if message.startswith("Touch your"):
+            serials = re.findall(r"\b\d{6,}\b", message)
+            real.person.touch(int(serials[-1]) if serials else None)
+        said(message)
+
+    monkeypatch.setattr(app, "note", note)
+    # hwotp run as a process asks the same way (realkey_site/sitecustomize.py).
+    monkeypatch.setenv("REALKEY_PERSON", real.person.path)
+    monkeypatch.setenv("REALKEY_SERIALS", " ".join(str(serial) for serial in real.serials))
+    site = str(Path(__file__).with_name("realkey_site"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [site, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    # A test's own OATH session on the key stays open while hwotp or ykman runs: they share the
+    # key with it, as ykman does when told to (else it tries exclusive access first, and the
+    # failed attempt's connection fails again when it is freed).
+    monkeypatch.setenv("YKMAN_NO_EXCLUSIVE", "1")
+    plugger = RealKeyPlugger(real, request.node.stash.get(USES_FIDO, False))
+    try:
+        yield plugger
+    finally:
+        gc.collect()
+        for rig in plugger.rigs:
+            rig.release()
+        point_pcsc_link(NO_PCSCD)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pexpect
 import pyotp
 import pytest
 
-from helpers.keys import put
+from helpers.keys import ONE, TWO, put
 from helpers.samples import FIXED_TIME, PASSPHRASE
 from hwotp.errors import ExitCode
 from virtualkey.key import KeyConfig
@@ -29,7 +29,6 @@ GITHUB = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
 BANK = f"otpauth://totp/Bank:bob?secret={SECRET_B}&issuer=Bank"
 HOTP_URI = f"otpauth://hotp/Counter:carol?secret={SECRET}&issuer=Counter&counter=5"
 HWOTP = str(Path(sys.executable).with_name("hwotp"))
-ONE = 11111111
 
 CLOCK_HOOK = """\
 import os
@@ -602,11 +601,11 @@ def test_without_a_kernel_keyring_unlock_and_lock_say_so(hwotp, monkeypatch) -> 
 
 
 def test_the_config_chooses_the_default_key(plug_keys, hwotp, tmp_path: Path) -> None:
-    rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=22222222))
+    rig = plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
     put(rig.keys[0], "alice", "One")
     put(rig.keys[1], "bob", "Two")
     config = tmp_path / "device.toml"
-    config.write_text("device = 22222222\nuse_vault = false\n")
+    config.write_text(f"device = {TWO}\nuse_vault = false\n")
     chosen = hwotp("code", env={"HWOTP_CONFIG": str(config)})
     assert chosen.stdout == f"Two:bob  {totp()}  (30 s left)\n"
     overridden = hwotp("code", "--device", str(ONE), env={"HWOTP_CONFIG": str(config)})

@@ -11,6 +11,7 @@ from pathlib import Path
 import keyring.backend
 import pytest
 
+from helpers.keys import ONE, TWO
 from helpers.processes import run_hwotp, run_in_python
 from hwotp.cli.commands.doctor import doctor_fields, doctor_lines, summary
 from hwotp.usecases import doctor
@@ -541,7 +542,7 @@ def test_a_vault_only_user_on_a_fresh_machine_gets_notes_and_exit_0(hwotp, monke
 
 
 def test_one_key_is_listed_with_serial_and_firmware(hwotp, plug_keys, healthy_host) -> None:
-    plug_keys(KeyConfig(serial=12345678))
+    plug_keys(KeyConfig(serial=ONE))
     result = hwotp("doctor", "--json")
     assert result.exit_code == 0, result.everything
     report = json.loads(result.stdout)
@@ -551,7 +552,7 @@ def test_one_key_is_listed_with_serial_and_firmware(hwotp, plug_keys, healthy_ho
     assert checks["readers"][0]["detail"] == f"1: {YUBIKEY_READER} (YubiKey)"
     [key] = checks["key"]
     assert key["status"] == "ok"
-    assert "serial 12345678, firmware 5.7.2" in key["detail"]
+    assert f"serial {ONE}, firmware 5.7.2" in key["detail"]
     assert [name for name in checks] == [
         "pcscd",
         "readers",
@@ -567,13 +568,13 @@ def test_one_key_is_listed_with_serial_and_firmware(hwotp, plug_keys, healthy_ho
 def test_after_the_keys_and_pcscd_are_gone_doctor_says_so(
     hwotp, plug_keys, healthy_host, keys_used
 ) -> None:
-    rig = plug_keys(KeyConfig(serial=12345678))
-    assert "serial 12345678" in hwotp("doctor").stdout
+    rig = plug_keys(KeyConfig(serial=ONE))
+    assert f"serial {ONE}" in hwotp("doctor").stdout
     rig.stop()
     result = hwotp("doctor")
     assert result.exit_code == 16
     assert "PROBLEM  pcscd: not reachable" in result.stdout
-    assert "serial 12345678" not in result.stdout
+    assert f"serial {ONE}" not in result.stdout
     assert "Traceback" not in result.everything
 
 
@@ -586,12 +587,12 @@ def hwotp_doctor(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_two_keys_as_a_process(plug_keys) -> None:
-    plug_keys(KeyConfig(serial=11111111), KeyConfig(serial=22222222, firmware=(5, 4, 3)))
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO, firmware=(5, 4, 3)))
     result = hwotp_doctor()
     keys = [line for line in result.stdout.splitlines() if line.startswith("OK       key:")]
     assert len(keys) == 2, result.stdout + result.stderr
-    assert any("serial 11111111, firmware 5.7.2" in line for line in keys)
-    assert any("serial 22222222, firmware 5.4.3" in line for line in keys)
+    assert any(f"serial {ONE}, firmware 5.7.2" in line for line in keys)
+    assert any(f"serial {TWO}, firmware 5.4.3" in line for line in keys)
     assert "OK       readers: 2:" in result.stdout
     assert result.returncode == (16 if "PROBLEM" in result.stdout else 0)
     assert "Traceback" not in result.stderr
@@ -601,7 +602,7 @@ def test_a_key_held_exclusively_is_a_problem_with_a_fix(plug_keys) -> None:
     from smartcard.scard import SCARD_SHARE_EXCLUSIVE
     from smartcard.System import readers
 
-    plug_keys(KeyConfig(serial=12345678))
+    plug_keys(KeyConfig(serial=ONE))
     [reader] = readers()
     holder = reader.createConnection()
     holder.connect(mode=SCARD_SHARE_EXCLUSIVE)  # as gpg's scdaemon does

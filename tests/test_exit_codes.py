@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from helpers.keys import fill, session
+from helpers.keys import ONE, fill, session
 from helpers.processes import hwotp_script
 from helpers.samples import PASSPHRASE
 from hwotp.cli.failures import EXIT_CODE_MEANINGS
@@ -134,7 +134,7 @@ def exists(rig: Rig):
 
 def not_verified(rig: Rig):
     # A key whose flash stores something else than it was sent: its code differs.
-    keys = rig.plug_keys(KeyConfig(serial=11111111))
+    keys = rig.plug_keys(KeyConfig(serial=ONE))
     oath = keys.keys[0].oath
     parse = oath._parse_credential
 
@@ -164,24 +164,24 @@ def key_unavailable(rig: Rig):
 
 
 def touch_timeout(rig: Rig):
-    rig.plug_keys(KeyConfig(serial=11111111, touch="deny", touch_timeout=0.2))
+    rig.plug_keys(KeyConfig(serial=ONE, touch="deny", touch_timeout=0.2))
     return rig.run("enroll", "--uri", GITHUB)  # touch required
 
 
 def key_full(rig: Rig):
-    keys = rig.plug_keys(KeyConfig(serial=11111111))
+    keys = rig.plug_keys(KeyConfig(serial=ONE))
     fill(keys.keys[0], 64)
     return rig.run("enroll", "--uri", GITHUB, "--no-touch")
 
 
 def not_supported(rig: Rig):
-    rig.plug_keys(KeyConfig(serial=11111111, firmware=(4, 2, 6)))
+    rig.plug_keys(KeyConfig(serial=ONE, firmware=(4, 2, 6)))
     return rig.run("enroll", "--uri", GITHUB + "&algorithm=SHA512", "--no-touch")
 
 
 def pin_refused(rig: Rig):
     # A key on an NFC reader (pcscd, no hidraw needed); a new PIN below its minimum.
-    rig.plug_keys(KeyConfig(serial=11111111, transport="nfc"))
+    rig.plug_keys(KeyConfig(serial=ONE, transport="nfc"))
     return rig.run("fido2", "pin", "set", env={**rig.env, "HWOTP_FIDO2_NEW_PIN": "12"})
 
 
@@ -282,14 +282,14 @@ def test_usage_errors_and_suggestions_start_with_hwotp(rig: Rig) -> None:
 def test_a_password_that_cannot_be_asked_for_is_cancelled_not_bad_input(rig: Rig) -> None:
     """No terminal and nothing on standard input: exit 8 ("there was no terminal to ask"), for
     the vault passphrase as for a key's OATH password, never 3 (bad input)."""
-    keys = rig.plug_keys(KeyConfig(serial=11111111))
+    keys = rig.plug_keys(KeyConfig(serial=ONE))
     oath = session(keys.keys[0])
     oath.set_key(oath.derive_key("key words"))
     env = {k: v for k, v in rig.env.items() if k != "HWOTP_PASSPHRASE"}
     result = rig.run("list", "--no-vault", env=env, stdin=subprocess.DEVNULL)
     assert result.returncode == 8, result.stderr
     assert result.stderr.splitlines()[-1].startswith(
-        "hwotp: no OATH password for YubiKey 11111111: type it at a terminal"
+        f"hwotp: no OATH password for YubiKey {ONE}: type it at a terminal"
     )
     assert (
         rig.run("list", "--no-vault", env=env | {"HWOTP_OATH_PASSWORD": "key words"}).returncode

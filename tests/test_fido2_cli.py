@@ -25,6 +25,7 @@ from helpers.fido import (
     user,
     verify_self_attestation,
 )
+from helpers.keys import ONE, TWO
 from helpers.processes import hwotp_script
 from virtualkey.key import KeyConfig
 
@@ -67,11 +68,11 @@ def keys_json(hwotp_on_keys, *args: str) -> list[dict]:
 
 
 def test_keys_lists_two_usb_keys_and_device_picks_one(plug_keys, hwotp_on_keys):
-    plug_keys(KeyConfig(serial=20200001), KeyConfig(serial=20200002, nfc=False,
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO, nfc=False,
                                                     firmware=(5, 4, 3)))
     first, second = keys_json(hwotp_on_keys)
     assert first == {
-        "name": "YubiKey 5 NFC 20200001", "model": "YubiKey 5 NFC", "serial": 20200001,
+        "name": f"YubiKey 5 NFC {ONE}", "model": "YubiKey 5 NFC", "serial": ONE,
         "path": "/dev/hidraw0", "transport": "usb",
         "aaguid": "a25342c0-3cdc-4414-8e46-f4807fca511c", "firmware": "5.7.2",
         "versions": ["U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1"],
@@ -81,34 +82,34 @@ def test_keys_lists_two_usb_keys_and_device_picks_one(plug_keys, hwotp_on_keys):
         "pin_needs_power_cycle": None, "free_passkey_slots": 100, "can_hold_backup": True,
     }
     assert (second["serial"], second["path"], second["firmware"]) == (
-        20200002, "/dev/hidraw1", "5.4.3")
+        TWO, "/dev/hidraw1", "5.4.3")
     assert second["free_passkey_slots"] == 25  # below firmware 5.7
-    assert keys_json(hwotp_on_keys, "--device", "20200002") == [second]
+    assert keys_json(hwotp_on_keys, "--device", str(TWO)) == [second]
     assert keys_json(hwotp_on_keys, "--device", "/dev/hidraw0") == [first]
     text = hwotp_on_keys("fido2", "keys")
     assert text.exit_code == 0, text.stderr
-    assert "YubiKey 5 NFC 20200001  (serial 20200001, usb, /dev/hidraw0)" in text.stdout
+    assert f"YubiKey 5 NFC {ONE}  (serial {ONE}, usb, /dev/hidraw0)" in text.stdout
     assert "can hold a vault backup (hmac-secret)" in text.stdout
     assert "not set (at least 4 characters" in text.stdout
     missing = one_sentence(hwotp_on_keys("fido2", "keys", "--device", "999"), 12)
     assert missing == ("hwotp: no security key with serial or path 999 "
-                       "(found: 20200001, 20200002)")
+                       f"(found: {ONE}, {TWO})")
 
 
 def test_a_command_for_one_key_refuses_to_guess_among_two(plug_keys, hwotp_on_keys):
-    plug_keys(KeyConfig(serial=20200011), KeyConfig(serial=20200012))
+    plug_keys(KeyConfig(serial=ONE), KeyConfig(serial=TWO))
     line = one_sentence(hwotp_on_keys("fido2", "pin", "set", new_pin=PIN), 2)
-    assert line == ("hwotp: 2 security keys are present (YubiKey 5 NFC 20200011, YubiKey 5 NFC "
-                    "20200012); choose one with --device SERIAL or --device PATH")
-    assert hwotp_on_keys("fido2", "pin", "set", "--device", "20200012",
+    assert line == (f"hwotp: 2 security keys are present (YubiKey 5 NFC {ONE}, YubiKey 5 NFC "
+                    f"{TWO}); choose one with --device SERIAL or --device PATH")
+    assert hwotp_on_keys("fido2", "pin", "set", "--device", str(TWO),
                          new_pin=PIN).exit_code == 0
     pins = [row["pin_set"] for row in keys_json(hwotp_on_keys)]
     assert pins == [False, True]
 
 
 def test_no_key_at_all_is_exit_12(plug_keys, hwotp_on_keys):
-    rig = plug_keys(KeyConfig(serial=20200015))
-    rig.pull_out(20200015)  # pcscd runs, its reader is empty, no hidraw node
+    rig = plug_keys(KeyConfig(serial=TWO))
+    rig.pull_out(TWO)  # pcscd runs, its reader is empty, no hidraw node
     assert one_sentence(hwotp_on_keys("fido2", "keys"), 12) == (
         "hwotp: no FIDO2 security key found")
 
@@ -125,11 +126,11 @@ def test_a_key_on_an_nfc_reader_is_listed_through_pcscd(plug_keys, hwotp_on_keys
 
 
 def test_pin_set_from_standard_input_then_change(plug_keys, hwotp_on_keys):
-    plug_keys(KeyConfig(serial=20200021))
+    plug_keys(KeyConfig(serial=ONE))
     done = hwotp_on_keys("fido2", "pin", "set", stdin=PIN + "\n")
     assert done.exit_code == 0, done.stderr
     assert "needs at least 4 characters; 8 wrong tries in all block it" in done.stderr
-    assert "Set the PIN of YubiKey 5 NFC 20200021." in done.stderr
+    assert f"Set the PIN of YubiKey 5 NFC {ONE}." in done.stderr
     assert keys_json(hwotp_on_keys)[0]["pin_retries"] == 8
     again = one_sentence(hwotp_on_keys("fido2", "pin", "set", new_pin=PIN), 2)
     assert "has a PIN already" in again
@@ -138,7 +139,7 @@ def test_pin_set_from_standard_input_then_change(plug_keys, hwotp_on_keys):
     assert changed.exit_code == 0, changed.stderr
     # The old PIN is wrong now, the new one right.
     wrong = one_sentence(hwotp_on_keys("fido2", "credentials", "list", pin=PIN), 17)
-    assert wrong == ("hwotp: wrong PIN for YubiKey 5 NFC 20200021 (7 tries left before the PIN "
+    assert wrong == (f"hwotp: wrong PIN for YubiKey 5 NFC {ONE} (7 tries left before the PIN "
                      "blocks)")
     listed = hwotp_on_keys("fido2", "credentials", "list", pin=NEW_PIN)
     assert listed.exit_code == 0, listed.stderr
@@ -147,9 +148,9 @@ def test_pin_set_from_standard_input_then_change(plug_keys, hwotp_on_keys):
 
 
 def test_a_new_pin_below_the_minimum_is_refused_and_nothing_set(plug_keys, hwotp_on_keys):
-    plug_keys(KeyConfig(serial=20200031))
+    plug_keys(KeyConfig(serial=ONE))
     line = one_sentence(hwotp_on_keys("fido2", "pin", "set", new_pin="123"), 17)
-    assert line == ("hwotp: the new PIN is too short: YubiKey 5 NFC 20200031 needs at least 4 "
+    assert line == (f"hwotp: the new PIN is too short: YubiKey 5 NFC {ONE} needs at least 4 "
                     "characters")
     assert keys_json(hwotp_on_keys)[0]["pin_set"] is False
     no_pin = one_sentence(hwotp_on_keys("fido2", "pin", "change", pin=PIN, new_pin=NEW_PIN), 2)
@@ -158,7 +159,7 @@ def test_a_new_pin_below_the_minimum_is_refused_and_nothing_set(plug_keys, hwotp
 
 def test_wrong_pins_ask_for_a_power_cycle_after_three_and_block_after_eight(
         plug_keys, hwotp_on_keys):
-    serial = 20200041
+    serial = ONE
     rig = plug_keys(KeyConfig(serial=serial))
     assert hwotp_on_keys("fido2", "pin", "set", new_pin=PIN).exit_code == 0
 
@@ -168,7 +169,7 @@ def test_wrong_pins_ask_for_a_power_cycle_after_three_and_block_after_eight(
 
     assert change("1111").endswith("(7 tries left before the PIN blocks)")
     assert change("1111").endswith("(6 tries left before the PIN blocks)")
-    waiting = ("hwotp: YubiKey 5 NFC 20200041 takes no more PINs after three wrong ones in a "
+    waiting = (f"hwotp: YubiKey 5 NFC {ONE} takes no more PINs after three wrong ones in a "
                "row (5 tries left before the PIN blocks): unplug the key and plug it back in "
                "(take it off the reader), then try again")
     assert change("1111") == waiting  # the third wrong PIN in a row
@@ -180,7 +181,7 @@ def test_wrong_pins_ask_for_a_power_cycle_after_three_and_block_after_eight(
         for _ in range(wrong):
             change("1111")
     blocked = change(PIN)
-    assert blocked == ("hwotp: the PIN of YubiKey 5 NFC 20200041 is blocked after too many "
+    assert blocked == (f"hwotp: the PIN of YubiKey 5 NFC {ONE} is blocked after too many "
                        "wrong tries; only a reset of the key (which deletes its passkeys) makes "
                        "it usable; hwotp fido2 reset does that")
     assert "blocked (only a reset" in hwotp_on_keys("fido2", "keys").stdout
@@ -190,7 +191,7 @@ def test_wrong_pins_ask_for_a_power_cycle_after_three_and_block_after_eight(
 
 
 def test_reset_right_after_plugging_in_with_a_touch(plug_keys, hwotp_on_keys):
-    serial = 20200051
+    serial = ONE
     rig = plug_keys(KeyConfig(serial=serial, touch_delay=0.3))
     assert hwotp_on_keys("fido2", "pin", "set", new_pin=PIN).exit_code == 0
     refused = one_sentence(hwotp_on_keys("fido2", "reset"), 8)
@@ -199,33 +200,33 @@ def test_reset_right_after_plugging_in_with_a_touch(plug_keys, hwotp_on_keys):
     rig.plug_in(serial)  # the key's reset window (5 s) opens
     done = hwotp_on_keys("fido2", "reset", "--force")
     assert done.exit_code == 0, done.stderr
-    assert "Touch YubiKey 5 NFC 20200051 to confirm the reset." in done.stderr
+    assert f"Touch YubiKey 5 NFC {ONE} to confirm the reset." in done.stderr
     assert keys_json(hwotp_on_keys)[0]["pin_set"] is False
 
 
 def test_reset_outside_the_window_after_power_up_is_refused(plug_keys, hwotp_on_keys):
-    serial = 20200061
+    serial = ONE
     rig = plug_keys(KeyConfig(serial=serial))
     assert hwotp_on_keys("fido2", "pin", "set", new_pin=PIN).exit_code == 0
     rig.key(serial).authenticator.reset_window = 0.0  # as if plugged in long ago
     line = one_sentence(hwotp_on_keys("fido2", "reset", "--force"), 12)
-    assert line == ("hwotp: YubiKey 5 NFC 20200061 takes a reset only within 5 seconds of being "
+    assert line == (f"hwotp: YubiKey 5 NFC {ONE} takes a reset only within 5 seconds of being "
                     "plugged in: unplug it, plug it back in and run the reset again at once")
     assert keys_json(hwotp_on_keys)[0]["pin_set"] is True
 
 
 def test_reset_without_a_touch_is_exit_13_and_nothing_reset(plug_keys, hwotp_on_keys):
-    serial = 20200071
+    serial = ONE
     rig = plug_keys(KeyConfig(serial=serial, touch="deny", touch_timeout=0.5))
     assert hwotp_on_keys("fido2", "pin", "set", new_pin=PIN).exit_code == 0
     rig.key(serial).authenticator.reset_window = None
     line = one_sentence(hwotp_on_keys("fido2", "reset", "--force"), 13)
-    assert line == "hwotp: YubiKey 5 NFC 20200071 was not touched in time; nothing was reset"
+    assert line == f"hwotp: YubiKey 5 NFC {ONE} was not touched in time; nothing was reset"
     assert keys_json(hwotp_on_keys)[0]["pin_set"] is True
 
 
 def test_reset_at_a_terminal_asks_for_the_serial_a_replug_and_a_touch(plug_keys):
-    serial = 20200081
+    serial = ONE
     rig = plug_keys(KeyConfig(serial=serial, touch_delay=0.3))
     command = rig.command([hwotp_script(), "fido2", "reset"])
     child = pexpect.spawn(command[0], command[1:], encoding="utf-8", timeout=30)
@@ -335,7 +336,7 @@ def test_credentials_need_the_right_pin(nfc_rig, hwotp_on_keys):
 
 
 def test_no_pin_in_output_or_debug_log(plug_keys, hwotp_on_keys):
-    plug_keys(KeyConfig(serial=20200091))
+    plug_keys(KeyConfig(serial=ONE))
     runs = [
         hwotp_on_keys("--debug", "fido2", "pin", "set", new_pin=PIN),
         hwotp_on_keys("--debug", "fido2", "pin", "change", pin="4712", new_pin=NEW_PIN),
@@ -355,7 +356,7 @@ def test_credentials_over_usb_hid_from_a_passkey_a_site_registered(plug_keys, hw
                                                                    run_on_keys):
     """The passkey is made by a user's FIDO2 program in the rig's namespace (tests/
     fido2_user.py, python-fido2's Fido2Client over hidraw) and verified by Fido2Server here."""
-    plug_keys(KeyConfig(serial=20200101))
+    plug_keys(KeyConfig(serial=ONE))
     assert hwotp_on_keys("fido2", "pin", "set", new_pin=PIN).exit_code == 0
     server = Fido2Server(PublicKeyCredentialRpEntity(id="example.com", name="Example"),
                          attestation="direct", verify_attestation=verify_self_attestation)
@@ -377,7 +378,7 @@ def test_credentials_over_usb_hid_from_a_passkey_a_site_registered(plug_keys, hw
     assert deleted.exit_code == 0, deleted.stderr
     empty = hwotp_on_keys("fido2", "credentials", "list", pin=PIN)
     assert (empty.exit_code, empty.stdout) == (0, "")
-    assert "YubiKey 5 NFC 20200101 holds no passkeys (100 free slots)." in empty.stderr
+    assert f"YubiKey 5 NFC {ONE} holds no passkeys (100 free slots)." in empty.stderr
 
 
 # The group other modules attach to

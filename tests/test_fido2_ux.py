@@ -23,6 +23,7 @@ from helpers.fidovault import (
     ok,
     set_pin,
 )
+from helpers.keys import ONE, TWO
 from helpers.processes import hwotp_script
 from helpers.samples import GITHUB, PASSPHRASE
 from hwotp.errors import ExitCode
@@ -42,7 +43,7 @@ def usb(plug_keys, tmp_path: Path):
 
 
 def test_register_with_two_keys_and_no_device_asks_nothing_first(usb) -> None:
-    machine = usb(key_config(22000001), key_config(22000002))
+    machine = usb(key_config(ONE), key_config(TWO))
     machine.made_vault()
     before = machine.vault.read_bytes()
     # No passphrase anywhere: asking for it would end the command with exit 8.
@@ -52,32 +53,32 @@ def test_register_with_two_keys_and_no_device_asks_nothing_first(usb) -> None:
 
 
 def test_uv_on_a_key_without_a_pin_is_refused_before_the_passphrase(usb) -> None:
-    machine = usb(key_config(22000011))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     result = machine.hwotp("--use-passphrase", "fido2", "register", "--uv", "--device",
-                           "22000011")
+                           str(ONE))
     assert "has no PIN yet" in failed(result, ExitCode.PIN_REFUSED)
-    assert not exchanges(machine.rig, 22000011, MAKE_CREDENTIAL)
+    assert not exchanges(machine.rig, ONE, MAKE_CREDENTIAL)
 
 
 def test_a_bad_label_and_a_key_registered_already_are_said_before_the_passphrase(usb) -> None:
-    machine = usb(key_config(22000021))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     blank = failed(machine.hwotp("fido2", "register", "--label", " x"), ExitCode.BAD_INPUT)
     assert blank == "hwotp: the label cannot be used: a label has no surrounding blanks"
     ok(machine.register("--label", "x"))
     registered = machine.vault.read_bytes()
     # Neither passphrase nor the registered key's touch: the probe tells without them.
-    again = machine.hwotp("fido2", "register", "--device", "22000021")
+    again = machine.hwotp("fido2", "register", "--device", str(ONE))
     assert failed(again, ExitCode.EXISTS).startswith(
-        "hwotp: YubiKey 5 NFC 22000021 is already registered (slot ")
+        f"hwotp: YubiKey 5 NFC {ONE} is already registered (slot ")
     assert "Touch" not in again.stderr
     assert machine.vault.read_bytes() == registered
 
 
 def test_a_key_with_a_pin_is_asked_for_it_once(usb) -> None:
-    machine = usb(key_config(22000031))
-    set_pin(machine.rig, 22000031)
+    machine = usb(key_config(ONE))
+    set_pin(machine.rig, ONE)
     machine.made_vault()
     # One line of standard input holds the PIN: a second question would find nothing (exit 8).
     for uv in ("--uv", "--no-uv"):
@@ -99,17 +100,17 @@ def _spawn(machine: Machine, *args: str) -> pexpect.spawn:
 
 
 def test_a_new_pin_too_short_is_said_before_the_confirmation(usb) -> None:
-    machine = usb(key_config(22000041))
+    machine = usb(key_config(ONE))
     child = _spawn(machine, "fido2", "pin", "set")
     try:
-        child.expect("New PIN for YubiKey 5 NFC 22000041")
+        child.expect(f"New PIN for YubiKey 5 NFC {ONE}")
         child.sendline("12")
         child.expect(pexpect.EOF)
     finally:
         child.close()
     assert child.exitstatus == ExitCode.PIN_REFUSED
     assert "Repeat for confirmation" not in child.before
-    assert "hwotp: the new PIN is too short: YubiKey 5 NFC 22000041 needs at least 4" \
+    assert f"hwotp: the new PIN is too short: YubiKey 5 NFC {ONE} needs at least 4" \
         in child.before
     child = _spawn(machine, "fido2", "pin", "set")
     try:
@@ -122,7 +123,7 @@ def test_a_new_pin_too_short_is_said_before_the_confirmation(usb) -> None:
         child.sendline(PIN)
         child.expect("Repeat for confirmation")
         child.sendline(PIN)
-        child.expect("Set the PIN of YubiKey 5 NFC 22000041.")
+        child.expect(f"Set the PIN of YubiKey 5 NFC {ONE}.")
         child.expect(pexpect.EOF)
     finally:
         child.close()
@@ -133,7 +134,7 @@ def test_a_new_pin_too_short_is_said_before_the_confirmation(usb) -> None:
 
 
 def test_commands_that_need_a_vault_say_how_to_make_one(usb) -> None:
-    machine = usb(key_config(22000051))
+    machine = usb(key_config(ONE))
     expected = (f"hwotp: there is no vault at {machine.vault} yet; 'hwotp enroll --in-vault' "
                 "creates it with a first credential")
     for command in (["fido2", "register"], ["fido2", "verify"], ["vault", "slots"],
@@ -149,7 +150,7 @@ def test_commands_that_need_a_vault_say_how_to_make_one(usb) -> None:
 
 
 def test_changing_the_passphrase_of_a_vault_without_one_asks_nothing(usb) -> None:
-    machine = usb(key_config(22000061))
+    machine = usb(key_config(ONE))
     vault = Vault.create(machine.vault, PASSPHRASE, [CREDENTIAL])
     vault.add_recovery_key(os.urandom(20))
     (passphrase_slot,) = fmt.parse(machine.vault.read_bytes()).header.scrypt_slots()
@@ -167,12 +168,12 @@ def test_changing_the_passphrase_of_a_vault_without_one_asks_nothing(usb) -> Non
 
 
 def test_a_sentence_that_starts_with_a_key_name_keeps_its_capitals(usb) -> None:
-    machine = usb(key_config(22000071))
-    set_pin(machine.rig, 22000071)
-    result = machine.hwotp("fido2", "pin", "set", "--device", "22000071",
+    machine = usb(key_config(ONE))
+    set_pin(machine.rig, ONE)
+    result = machine.hwotp("fido2", "pin", "set", "--device", str(ONE),
                            HWOTP_FIDO2_NEW_PIN=PIN)
     assert failed(result, ExitCode.USAGE).startswith(
-        "hwotp: YubiKey 5 NFC 22000071 has a PIN already; use 'hwotp fido2 pin change'")
+        f"hwotp: YubiKey 5 NFC {ONE} has a PIN already; use 'hwotp fido2 pin change'")
 
 
 @pytest.mark.parametrize(("said", "printed"), [

@@ -30,6 +30,7 @@ from helpers.fidovault import (
     set_pin,
     verify_with_server,
 )
+from helpers.keys import ONE, TWO
 from helpers.processes import hwotp_script
 from helpers.samples import PASSPHRASE
 from hwotp.errors import ExitCode
@@ -49,17 +50,17 @@ def usb(plug_keys, tmp_path: Path):
 
 
 def test_a_registered_key_opens_the_vault_and_the_passphrase_still_does(usb) -> None:
-    machine = usb(key_config(21000001, touch_delay=0.2))
+    machine = usb(key_config(ONE, touch_delay=0.2))
     machine.made_vault()
     registered = ok(machine.register("--label", "blue key"))
     assert registered.stderr.count("Touch your security key blue key") == 2  # make, then prove
-    assert "Registered YubiKey 5 NFC 21000001 as key slot" in registered.stderr
+    assert f"Registered YubiKey 5 NFC {ONE} as key slot" in registered.stderr
     (slot,) = fido2_slots(machine)
     assert (slot["label"], slot["rp"], slot["uv"]) == ("blue key", RP_ID, False)
     assert slot["aaguid"] == "a25342c0-3cdc-4414-8e46-f4807fca511c"
 
     by_key = ok(machine.hwotp("list"))
-    assert "Touch your security key blue key (YubiKey 5 NFC 21000001)." in by_key.stderr
+    assert f"Touch your security key blue key (YubiKey 5 NFC {ONE})." in by_key.stderr
     by_passphrase = ok(machine.hwotp("list", HWOTP_PASSPHRASE=PASSPHRASE))
     assert "Touch" not in by_passphrase.stderr
     assert by_key.stdout == by_passphrase.stdout and "Acme:al" in by_key.stdout
@@ -67,7 +68,7 @@ def test_a_registered_key_opens_the_vault_and_the_passphrase_still_does(usb) -> 
     assert skipped.stdout == by_key.stdout and "Touch" not in skipped.stderr
     skipped = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n", HWOTP_SKIP_SECURITY_KEYS="1"))
     assert skipped.stdout == by_key.stdout and "Touch" not in skipped.stderr
-    assert verify_with_server(machine.rig, 21000001, slot) == 2  # register's and list's
+    assert verify_with_server(machine.rig, ONE, slot) == 2  # register's and list's
 
     slots = json.loads(ok(machine.hwotp("vault", "slots", "--json")).stdout)
     key_row = next(row for row in slots if row["type"] == "fido2-hmac-secret")
@@ -76,37 +77,37 @@ def test_a_registered_key_opens_the_vault_and_the_passphrase_still_does(usb) -> 
 
 
 def test_two_keys_registered_each_opens_alone(usb) -> None:
-    machine = usb(key_config(21000011), key_config(21000012))
+    machine = usb(key_config(ONE), key_config(TWO))
     machine.made_vault()
-    ok(machine.register("--label", "first", "--device", "21000011"))
+    ok(machine.register("--label", "first", "--device", str(ONE)))
     second = ok(machine.register("--label", "second"))  # the one not registered yet
-    assert "21000012" in second.stderr
+    assert str(TWO) in second.stderr
     assert [slot["label"] for slot in fido2_slots(machine)] == ["first", "second"]
     drill = ok(machine.hwotp("fido2", "verify"))
     assert [line.split()[1] for line in drill.stdout.splitlines()] == ["'first'", "'second'"]
     # One key alone opens it (`vault slots` names the slot that did; it reads no OATH).
-    machine.rig.pull_out(21000011)
+    machine.rig.pull_out(ONE)
     assert opened_by(machine) == "second"
-    machine.rig.plug_in(21000011)
-    machine.rig.pull_out(21000012)
+    machine.rig.plug_in(ONE)
+    machine.rig.pull_out(TWO)
     assert opened_by(machine) == "first"
-    for serial, slot in zip((21000011, 21000012), fido2_slots(machine), strict=True):
+    for serial, slot in zip((ONE, TWO), fido2_slots(machine), strict=True):
         assert verify_with_server(machine.rig, serial, slot) >= 2
 
 
 def test_an_unregistered_key_is_named_and_the_passphrase_asked(usb) -> None:
-    machine = usb(key_config(21000021), key_config(21000022))
+    machine = usb(key_config(ONE), key_config(TWO))
     machine.made_vault()
-    ok(machine.register("--label", "mine", "--device", "21000021"))
-    machine.rig.pull_out(21000021)
+    ok(machine.register("--label", "mine", "--device", str(ONE)))
+    machine.rig.pull_out(ONE)
     before = machine.vault.read_bytes()
     drill = failed(machine.hwotp("fido2", "verify"), ExitCode.SECURITY_KEY_UNKNOWN)
-    assert drill == ("hwotp: YubiKey 5 NFC 21000022 is not registered to this vault (it opens "
+    assert drill == (f"hwotp: YubiKey 5 NFC {TWO} is not registered to this vault (it opens "
                      "none of its slots)")
     # Nothing on standard input: the plugged key is probed, named, and the passphrase asked.
     probed = machine.hwotp("vault", "slots")
     assert probed.exit_code == ExitCode.CANCELLED, probed.everything
-    assert "YubiKey 5 NFC 21000022) is not registered to this vault; using the passphrase" in (
+    assert f"YubiKey 5 NFC {TWO}) is not registered to this vault; using the passphrase" in (
         probed.stderr)
     listed = ok(machine.hwotp("vault", "slots", stdin=PASSPHRASE + "\n"))
     assert "passphrase (scrypt)  (opened it now)" in listed.stdout
@@ -122,7 +123,7 @@ def test_an_unregistered_key_is_named_and_the_passphrase_asked(usb) -> None:
 
 
 def test_verify_records_when_each_key_proved_itself(usb) -> None:
-    machine = usb(key_config(21000031))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     ok(machine.register("--label", "drill"))
 
@@ -134,7 +135,7 @@ def test_verify_records_when_each_key_proved_itself(usb) -> None:
     first = proved()
     time.sleep(1.1)  # the record is in whole seconds
     drill = ok(machine.hwotp("fido2", "verify"))
-    assert drill.stdout.endswith("'drill' (YubiKey 5 NFC 21000031): opens the vault\n")
+    assert drill.stdout.endswith(f"'drill' (YubiKey 5 NFC {ONE}): opens the vault\n")
     assert proved() > first
     listing = ok(machine.hwotp("vault", "slots", HWOTP_PASSPHRASE=PASSPHRASE)).stdout
     assert f"security key 'drill'  (last proved {proved()[:10]})" in listing
@@ -157,24 +158,24 @@ def test_verify_records_when_each_key_proved_itself(usb) -> None:
 
 
 def test_a_touch_not_given_ends_register_and_unlock_with_one_sentence(usb) -> None:
-    machine = usb(key_config(21000041, touch="deny", touch_timeout=0.3))
+    machine = usb(key_config(ONE, touch="deny", touch_timeout=0.3))
     machine.made_vault()
     before = machine.vault.read_bytes()
     message = failed(machine.register("--label", "x"), ExitCode.TOUCH_TIMEOUT)
-    assert message == "hwotp: YubiKey 5 NFC 21000041 was not touched in time"
+    assert message == f"hwotp: YubiKey 5 NFC {ONE} was not touched in time"
     assert machine.vault.read_bytes() == before
-    machine.rig.key(21000041).presence.policy = "auto"
+    machine.rig.key(ONE).presence.policy = "auto"
     ok(machine.register("--label", "x"))
     registered = machine.vault.read_bytes()
-    machine.rig.key(21000041).presence.policy = "deny"
+    machine.rig.key(ONE).presence.policy = "deny"
     message = failed(machine.hwotp("list"), ExitCode.TOUCH_TIMEOUT)
-    assert message == "hwotp: YubiKey 5 NFC 21000041 was not touched in time"
+    assert message == f"hwotp: YubiKey 5 NFC {ONE} was not touched in time"
     assert machine.vault.read_bytes() == registered
 
 
 def test_a_slot_made_with_the_pin_asks_for_it_every_time(usb) -> None:
-    machine = usb(key_config(21000051))
-    set_pin(machine.rig, 21000051)
+    machine = usb(key_config(ONE))
+    set_pin(machine.rig, ONE)
     machine.made_vault()
     ok(machine.register("--label", "pinned", HWOTP_FIDO2_PIN=PIN))  # --uv by default: a PIN
     (slot,) = fido2_slots(machine)
@@ -183,33 +184,33 @@ def test_a_slot_made_with_the_pin_asks_for_it_every_time(usb) -> None:
     opened = ok(machine.hwotp("list", HWOTP_FIDO2_PIN=PIN))
     assert "Acme:al" in opened.stdout
     wrong = failed(machine.hwotp("list", HWOTP_FIDO2_PIN="9876"), ExitCode.PIN_REFUSED)
-    assert wrong.startswith("hwotp: wrong PIN for YubiKey 5 NFC 21000051 (")
+    assert wrong.startswith(f"hwotp: wrong PIN for YubiKey 5 NFC {ONE} (")
     assert "tries left" in wrong and "9876" not in wrong
     none = failed(machine.hwotp("list"), ExitCode.CANCELLED)
     assert "HWOTP_FIDO2_PIN" in none
     assert machine.vault.read_bytes() == registered
-    assert verify_with_server(machine.rig, 21000051, slot, uv=True) == 2
+    assert verify_with_server(machine.rig, ONE, slot, uv=True) == 2
 
 
 def test_a_slot_made_without_the_pin_never_asks_for_it(usb) -> None:
-    machine = usb(key_config(21000061))
-    set_pin(machine.rig, 21000061)
+    machine = usb(key_config(ONE))
+    set_pin(machine.rig, ONE)
     machine.made_vault()
     ok(machine.register("--label", "plain", "--no-uv", HWOTP_FIDO2_PIN=PIN))
     (slot,) = fido2_slots(machine)
     assert slot["uv"] is False
     opened = ok(machine.hwotp("list"))  # no PIN anywhere, and none asked
     assert "Acme:al" in opened.stdout and "PIN" not in opened.stderr
-    assert verify_with_server(machine.rig, 21000061, slot, uv=False) == 2
+    assert verify_with_server(machine.rig, ONE, slot, uv=False) == 2
 
 
 def test_a_blocked_pin_is_one_sentence_with_what_to_do(usb) -> None:
-    machine = usb(key_config(21000071))
-    set_pin(machine.rig, 21000071)
+    machine = usb(key_config(ONE))
+    set_pin(machine.rig, ONE)
     machine.made_vault()
     ok(machine.register("--label", "pinned", "--uv", HWOTP_FIDO2_PIN=PIN))
     registered = machine.vault.read_bytes()
-    machine.rig.key(21000071).authenticator.pin.retries = 1  # seven wrong PINs before
+    machine.rig.key(ONE).authenticator.pin.retries = 1  # seven wrong PINs before
     last_try = failed(machine.hwotp("list", HWOTP_FIDO2_PIN="9876"), ExitCode.PIN_REFUSED)
     assert "9876" not in last_try
     blocked = failed(machine.hwotp("list", HWOTP_FIDO2_PIN=PIN), ExitCode.PIN_REFUSED)
@@ -223,11 +224,11 @@ def test_a_blocked_pin_is_one_sentence_with_what_to_do(usb) -> None:
 
 
 def test_a_passphrase_on_standard_input_is_never_sent_to_a_key_as_its_pin(usb) -> None:
-    machine = usb(key_config(21000151))
-    set_pin(machine.rig, 21000151)
+    machine = usb(key_config(ONE))
+    set_pin(machine.rig, ONE)
     machine.made_vault()
     ok(machine.register("--label", "pinned", "--uv", HWOTP_FIDO2_PIN=PIN))
-    pin = machine.rig.key(21000151).authenticator.pin
+    pin = machine.rig.key(ONE).authenticator.pin
     for _ in range(3):  # a cron job that worked before the key was registered
         listed = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
         assert "Acme:al" in listed.stdout and "Touch" not in listed.stderr
@@ -239,7 +240,7 @@ def test_a_passphrase_on_standard_input_is_never_sent_to_a_key_as_its_pin(usb) -
     # A script that chose the key gives its PIN in HWOTP_FIDO2_PIN, never on standard input.
     chosen = failed(machine.hwotp("--use-security-key", "list", stdin=PIN + "\n"),
                     ExitCode.CANCELLED)
-    assert chosen == ("hwotp: no PIN for YubiKey 5 NFC 21000151: a PIN that opens the vault is "
+    assert chosen == (f"hwotp: no PIN for YubiKey 5 NFC {ONE}: a PIN that opens the vault is "
                       "never read from standard input; set HWOTP_FIDO2_PIN")
     assert pin.retries == 8
     by_key = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n", HWOTP_FIDO2_PIN=PIN))
@@ -252,15 +253,15 @@ def test_a_passphrase_on_standard_input_is_never_sent_to_a_key_as_its_pin(usb) -
 
 
 def test_a_key_without_uv_waits_for_no_touch_when_a_passphrase_is_given(usb) -> None:
-    machine = usb(key_config(21000161))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     ok(machine.register("--label", "plain", "--no-uv"))
-    machine.rig.key(21000161).presence.policy = "deny"  # nobody at the machine to touch it
+    machine.rig.key(ONE).presence.policy = "deny"  # nobody at the machine to touch it
     listed = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
     assert "Acme:al" in listed.stdout and "Touch" not in listed.stderr
     # Nothing on standard input (a launcher, cron): the key is asked, as before.
     waited = failed(machine.hwotp("list"), ExitCode.TOUCH_TIMEOUT)
-    assert waited == "hwotp: YubiKey 5 NFC 21000161 was not touched in time"
+    assert waited == f"hwotp: YubiKey 5 NFC {ONE} was not touched in time"
     assert failed(machine.hwotp("list", HWOTP_USE_SECURITY_KEY="1", stdin=PASSPHRASE + "\n"),
                   ExitCode.TOUCH_TIMEOUT) == waited
 
@@ -268,10 +269,10 @@ def test_a_key_without_uv_waits_for_no_touch_when_a_passphrase_is_given(usb) -> 
 def test_a_wrong_line_from_a_script_points_at_the_key_and_an_empty_pin_variable_is_unset(
     usb,
 ) -> None:
-    machine = usb(key_config(21000162))
+    machine = usb(key_config(TWO))
     machine.made_vault()
     ok(machine.register("--label", "plain", "--no-uv"))
-    machine.rig.key(21000162).presence.policy = "deny"
+    machine.rig.key(TWO).presence.policy = "deny"
     wrong = failed(machine.hwotp("list", stdin="not the passphrase\n"),
                    ExitCode.WRONG_PASSPHRASE)
     assert wrong.startswith("hwotp: wrong passphrase") and "--use-security-key" in wrong
@@ -281,7 +282,7 @@ def test_a_wrong_line_from_a_script_points_at_the_key_and_an_empty_pin_variable_
 
 
 def test_recovery_codes_read_after_the_passphrase_line_or_without_one(usb) -> None:
-    machine = usb(key_config(21000171))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     ok(machine.register("--label", "plain", "--no-uv"))
     codes = ["hunter2secret99", "qqqq-wwww-1111", "rrrr-tttt-2222"]
@@ -296,7 +297,7 @@ def test_recovery_codes_read_after_the_passphrase_line_or_without_one(usb) -> No
     shown = ok(machine.hwotp("recovery", "show", "GitLab", "--force", HWOTP_PASSPHRASE=PASSPHRASE))
     assert shown.stdout.splitlines() == [f"{n}. {code}" for n, code in enumerate(codes, 1)]
     # ...and with the key not plugged in, its first code is not read as the passphrase.
-    machine.rig.pull_out(21000171)
+    machine.rig.pull_out(ONE)
     before = machine.vault.read_bytes()
     absent = failed(machine.hwotp("recovery", "add", "Other", stdin=pasted,
                                   HWOTP_USE_SECURITY_KEY="1"), ExitCode.CANCELLED)
@@ -307,15 +308,15 @@ def test_recovery_codes_read_after_the_passphrase_line_or_without_one(usb) -> No
 
 
 def test_the_pin_is_not_asked_of_standard_input_an_option_read(usb) -> None:
-    machine = usb(key_config(21000181))
-    set_pin(machine.rig, 21000181)
+    machine = usb(key_config(ONE))
+    set_pin(machine.rig, ONE)
     machine.made_vault()
     ok(machine.register("--label", "pinned", "--uv", HWOTP_FIDO2_PIN=PIN))
     uri = "otpauth://totp/Other:bo?secret=JBSWY3DPEHPK3PXQ&issuer=Other"
     before = machine.vault.read_bytes()
     taken = failed(machine.hwotp("enroll", "--in-vault", "--uri", "-", stdin=uri + "\n"),
                    ExitCode.CANCELLED)
-    assert taken == ("hwotp: no PIN for YubiKey 5 NFC 21000181: standard input was read for "
+    assert taken == (f"hwotp: no PIN for YubiKey 5 NFC {ONE}: standard input was read for "
                      "--uri -; set HWOTP_FIDO2_PIN")
     assert machine.vault.read_bytes() == before
     ok(machine.hwotp("enroll", "--in-vault", "--uri", "-", stdin=uri + "\n",
@@ -327,45 +328,45 @@ def test_the_pin_is_not_asked_of_standard_input_an_option_read(usb) -> None:
 
 
 def test_a_reset_never_loses_the_vault_on_force_alone(usb) -> None:
-    machine = usb(key_config(21000191), key_config(21000192))
+    machine = usb(key_config(ONE), key_config(TWO))
     machine.made_vault()
-    ok(machine.register("--label", "only", "--device", "21000191"))
+    ok(machine.register("--label", "only", "--device", str(ONE)))
     passphrase_slot = machine.slots()[0]["id"]
     ok(machine.hwotp("vault", "slots", "remove", passphrase_slot))  # opened by the key
     (key_slot,) = fido2_slots(machine)
-    machine.rig.pull_out(21000191)
-    machine.rig.plug_in(21000191)  # the key's reset window opens
-    refused = failed(machine.hwotp("fido2", "reset", "--force", "--device", "21000191"),
+    machine.rig.pull_out(ONE)
+    machine.rig.plug_in(ONE)  # the key's reset window opens
+    refused = failed(machine.hwotp("fido2", "reset", "--force", "--device", str(ONE)),
                      ExitCode.CANCELLED)
     assert refused == (
-        f"hwotp: nothing reset: YubiKey 5 NFC 21000191 is the last way into the vault at "
+        f"hwotp: nothing reset: YubiKey 5 NFC {ONE} is the last way into the vault at "
         f"{machine.vault} (key slot {key_slot['id']} ('only')), which nothing could open after "
         "the reset; add another first (hwotp vault slots add-passphrase, hwotp vault "
         "recovery-key), or pass --even-if-vault-lost")
     assert "Acme:al" in ok(machine.hwotp("list")).stdout  # the key still opens it
     # Another key's reset is none of the vault's business.
-    machine.rig.pull_out(21000192)
-    machine.rig.plug_in(21000192)
-    other = ok(machine.hwotp("fido2", "reset", "--force", "--device", "21000192"))
+    machine.rig.pull_out(TWO)
+    machine.rig.plug_in(TWO)
+    other = ok(machine.hwotp("fido2", "reset", "--force", "--device", str(TWO)))
     assert "vault" not in other.stderr
     # Said in so many words, it goes.
-    machine.rig.pull_out(21000191)
-    machine.rig.plug_in(21000191)
+    machine.rig.pull_out(ONE)
+    machine.rig.plug_in(ONE)
     lost = ok(machine.hwotp("fido2", "reset", "--force", "--even-if-vault-lost",
-                            "--device", "21000191"))
+                            "--device", str(ONE)))
     assert "is the last way into the vault" in lost.stderr
     assert "after the reset nothing can ever open it" in lost.stderr
 
 
 def test_a_reset_of_a_registered_key_names_the_slot_it_leaves(usb) -> None:
-    machine = usb(key_config(21000201))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     ok(machine.register("--label", "blue"))
     (key_slot,) = fido2_slots(machine)
-    machine.rig.pull_out(21000201)
-    machine.rig.plug_in(21000201)
+    machine.rig.pull_out(ONE)
+    machine.rig.plug_in(ONE)
     done = ok(machine.hwotp("fido2", "reset", "--force"))
-    assert (f"YubiKey 5 NFC 21000201 opens the vault at {machine.vault} (key slot "
+    assert (f"YubiKey 5 NFC {ONE} opens the vault at {machine.vault} (key slot "
             f"{key_slot['id']} ('blue')); after the reset it no longer does, and 1 other way in "
             "stays (hwotp vault slots)") in done.stderr
     listed = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
@@ -378,7 +379,7 @@ def test_a_reset_of_a_registered_key_names_the_slot_it_leaves(usb) -> None:
 def test_a_reset_at_a_terminal_names_the_slot_before_the_serial_is_typed(usb) -> None:
     import pexpect
 
-    machine = usb(key_config(21000231))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     ok(machine.register("--label", "blue"))
     (key_slot,) = fido2_slots(machine)
@@ -388,7 +389,7 @@ def test_a_reset_at_a_terminal_names_the_slot_before_the_serial_is_typed(usb) ->
     try:
         child.expect_exact(f"(key slot {key_slot['id']} ('blue')); after the reset it no longer "
                            "does")
-        child.expect_exact("Type the serial 21000231 to confirm")
+        child.expect_exact(f"Type the serial {ONE} to confirm")
         child.sendline("no")
         child.expect_exact("nothing reset")
         child.expect(pexpect.EOF)
@@ -417,7 +418,7 @@ def rewritten_slot(machine: Machine, change) -> None:
                                                     "nonce": fmt.b64(bytes(12))}),
 ], ids=["label", "duplicate"])
 def test_a_changed_slot_is_a_modified_vault_not_a_foreign_key(usb, change) -> None:
-    machine = usb(key_config(21000211))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     ok(machine.register("--label", "blue"))
     rewritten_slot(machine, change)
@@ -427,27 +428,27 @@ def test_a_changed_slot_is_a_modified_vault_not_a_foreign_key(usb, change) -> No
 
 
 def test_the_slots_relying_party_is_the_one_asked(usb) -> None:
-    machine = usb(key_config(21000221))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     ok(machine.register("--label", "blue"))
     rewritten_slot(machine, lambda header, slot: slot.update(rp="example.com"))
     probed = machine.hwotp("vault", "slots")
     assert probed.exit_code == ExitCode.CANCELLED, probed.everything
     assert "is not registered to this vault; using the passphrase" in probed.stderr
-    requests = machine.rig.key(21000221).authenticator.exchanges
+    requests = machine.rig.key(ONE).authenticator.exchanges
     (last,) = [cbor.decode(request[1:]) for request, _ in requests
                if request[0] == GET_ASSERTION][-1:]
     assert last[1] == "example.com"  # the probe asked for the slot's relying party
 
 
 def test_uv_on_a_key_without_a_pin_is_refused_before_any_touch(usb) -> None:
-    machine = usb(key_config(21000081))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     before = machine.vault.read_bytes()
     message = failed(machine.register("--uv"), ExitCode.PIN_REFUSED)
     assert "has no PIN yet" in message
     assert machine.vault.read_bytes() == before
-    assert not exchanges(machine.rig, 21000081, MAKE_CREDENTIAL)
+    assert not exchanges(machine.rig, ONE, MAKE_CREDENTIAL)
 
 
 # --- a key pulled out -------------------------------------------------------------------------
@@ -471,31 +472,31 @@ def _finish(child: subprocess.Popen) -> Run:
 def test_a_key_pulled_during_register_leaves_the_vault_as_it_was(usb, touches_before) -> None:
     """Pulled while the key waits for the first touch (make the credential) or the second
     (the hmac-secret for the new salt)."""
-    machine = usb(key_config(21000091, touch="signal", touch_timeout=20))
+    machine = usb(key_config(ONE, touch="signal", touch_timeout=20))
     machine.made_vault()
     before = machine.vault.read_bytes()
-    key = machine.rig.key(21000091)
+    key = machine.rig.key(ONE)
     child = machine.start("fido2", "register", "--label", "pulled", HWOTP_PASSPHRASE=PASSPHRASE)
     try:
         for _ in range(touches_before):
             _wait_for(child, "Touch your security key")
             key.touch()
         _wait_for(child, "Touch your security key")
-        machine.rig.pull_out(21000091)
+        machine.rig.pull_out(ONE)
         result = _finish(child)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
     message = failed(result, ExitCode.KEY_UNAVAILABLE)
-    assert "YubiKey 5 NFC 21000091 stopped answering" in message
+    assert f"YubiKey 5 NFC {ONE} stopped answering" in message
     assert machine.vault.read_bytes() == before
 
 
 def test_a_key_pulled_while_it_waits_to_open_the_vault(usb) -> None:
-    machine = usb(key_config(21000101, touch="signal", touch_timeout=20))
+    machine = usb(key_config(ONE, touch="signal", touch_timeout=20))
     machine.made_vault()
-    key = machine.rig.key(21000101)
+    key = machine.rig.key(ONE)
     child = machine.start("fido2", "register", "--label", "k", HWOTP_PASSPHRASE=PASSPHRASE)
     for _ in range(2):
         _wait_for(child, "Touch your security key")
@@ -505,7 +506,7 @@ def test_a_key_pulled_while_it_waits_to_open_the_vault(usb) -> None:
     child = machine.start("list")
     try:
         _wait_for(child, "Touch your security key k")
-        machine.rig.pull_out(21000101)
+        machine.rig.pull_out(ONE)
         result = _finish(child)
     finally:
         if child.poll() is None:
@@ -514,8 +515,8 @@ def test_a_key_pulled_while_it_waits_to_open_the_vault(usb) -> None:
     assert "stopped answering" in failed(result, ExitCode.KEY_UNAVAILABLE)
     assert machine.vault.read_bytes() == registered
     # Back in: it opens again (a power-cycled key keeps its credentials).
-    machine.rig.plug_in(21000101)
-    machine.rig.key(21000101).presence.policy = "auto"
+    machine.rig.plug_in(ONE)
+    machine.rig.key(ONE).presence.policy = "auto"
     assert "Acme:al" in ok(machine.hwotp("list")).stdout
 
 
@@ -523,7 +524,7 @@ def test_a_key_pulled_while_it_waits_to_open_the_vault(usb) -> None:
 
 
 def test_a_key_on_an_nfc_reader_registers_and_opens_the_vault(plug_keys, tmp_path) -> None:
-    machine = Machine(plug_keys(key_config(21000201, transport="nfc")), tmp_path)
+    machine = Machine(plug_keys(key_config(ONE, transport="nfc")), tmp_path)
     machine.made_vault()
     ok(machine.register("--label", "on the reader"))
     (slot,) = fido2_slots(machine)
@@ -534,7 +535,7 @@ def test_a_key_on_an_nfc_reader_registers_and_opens_the_vault(plug_keys, tmp_pat
     assert by_key.stdout == by_passphrase.stdout and "Acme:al" in by_key.stdout
     assert "Touch your security key on the reader" in by_key.stderr
     ok(machine.hwotp("fido2", "verify"))
-    assert verify_with_server(machine.rig, 21000201, slot) == 4  # register, slots, list, verify
+    assert verify_with_server(machine.rig, ONE, slot) == 4  # register, slots, list, verify
 
 
 def _clean_failure(result: Run) -> None:
@@ -564,7 +565,7 @@ def test_a_key_pulled_at_each_step_of_register_and_unlock(plug_keys, tmp_path) -
     the unlock each fail with one sentence, the vault as it was."""
     from helpers.keys import replug
 
-    serial = 21000301
+    serial = ONE
     machine = Machine(plug_keys(KeyConfig(serial=serial, transport="nfc")), tmp_path)
     key = machine.rig.key(serial)
     machine.made_vault()
@@ -593,19 +594,19 @@ def test_a_key_pulled_at_each_step_of_register_and_unlock(plug_keys, tmp_path) -
 
 
 def test_a_code_from_a_yubikey_never_waits_for_the_security_key(usb) -> None:
-    machine = usb(key_config(21000401))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     # A passphrase-only vault (the format before key slots): a plugged key is not even asked.
     plain = ok(machine.hwotp("list", stdin=PASSPHRASE + "\n"))
     assert "Acme:al" in plain.stdout and "security key" not in plain.stderr
-    assert not exchanges(machine.rig, 21000401, GET_ASSERTION)
+    assert not exchanges(machine.rig, ONE, GET_ASSERTION)
     ok(machine.hwotp("enroll", "--secret", "GEZDGNBVGY3TQOJQ", "--issuer", "Bank",
                      "--account", "me", "--no-touch", "--no-vault"))
     ok(machine.register("--label", "blue"))
-    asked = len(exchanges(machine.rig, 21000401, GET_ASSERTION))
+    asked = len(exchanges(machine.rig, ONE, GET_ASSERTION))
     code = ok(machine.hwotp("code", "Bank:me"))
     assert "Touch" not in code.stderr and code.stdout.startswith("Bank:me")
-    assert len(exchanges(machine.rig, 21000401, GET_ASSERTION)) == asked  # no probe, no touch
+    assert len(exchanges(machine.rig, ONE, GET_ASSERTION)) == asked  # no probe, no touch
     both = ok(machine.hwotp("list"))  # the vault's part: now the key opens it
     assert "Bank:me" in both.stdout and "Acme:al" in both.stdout
     assert "Touch your security key blue" in both.stderr
@@ -622,7 +623,7 @@ def test_a_code_from_a_yubikey_never_waits_for_the_security_key(usb) -> None:
 def test_a_key_only_vault_is_checked_and_restored_by_its_key(usb) -> None:
     """No passphrase slot: a damaged vault is said to be damaged before the key is asked
     anything, and the key plugged in checks and restores the backup (a touch each)."""
-    machine = usb(key_config(21000501))
+    machine = usb(key_config(ONE))
     machine.made_vault()
     ok(machine.register("--label", "only"))
     (passphrase_slot,) = [s["id"] for s in machine.slots() if s["type"] == "scrypt"]
@@ -632,11 +633,11 @@ def test_a_key_only_vault_is_checked_and_restored_by_its_key(usb) -> None:
     damaged = bytearray(machine.vault.read_bytes())
     damaged[-40] ^= 0x01
     machine.vault.write_bytes(bytes(damaged))
-    asked = len(exchanges(machine.rig, 21000501, GET_ASSERTION))
+    asked = len(exchanges(machine.rig, ONE, GET_ASSERTION))
     message = failed(machine.hwotp("code"), ExitCode.VAULT_DAMAGED)
     assert message.startswith("hwotp: the vault file is damaged or was modified; the previous "
                               "version is in")
-    assert len(exchanges(machine.rig, 21000501, GET_ASSERTION)) == asked  # not even a probe
+    assert len(exchanges(machine.rig, ONE, GET_ASSERTION)) == asked  # not even a probe
     backup = machine.vault.with_name("vault.hwotp.bak")
     checked = ok(machine.hwotp("vault", "check", "--backup"))
     assert "Touch your security key only" in checked.stderr

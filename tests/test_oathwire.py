@@ -18,6 +18,7 @@ from yubikit.oath import (
     parse_b32_key,
 )
 
+from helpers.keys import ONE
 from helpers.samples import SECRET
 from hwotp.credential import Kind
 from hwotp.yubikey import oathwire
@@ -35,7 +36,7 @@ def _put(session: OathSession, name: str, **fields) -> None:
 
 @pytest.fixture
 def filled_key(plug_keys):
-    rig = plug_keys(KeyConfig(serial=31337))
+    rig = plug_keys(KeyConfig(serial=ONE))
     session = OathSession(SmartCardAdapter(rig.keys[0]))
     for number in range(20):  # enough for the answer to need SEND_REMAINING
         _put(session, f"user{number:02d}@example.com")

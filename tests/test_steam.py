@@ -17,12 +17,13 @@ from pyotp.contrib import Steam
 
 from exports import open_aegis
 from helpers.cli import codes_printed, failed, ok
+from helpers.keys import ONE
 from helpers.samples import FIXED_TIME, SECRET
 from hwotp.errors import ExitCode
 
 WINAUTH = f"otpauth://totp/Steam:gaben?secret={SECRET}&issuer=Steam&digits=5"
 PASSWORD = "a steam export password"
-SERIAL = 11111111
+SERIAL = ONE
 
 
 # No pcscd unless a test plugs keys (conftest's key_cache clears the password variables).

@@ -20,6 +20,7 @@ import pytest
 
 import exports as x
 from helpers.cli import codes_printed, failed, ok
+from helpers.keys import ONE, TWO
 from helpers.samples import FIXED_TIME, PASSPHRASE, SECRET, SECRET_B, SECRET_C
 from hwotp.cli.commands import transfer
 from hwotp.cli.commands.enroll import enroll
@@ -524,13 +525,13 @@ def test_import_lands_on_the_key_and_in_the_vault_with_proof(plug_keys, hwotp, t
                                                              vault_path) -> None:
     from virtualkey.key import KeyConfig
 
-    rig = plug_keys(KeyConfig(serial=11111111))
+    rig = plug_keys(KeyConfig(serial=ONE))
     path = write(tmp_path, "aegis.json", x.aegis([x.aegis_entry(a) for a in x.ACCOUNTS[:2]]))
     result = ok(hwotp("import", str(path), "--no-touch", "--also-vault"))
     names = [f"{a.issuer}:{a.account}" for a in x.ACCOUNTS[:2]]
     expected = {name: pyotp_code(a) for name, a in zip(names, x.ACCOUNTS[:2], strict=True)}
     assert codes_printed(result.stdout) == expected
-    assert f"Stored {', '.join(names)} in the YubiKey 11111111." in result.stderr
+    assert f"Stored {', '.join(names)} in the YubiKey {ONE}." in result.stderr
     assert f"Stored {', '.join(names)} in the vault at {vault_path}." in result.stderr
     held = rig.keys[0].oath.credentials
     assert {b"Deno:mason@example.com", b"20/SPDX:james"} == set(held)
@@ -546,7 +547,7 @@ def test_ykman_imports_hwotps_pskc_export_onto_a_key_with_the_same_codes(
 ) -> None:
     from virtualkey.key import KeyConfig
 
-    rig = plug_keys(KeyConfig(serial=22222222))
+    rig = plug_keys(KeyConfig(serial=TWO))
     fill_vault(hwotp)
     out = tmp_path / "vault.pskc"
     ok(hwotp("export", "--to", "pskc", str(out), env={"HWOTP_EXPORT_PASSWORD": PASSWORD}))

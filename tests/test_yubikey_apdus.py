@@ -21,7 +21,7 @@ READ_CONFIG = (0x1D, 0x00)  # the management applet: a write trusts only the key
 
 
 def test_one_enrolment_lists_the_key_once_then_writes_and_proves(plug_keys, hwotp):
-    key = plug_keys(KeyConfig(serial=11111111)).keys[0]
+    key = plug_keys(KeyConfig(serial=ONE)).keys[0]
     assert hwotp("keys").exit_code == 0  # the serial is known from here on, as on a used key
     key.log.clear()
     result = hwotp("enroll", "--uri", URI, "--no-touch", "--no-vault")
@@ -40,7 +40,7 @@ def test_one_enrolment_lists_the_key_once_then_writes_and_proves(plug_keys, hwot
 def test_a_key_pulled_after_its_write_with_also_vault_says_the_vault_copy_is_missing(
     plug_keys, hwotp, vault_path
 ):
-    key = plug_keys(KeyConfig(serial=11111111)).keys[0]
+    key = plug_keys(KeyConfig(serial=ONE)).keys[0]
     assert hwotp("keys").exit_code == 0
     # SELECTs, the serial, LIST, CALCULATE_ALL, then the PUT (6th): its proof never arrives.
     key.faults.pull_after = key.log.count + 6

@@ -312,7 +312,7 @@ def test_also_vault_keeps_a_copy_and_in_vault_leaves_the_key_alone(plug_keys, hw
     assert names_on(rig.keys[0]) == {b"GitHub:alice"}
     listed = json.loads(ok(hwotp("list", "--json")).stdout)
     assert sorted((item["name"], item["location"]) for item in listed) == [
-        ("GitHub:alice", "YubiKey 11111111"), ("GitHub:alice", "vault"), ("Slow:alice", "vault")
+        ("GitHub:alice", f"YubiKey {ONE}"), ("GitHub:alice", "vault"), ("Slow:alice", "vault")
     ]
     refused = failed(hwotp("enroll", "--uri", GITHUB, "--in-vault", "--all-keys"),
                      ExitCode.USAGE)

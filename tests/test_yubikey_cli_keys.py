@@ -146,7 +146,7 @@ def test_key_reset_needs_force_without_a_terminal(plug_keys, hwotp, ykman):
     assert str(ONE) in which and str(TWO) in which and "--device" in which
     refused = failed(hwotp("key", "reset", "--device", str(ONE)), ExitCode.CANCELLED)
     assert "nothing reset" in refused and "--force" in refused
-    assert [names_on(key) for key in rig.keys] == [{b"Site:alice"}] * 2
+    assert [names_on(key, PASSWORD) for key in rig.keys] == [{b"Site:alice"}] * 2
     # A reset needs no password, wipes the credentials and the password, and only that key.
     reset = ok(hwotp("key", "reset", "--force", "--device", str(ONE), stdin=""))
     assert reset.stderr.splitlines() == [f"Reset the OATH applet of the YubiKey {ONE}."]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyotp
@@ -16,6 +17,8 @@ from helpers.samples import SECRET
 from virtualkey.card import Card
 from virtualkey.transports import SmartCardAdapter
 
+# The serials of the keys the tests plug: the virtual keys', or under --real-key the physical
+# keys' (conftest.py sets them before the test files are imported, which read them then).
 ONE, TWO = 11111111, 22222222
 
 
@@ -27,7 +30,10 @@ def transmit(card: Card, apdu: bytes | str) -> tuple[bytes, int]:
 
 
 def session(key) -> OathSession:
-    """yubikit in-process on the virtual key itself: fast set-up, and the key's own view."""
+    """yubikit in-process on the virtual key itself: fast set-up, and the key's own view (on a
+    physical key: through pcscd)."""
+    if hasattr(type(key), "oath_session"):
+        return key.oath_session()
     return OathSession(SmartCardAdapter(key))
 
 
@@ -35,20 +41,38 @@ def put(key, name: str, issuer: str | None = None, secret: str = SECRET, touch: 
         **fields) -> None:
     data = {"oath_type": OATH_TYPE.TOTP, "hash_algorithm": HASH_ALGORITHM.SHA1,
             "secret": parse_b32_key(secret), **fields}
-    session(key).put_credential(CredentialData(name=name, issuer=issuer, **data),
-                                touch_required=touch)
+    with _briefly(key) as oath:
+        oath.put_credential(CredentialData(name=name, issuer=issuer, **data),
+                            touch_required=touch)
 
 
 def fill(key, count: int) -> None:
-    oath = session(key)
-    for index in range(count):
-        oath.put_credential(CredentialData(
-            name=f"filler{index}", issuer=None, oath_type=OATH_TYPE.TOTP,
-            hash_algorithm=HASH_ALGORITHM.SHA1, secret=parse_b32_key(SECRET)))
+    with _briefly(key) as oath:
+        for index in range(count):
+            oath.put_credential(CredentialData(
+                name=f"filler{index}", issuer=None, oath_type=OATH_TYPE.TOTP,
+                hash_algorithm=HASH_ALGORITHM.SHA1, secret=parse_b32_key(SECRET)))
 
 
-def names_on(key) -> set[bytes]:
-    return set(key.oath.credentials)
+@contextmanager
+def _briefly(key) -> Iterator[OathSession]:
+    """session(key) for one helper's work; a physical key's connection is closed after it."""
+    if hasattr(type(key), "brief_session"):
+        with key.brief_session() as oath:
+            yield oath
+    else:
+        yield session(key)
+
+
+def names_on(key, password: str | None = None) -> set[bytes]:
+    """The key's own view (a physical key's through yubikit, opened with `password` if it has
+    one; the virtual key's store needs none)."""
+    if not hasattr(type(key), "oath_session"):
+        return set(key.oath.credentials)
+    with key.brief_session() as oath:
+        if password is not None and oath.locked:
+            oath.validate(oath.derive_key(password))
+        return {credential.id for credential in oath.list_credentials()}
 
 
 def puts(key) -> int:

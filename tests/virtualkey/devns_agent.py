@@ -44,6 +44,11 @@ def private_dev(new_dev: Path) -> None:
     mount("tmpfs", new_dev, "tmpfs", MS_NOSUID, "mode=0755")
     for entry in os.scandir("/dev"):
         target = new_dev / entry.name
+        if entry.name == "ptmx" and os.path.exists("/dev/pts/ptmx"):
+            # The pseudo-terminal multiplexer of the devpts mounted at /dev/pts, as the devpts
+            # documentation has it (a bind of the machine's ptmx gives no terminals here).
+            target.symlink_to("pts/ptmx")
+            continue
         info = entry.stat(follow_symlinks=False)
         if stat.S_ISLNK(info.st_mode):
             target.symlink_to(os.readlink(entry.path))

@@ -349,11 +349,20 @@ def open_fido(device: Any, serial: int) -> Any:
         from fido2.pcsc import CtapPcscDevice
 
         return next(iter(CtapPcscDevice.list_devices(device.reader.name)), None)
+    return hid_fido(serial)
+
+
+def hid_fido(serial: int) -> Any:
+    """The FIDO HID device of the YubiKey SERIAL: the hidraw node showing that serial, or the
+    only Yubico one; None without one."""
     from fido2.hid import CtapHidDevice
 
     yubico = [d for d in CtapHidDevice.list_devices() if d.descriptor.vid == 0x1050]
     shown = [d for d in yubico if d.descriptor.serial_number == str(serial)]
     chosen = shown or (yubico if len(yubico) == 1 else [])
+    for other in yubico:  # list_devices opened every node: close those not used
+        if not chosen or other is not chosen[0]:
+            other.close()
     return chosen[0] if chosen else None
 
 

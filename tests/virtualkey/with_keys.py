@@ -9,11 +9,12 @@ discovery): its environment points pcsc-lite at the private pcscd (PCSCLITE_CSOC
 keys' FIDO interfaces are /dev/hidrawN in COMMAND's own mount namespace (VIRTUALKEY_HIDRAW lists
 them, SERIAL=PATH; needs root, see devns.py); NFC keys are YubiKey 5 NFCs on a reader, FIDO2
 over PC/SC. VIRTUALKEY_CONTROL names a folder holding each key's APDU log (SERIAL.apdu.jsonl)
-and where creating SERIAL.touch touches a key whose policy is `signal`. Unless the caller set
-them, HWOTP_VAULT, HWOTP_CACHE_DIR and PYTHON_KEYRING_BACKEND (the null keyring) keep COMMAND
-away from the user's own vault, key cache and keyring. Everything is torn down when COMMAND
-ends, and whatever COMMAND started goes with it, even when with-keys is killed (reaper.py); the
-exit status is COMMAND's.
+and where creating SERIAL.touch touches a key whose policy is `signal` and creating
+SERIAL.replug pulls the key out and plugs it back in (a person re-inserting it). Unless the
+caller set them, HWOTP_VAULT, HWOTP_CACHE_DIR and PYTHON_KEYRING_BACKEND (the null keyring)
+keep COMMAND away from the user's own vault, key cache and keyring. Everything is torn down
+when COMMAND ends, and whatever COMMAND started goes with it, even when with-keys is killed
+(reaper.py); the exit status is COMMAND's.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from functools import partial
 from pathlib import Path
 
@@ -152,6 +155,9 @@ def _run(command: list[str], rig: KeyRig, control: Path, workdir: Path) -> int:
         "VIRTUALKEY_HIDRAW": " ".join(f"{serial}={device.path}"
                                       for serial, device in rig.hidraw.items()),
     }
+    ended = threading.Event()
+    threading.Thread(target=_replug_on_request, args=(rig, control, ended), daemon=True,
+                     name="replug").start()
     reaper = [sys.executable, str(REAPER), *rig.command(command)]
     child = subprocess.Popen(reaper, env=env, preexec_fn=partial(die_with_parent, signal.SIGKILL))
     previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
@@ -162,7 +168,24 @@ def _run(command: list[str], rig: KeyRig, control: Path, workdir: Path) -> int:
             except KeyboardInterrupt:
                 child.send_signal(signal.SIGINT)
     finally:
+        ended.set()
         signal.signal(signal.SIGTERM, previous)
+
+
+REPLUG_OUT_SECONDS = 1.0  # out long enough for pcscd's presence poll (about 0.45 s) to see it
+
+
+def _replug_on_request(rig: KeyRig, control: Path, ended: threading.Event) -> None:
+    """SERIAL.replug in the control folder: the key is pulled out, then plugged back in."""
+    serials = {key.serial for key in rig.keys}
+    while not ended.wait(0.1):
+        for request in control.glob("*.replug"):
+            request.unlink(missing_ok=True)
+            if not request.stem.isdigit() or int(request.stem) not in serials:
+                continue
+            rig.pull_out(int(request.stem))
+            time.sleep(REPLUG_OUT_SECONDS)
+            rig.plug_in(int(request.stem))
 
 
 def _firmware(text: str) -> tuple[int, int, int]:

@@ -1,0 +1,163 @@
+"""`pytest --real-key SERIAL` (issue 15): its refusals, its reading of which tests need a virtual
+key, and the mode proven through with-keys, where virtual keys stand behind a pcscd of their own
+exactly as physical keys stand behind the system's (and tests/virtualkey/human.py stands in for
+the person who touches and re-inserts them)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.realkey import virtual_only_reason
+
+TESTS = Path(__file__).parent
+WITH_KEYS = TESTS / "virtualkey" / "with-keys"
+HUMAN = TESTS / "virtualkey" / "human.py"
+A, B = 10000001, 10000002
+USAGE_ERROR = 4  # pytest's exit status for a usage error
+# The proof's test files: OATH and FIDO2, touches and a FIDO2 reset (a re-insert) among them.
+ONE_KEY_FILES = ["test_yubikey_cli_keys.py", "test_fido2_cli.py"]
+TWO_KEY_FILES = ["test_copies.py", "test_yubikey_cli_keys.py", "test_fido2_cli.py"]
+
+
+def inner_pytest(tmp_path: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA",
+            f"--basetemp={tmp_path / 'inner'}", *args]
+
+
+def run(argv: list[str], wipe: str | None, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **env}
+    environment.pop("HWOTP_TEST_WIPE_KEY", None)
+    if wipe is not None:
+        environment["HWOTP_TEST_WIPE_KEY"] = wipe
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600, env=environment,
+                          cwd=TESTS.parent)
+
+
+def under_with_keys(tmp_path: Path, keys: int, pytest_args: list[str], wipe: str | None,
+                    touch: str = "signal") -> subprocess.CompletedProcess:
+    return run([str(WITH_KEYS), "--keys", str(keys), "--touch", touch, "--", sys.executable,
+                str(HUMAN), "--", *inner_pytest(tmp_path, *pytest_args)], wipe)
+
+
+def refusal(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == USAGE_ERROR, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("wipe", "expected"), [
+    (None, "set HWOTP_TEST_WIPE_KEY to the same serial(s) to confirm that they may be erased"),
+    ("  ", "set HWOTP_TEST_WIPE_KEY to the same serial(s) to confirm that they may be erased"),
+    ("10000009", "HWOTP_TEST_WIPE_KEY names 10000009 but --real-key gives 10000001; they must "
+                 "be the same keys"),
+    ("ten", "HWOTP_TEST_WIPE_KEY holds serials (digits), comma- or space-separated"),
+])
+def test_a_run_is_refused_unless_the_keys_may_be_wiped(tmp_path, wipe, expected) -> None:
+    result = run(inner_pytest(tmp_path, "--real-key", str(A), "--co", "tests/test_otp.py"), wipe)
+    assert refusal(result).endswith(expected)
+
+
+def test_a_key_given_twice_is_refused(tmp_path) -> None:
+    argv = inner_pytest(tmp_path, "--real-key", str(A), "--real-key", str(A), "--co",
+                        "tests/test_otp.py")
+    assert refusal(run(argv, str(A))).endswith("--real-key names the same key twice; give "
+                                               "each key once")
+
+
+def test_no_pcscd_is_refused(tmp_path) -> None:
+    argv = inner_pytest(tmp_path, "--real-key", str(A), "--co", "tests/test_otp.py")
+    result = run(argv, str(A), PCSCLITE_CSOCK_NAME=str(tmp_path / "no-pcscd"))
+    assert refusal(result).endswith(f"no pcscd is reachable at {tmp_path / 'no-pcscd'}; start "
+                                    "it (systemctl start pcscd.socket) or set PCSCLITE_CSOCK_NAME")
+
+
+def test_a_key_that_is_not_there_is_refused(tmp_path) -> None:
+    result = under_with_keys(tmp_path, 1, ["--real-key", "10000009", "--co", "tests/test_otp.py"],
+                             "10000009")
+    assert refusal(result).endswith(f"YubiKey 10000009 is not among the keys pcscd shows "
+                                    f"(serials found: {A})")
+
+
+# --- which tests need a virtual key ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("source", "reason"), [
+    ("def test(plug_keys):\n    rig = plug_keys(KeyConfig(serial=ONE))\n    put(rig.keys[0], 'a')",
+     None),
+    ("def test(plug_keys):\n    key = plug_keys(KeyConfig(serial=ONE)).keys[0]\n"
+     "    key.faults.pull_after = 3", "it pulls the key out at a chosen APDU or injects status"),
+    ("def test(plug_keys):\n    assert puts(plug_keys(KeyConfig(serial=ONE)).keys[0]) == 1",
+     "it reads the virtual key's APDU log"),
+    ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, touch='deny'))",
+     "it needs a key set up with touch"),
+    ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, transport='nfc'))",
+     "it needs a key on an NFC reader"),
+    ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, touch_delay=0.2))", None),
+    ("def test(plug_keys):\n    rig = plug_keys(KeyConfig(serial=ONE))\n    rig.pull_out(ONE)",
+     "it pulls the key out and in on its own"),
+])
+def test_the_code_of_a_test_tells_what_needs_a_virtual_key(source, reason) -> None:
+    found = virtual_only_reason(source)
+    if reason is None:
+        assert found is None
+    else:
+        assert found == f"virtual key only: {reason}" or found.startswith(
+            f"virtual key only: {reason}")
+
+
+# --- the proof through with-keys --------------------------------------------------------------
+
+
+def summary(output: str) -> dict[str, int]:
+    last = [line for line in output.splitlines() if re.search(r"\d+ (passed|skipped)", line)][-1]
+    return {word: int(count) for count, word in re.findall(r"(\d+) (\w+)", last)}
+
+
+def skip_reasons(output: str) -> set[str]:
+    reasons = re.findall(r"^SKIPPED \[\d+\] \S+ (.*)$", output, re.MULTILINE)
+    return {re.sub(r"\d", "N", reason) for reason in reasons}
+
+
+def asked(stderr: str) -> tuple[int, int]:
+    match = re.search(r"human: asked (\d+) touches, (\d+) re-inserts", stderr)
+    assert match, stderr
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_on_one_key_every_selected_test_passes_or_is_skipped_for_a_virtual_power(tmp_path):
+    files = [f"tests/{name}" for name in ONE_KEY_FILES]
+    result = under_with_keys(tmp_path, 1, ["--real-key", str(A), *files], str(A))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    counts = summary(result.stdout)
+    assert counts.get("failed", 0) == 0 and counts.get("error", 0) == 0
+    assert counts["passed"] >= 8 and counts["skipped"] >= 1
+    assert all(reason.startswith(("virtual key only: ", "needs N keys; this run has N"))
+               for reason in skip_reasons(result.stdout)), skip_reasons(result.stdout)
+    assert f"YubiKey {A}: OATH (0 credentials) and FIDO2 (0 passkeys, no PIN) will be erased" \
+        in result.stdout
+    touches, reinserts = asked(result.stderr)
+    assert touches >= 1 and reinserts >= 1  # touches asked for; a FIDO2 reset after a PIN
+
+
+def test_on_two_keys_every_selected_test_passes_or_is_skipped_for_a_virtual_power(tmp_path):
+    files = [f"tests/{name}" for name in TWO_KEY_FILES]
+    result = under_with_keys(tmp_path, 2, ["--real-key", str(A), "--real-key", str(B), *files],
+                             f"{A},{B}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    counts = summary(result.stdout)
+    assert counts.get("failed", 0) == 0 and counts["passed"] >= 5
+    assert all(reason.startswith(("virtual key only: ", "needs N key"))
+               for reason in skip_reasons(result.stdout)), skip_reasons(result.stdout)
+    for serial in (A, B):
+        assert f"YubiKey {serial}: OATH (0 credentials)" in result.stdout
