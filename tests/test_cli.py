@@ -372,7 +372,8 @@ def test_an_older_vault_copy_gives_no_hotp_code_until_accepted(
     assert failed(refused, ExitCode.VAULT_DAMAGED) == (
         f"hwotp: {vault_path} is generation 2, older than generation 3 seen before (a rollback): "
         "nothing is written to it and it gives no HOTP or recovery code until the older copy is "
-        "accepted; if you put it back on purpose, `hwotp vault accept-rollback` accepts it")
+        "accepted; if you put it back on purpose, `hwotp vault accept-rollback` accepts it; if "
+        "not (a sync conflict, say), put the newer copy back in its place")
     assert first not in refused.everything and vault_path.read_bytes() == older
     for writes_or_hands_out in (("enroll", "--uri", GITLAB),
                                 ("export", "--to", "otpauth", "--unencrypted", str(out))):
@@ -380,7 +381,11 @@ def test_an_older_vault_copy_gives_no_hotp_code_until_accepted(
             f"hwotp: {vault_path} is generation 2, older than generation 3 seen before (a "
             "rollback)")
     assert not out.exists()  # an export would carry the counter that repeats codes
-    accepted = ok(hwotp("vault", "accept-rollback"))
+    asked = hwotp("vault", "accept-rollback")  # no terminal to ask: --force
+    assert failed(asked, ExitCode.CANCELLED) == (
+        "hwotp: nothing accepted: there is no terminal to confirm; pass --force")
+    assert hwotp("code", "bank").exit_code == ExitCode.VAULT_DAMAGED  # still refused
+    accepted = ok(hwotp("vault", "accept-rollback", "--force"))
     assert accepted.stderr.splitlines()[-1] == (
         f"Accepted {vault_path} at generation 2 (generation 3 was seen before). Its HOTP "
         "counters are as this copy had them: a service may refuse the first codes, having taken "

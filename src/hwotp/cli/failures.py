@@ -57,7 +57,7 @@ REMEDIES = {
     Remedy.CHECK_BACKUP: "`hwotp vault check --backup` checks that it opens, "
     "`hwotp vault restore-backup` puts it back",
     Remedy.ACCEPT_ROLLBACK: "if you put it back on purpose, `hwotp vault accept-rollback` "
-    "accepts it",
+    "accepts it; if not (a sync conflict, say), put the newer copy back in its place",
     Remedy.USE_SECURITY_KEY: "a registered security key opens it: plug it in (from a script: "
     "--use-security-key, or nothing on standard input)",
 }

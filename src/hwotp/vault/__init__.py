@@ -199,6 +199,12 @@ class Vault:
         vault.generation_seen = payload.generation
         return vault
 
+    def rolled_back(self) -> tuple[int, int] | None:
+        """(the file's generation, the newer one seen before) when it is a rollback, else None."""
+        payload = self._read()[1]
+        seen = max(self.generation_seen, generations.last_seen(self.path, payload.vault_id) or 0)
+        return (payload.generation, seen) if payload.generation < seen else None
+
     def accept_rollback(self) -> tuple[int, int]:
         """Accept the file as it is now as the vault (an older copy put back on purpose), so
         writes and HOTP codes go on from it: (its generation, the newest one seen before)."""

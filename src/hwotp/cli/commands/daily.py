@@ -559,17 +559,27 @@ def restore_backup(app: App, force: bool) -> None:
 
 
 @vault_group.command(name="accept-rollback")
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-def accept_rollback(app: App) -> None:
+def accept_rollback(app: App, force: bool) -> None:
     """Accept the vault file as it is now when it is older than a version seen before (a copy
-    you put back on purpose). Until then hwotp reads it, but writes nothing to it and gives no
-    HOTP or recovery code from it: counters moving on from an older copy would hand out codes
-    a second time. It opens as `vault check` opens it; what the newer version had stays lost."""
+    you put back on purpose). Until then hwotp reads it, but writes nothing to it, exports
+    nothing from it and gives no HOTP or recovery code from it: counters moving on from an
+    older copy would hand out codes a second time. It opens as `vault check` opens it and asks
+    first (--force without a terminal); what the newer version had stays lost. After a sync
+    conflict, put the newer copy back instead."""
     vault = app.existing_vault_store(held=False).unlocked()  # a way in proven now
-    generation, seen = vault.accept_rollback()
-    if generation >= seen:
-        note(f"{vault.path} is generation {generation}, the newest seen: nothing to accept.")
+    rolled_back = vault.rolled_back()
+    if rolled_back is None:
+        note(f"{vault.path} is generation {vault.check().generation}, the newest seen: nothing "
+             "to accept.")
         return
+    if not force:
+        generation, seen = rolled_back
+        _confirm(f"Accept {vault.path} at generation {generation} as the vault? What generation "
+                 f"{seen} had since is not in it, and its HOTP counters and used recovery codes "
+                 "go back.", "nothing accepted")
+    generation, seen = vault.accept_rollback()
     note(f"Accepted {vault.path} at generation {generation} (generation {seen} was seen "
          "before). Its HOTP counters are as this copy had them: a service may refuse the "
          "first codes, having taken them already.")

@@ -192,8 +192,8 @@ def _confirm_plain(file: Path, count: int, unencrypted: bool) -> None:
         raise CancelledError(
             "a plain otpauth list holds every secret in clear: add --unencrypted to write one"
         )
-    note(f"{file} will hold the secrets of {count} credentials in clear: anyone who can read "
-         "it can make your codes.")
+    note(f"{file} will hold the secrets of {count} credential{'s' if count != 1 else ''} in "
+         "clear: anyone who can read it can make your codes.")
     answer = click.prompt('Type "yes" to write it', default="", show_default=False, err=True)
     if answer.strip().lower() != "yes":
         raise CancelledError("nothing written")
