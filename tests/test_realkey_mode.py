@@ -161,3 +161,12 @@ def test_on_two_keys_every_selected_test_passes_or_is_skipped_for_a_virtual_powe
                for reason in skip_reasons(result.stdout)), skip_reasons(result.stdout)
     for serial in (A, B):
         assert f"YubiKey {serial}: OATH (0 credentials)" in result.stdout
+
+
+def test_the_default_touch_policy_named_is_still_the_persons_touch() -> None:
+    # docs/testing.md: "A test's automatic touch (KeyConfig(touch_delay=...)) is the person's
+    # touch here"; touch="auto" is the default policy, so naming it changes nothing a real key
+    # cannot do (test_ykman_reads_what_hwotp_wrote is skipped for it today).
+    source = ("def test(plug_keys):\n"
+              "    plug_keys(KeyConfig(serial=ONE, touch='auto', touch_delay=0.1))")
+    assert virtual_only_reason(source) is None
