@@ -100,7 +100,7 @@ def test_a_key_that_is_not_there_is_refused(tmp_path) -> None:
     ("def test(plug_keys):\n    assert puts(plug_keys(KeyConfig(serial=ONE)).keys[0]) == 1",
      "it reads the virtual key's APDU log"),
     ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, touch='deny'))",
-     "it needs a key set up with touch"),
+     "it needs a key set up with touch='deny'"),
     ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, transport='nfc'))",
      "it needs a key on an NFC reader"),
     ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, touch_delay=0.2))", None),
