@@ -100,7 +100,7 @@ def test_a_key_that_is_not_there_is_refused(tmp_path) -> None:
     ("def test(plug_keys):\n    assert puts(plug_keys(KeyConfig(serial=ONE)).keys[0]) == 1",
      "it reads the virtual key's APDU log"),
     ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, touch='deny'))",
-     "it needs a key set up with touch"),
+     "it needs a key set up with touch='deny'"),
     ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, transport='nfc'))",
      "it needs a key on an NFC reader"),
     ("def test(plug_keys):\n    plug_keys(KeyConfig(serial=ONE, touch_delay=0.2))", None),
@@ -161,3 +161,12 @@ def test_on_two_keys_every_selected_test_passes_or_is_skipped_for_a_virtual_powe
                for reason in skip_reasons(result.stdout)), skip_reasons(result.stdout)
     for serial in (A, B):
         assert f"YubiKey {serial}: OATH (0 credentials)" in result.stdout
+
+
+def test_the_default_touch_policy_named_is_still_the_persons_touch() -> None:
+    # docs/testing.md: "A test's automatic touch (KeyConfig(touch_delay=...)) is the person's
+    # touch here"; touch="auto" is the default policy, so naming it changes nothing a real key
+    # cannot do (test_ykman_reads_what_hwotp_wrote is skipped for it today).
+    source = ("def test(plug_keys):\n"
+              "    plug_keys(KeyConfig(serial=ONE, touch='auto', touch_delay=0.1))")
+    assert virtual_only_reason(source) is None

@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 _PERSON = os.environ.get("REALKEY_PERSON")
+
+
+def _ask(person: str, serial: str | None) -> None:
+    line = f"touch YubiKey {serial}" if serial else "touch your YubiKey"
+    try:
+        with open(person, "w") as relay:
+            relay.write(f"{line}\n")
+    except OSError:  # nobody to ask: the test will say that the touch was missing
+        pass
 
 
 def _ask_for_touches(person: str) -> None:
@@ -21,16 +31,32 @@ def _ask_for_touches(person: str) -> None:
     def note(message: str) -> None:
         if message.startswith("Touch your"):
             serials = re.findall(r"\b\d{6,}\b", message)
-            line = f"touch YubiKey {serials[-1]}" if serials else "touch your YubiKey"
-            try:
-                with open(person, "w") as relay:
-                    relay.write(f"{line}\n")
-            except OSError:  # nobody to ask: the test will say that the touch was missing
-                pass
+            _ask(person, serials[-1] if serials else None)
         said(message)
 
     app.note = note
 
 
+def _ask_for_ykman_touches(person: str) -> None:
+    """ykman says "Touch your YubiKey..." without a serial: the one after --device, else the
+    run's only key (HWOTP_TEST_WIPE_KEY names the run's keys)."""
+    if not os.path.basename(sys.argv[0] if sys.argv else "").startswith("ykman"):
+        return
+    from ykman._cli import util
+
+    argv = sys.argv[1:]
+    given = argv[argv.index("--device") + 1] if "--device" in argv[:-1] else None
+    wiped = re.findall(r"\d+", os.environ.get("HWOTP_TEST_WIPE_KEY", ""))
+    serial = given or (wiped[0] if len(wiped) == 1 else None)
+    prompt = util.prompt_for_touch
+
+    def prompt_for_touch(*args: object, **kwargs: object) -> None:
+        _ask(person, serial)
+        prompt(*args, **kwargs)
+
+    util.prompt_for_touch = prompt_for_touch
+
+
 if _PERSON:
     _ask_for_touches(_PERSON)
+    _ask_for_ykman_touches(_PERSON)
