@@ -161,3 +161,21 @@ def test_on_two_keys_every_selected_test_passes_or_is_skipped_for_a_virtual_powe
                for reason in skip_reasons(result.stdout)), skip_reasons(result.stdout)
     for serial in (A, B):
         assert f"YubiKey {serial}: OATH (0 credentials)" in result.stdout
+
+
+# --- a key the run was not given --------------------------------------------------------------
+
+
+def test_a_key_not_given_with_real_key_is_never_written(tmp_path):
+    """A maintainer's everyday key plugged in beside the test key: nothing the run does changes
+    it (here B, not given, holds a credential named as one a test deletes from its own key)."""
+    ykman = Path(sys.executable).with_name("ykman")
+    inner = " ".join(inner_pytest(tmp_path, "--real-key", str(A),
+                                  "tests/test_yubikey_cli_keys.py::test_delete_on_a_key"))
+    script = (f"{ykman} --device {B} oath accounts add -f Mail:bob JBSWY3DPEHPK3PXP >&2; "
+              f"{sys.executable} {HUMAN} -- {inner} >&2; "
+              f"echo after:; {ykman} --device {B} oath accounts list")
+    result = run([str(WITH_KEYS), "--keys", "2", "--touch", "signal", "--", "sh", "-c", script],
+                 str(A))
+    held = result.stdout.split("after:", 1)[-1].split()
+    assert held == ["Mail:bob"], result.stdout + result.stderr[-3000:]
