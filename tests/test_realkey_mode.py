@@ -216,3 +216,25 @@ def test_only_the_given_keys_may_be_plugged_in(found, unknown, nodes, expected) 
     with pytest.raises(RefusedError) as refused:
         check_only([A], found, unknown, nodes)
     assert str(refused.value) == expected
+
+
+@pytest.mark.virtual_only("it builds a --real-key run of its own on virtual keys")
+def test_a_key_plugged_in_mid_run_stops_the_run_before_anything_is_written(
+        plug_keys, request) -> None:
+    """The check at every plug: B came after the run started (its plug is the first time the run
+    looks), so the run stops there with the sentence, and neither key's OATH is reset."""
+    from helpers.keys import names_on, put
+    from helpers.realkey import Person, RealKeys
+    from virtualkey.key import KeyConfig
+
+    rig = plug_keys(KeyConfig(serial=A), KeyConfig(serial=B))
+    for key in rig.keys:
+        put(key, "bob", "Mail")
+    person = Person(request.config)
+    try:
+        with pytest.raises(pytest.exit.Exception) as stopped:
+            RealKeys([A], rig.pcscd.socket_path, person).plug((KeyConfig(serial=A),), False)
+    finally:
+        person.close()
+    assert str(stopped.value.msg) == f"other security keys are plugged in (YubiKey {B}): {OTHERS}"
+    assert all(names_on(key) == {b"Mail:bob"} for key in rig.keys)

@@ -240,11 +240,12 @@ def erase_line(serial: int, device: Any) -> str:
         oath_text = "OATH"
     state = fido_state(serial)
     if state is None:
-        fido_text = "FIDO2 (not reachable over HID here)"
-    else:
-        count = "passkeys not counted without the PIN" if state.passkeys is None \
-            else f"{state.passkeys} passkeys"
-        fido_text = f"FIDO2 ({count}, {'PIN set' if state.pin_set else 'no PIN'})"
+        # fido_device finds no node: none shows this serial, and it is not the only YubiKey's
+        return (f"YubiKey {serial}: {oath_text} will be erased; its FIDO2 will not be reset "
+                "(no /dev/hidraw* node can be told to be this key's)")
+    count = "passkeys not counted without the PIN" if state.passkeys is None \
+        else f"{state.passkeys} passkeys"
+    fido_text = f"FIDO2 ({count}, {'PIN set' if state.pin_set else 'no PIN'})"
     return f"YubiKey {serial}: {oath_text} and {fido_text} will be erased"
 
 
