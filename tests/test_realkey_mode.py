@@ -236,5 +236,17 @@ def test_a_key_plugged_in_mid_run_stops_the_run_before_anything_is_written(
             RealKeys([A], rig.pcscd.socket_path, person).plug((KeyConfig(serial=A),), False)
     finally:
         person.close()
+    assert not Path(person.path).parent.exists()  # the FIFO's folder goes with the run
     assert str(stopped.value.msg) == f"other security keys are plugged in (YubiKey {B}): {OTHERS}"
     assert all(names_on(key) == {b"Mail:bob"} for key in rig.keys)
+
+
+def test_a_process_asking_for_a_touch_after_pytest_ended_does_not_block(tmp_path) -> None:
+    """realkey_site: a FIFO nobody reads any more (pytest gone) is nobody to ask, at once."""
+    fifo = tmp_path / "say"
+    os.mkfifo(fifo, 0o600)
+    code = f"import sitecustomize; sitecustomize._tell({str(fifo)!r}, 'touch YubiKey 1\\n')"
+    site = {**os.environ, "PYTHONPATH": str(TESTS / "realkey_site")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=20, env=site)
+    assert result.returncode == 0, result.stderr
