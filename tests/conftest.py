@@ -34,13 +34,16 @@ NO_PCSCD = PCSC_LINK.with_name("no-pcscd-here")
 os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_LINK)
 # The key cache and the vault generations seen go to a folder of the test run, not the user's.
 os.environ["HWOTP_CACHE_DIR"] = tempfile.mkdtemp(prefix="hwotp-tests-cache-")
+# Nor the user's OS keyring: hwotp recalls remembered OATH passwords from it, and may forget
+# them. Tests about the keyring set a backend of their own.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 REAL_KEYS = pytest.StashKey["realkey.RealKeys"]()
 USES_FIDO = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--real-key", action="append", type=int, default=[], metavar="SERIAL",
+        "--real-key", action="append", type=realkey.serial_argument, default=[], metavar="SERIAL",
         help="run the key tests on this physical YubiKey (twice for two keys); erases its "
              f"OATH and FIDO2, so {realkey.WIPE_VARIABLE} must name the same serial(s)",
     )
@@ -55,8 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
         socket = realkey.pcscd_socket(SYSTEM_PCSC)
         realkey.check_pcscd(socket)
         point_pcsc_link(socket)
-        found = realkey.serials_present()
-        realkey.check_present(serials, found)
+        found = realkey.check_keys(serials)
         lines = [realkey.erase_line(serial, found[serial]) for serial in serials]
     except realkey.RefusedError as refused:
         raise pytest.UsageError(str(refused)) from None
@@ -69,6 +71,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in lines:
         person.say(line)
     config.stash[REAL_KEYS] = realkey.RealKeys(serials, socket, person)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    real = config.stash.get(REAL_KEYS, None)
+    if real is not None:
+        real.person.close()
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:

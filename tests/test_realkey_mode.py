@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realkey import virtual_only_reason
+from helpers.realkey import RefusedError, check_only, virtual_only_reason
 
 TESTS = Path(__file__).parent
 WITH_KEYS = TESTS / "virtualkey" / "with-keys"
@@ -62,6 +62,7 @@ def refusal(result: subprocess.CompletedProcess) -> str:
     ("10000009", "HWOTP_TEST_WIPE_KEY names 10000009 but --real-key gives 10000001; they must "
                  "be the same keys"),
     ("ten", "HWOTP_TEST_WIPE_KEY holds serials (digits), comma- or space-separated"),
+    ("\u00b2", "HWOTP_TEST_WIPE_KEY holds serials (digits), comma- or space-separated"),
 ])
 def test_a_run_is_refused_unless_the_keys_may_be_wiped(tmp_path, wipe, expected) -> None:
     result = run(inner_pytest(tmp_path, "--real-key", str(A), "--co", "tests/test_otp.py"), wipe)
@@ -73,6 +74,15 @@ def test_a_key_given_twice_is_refused(tmp_path) -> None:
                         "tests/test_otp.py")
     assert refusal(run(argv, str(A))).endswith("--real-key names the same key twice; give "
                                                "each key once")
+
+
+@pytest.mark.parametrize("given", ["\u00b2", "1_0", "\u0661"])
+def test_a_serial_that_is_not_ascii_digits_is_refused(tmp_path, given) -> None:
+    argv = inner_pytest(tmp_path, "--real-key", given, "--co", "tests/test_otp.py")
+    result = run(argv, str(A))
+    assert result.returncode == USAGE_ERROR, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"a key's serial is digits, not {given!r}" in result.stderr
 
 
 def test_no_pcscd_is_refused(tmp_path) -> None:
@@ -170,3 +180,82 @@ def test_the_default_touch_policy_named_is_still_the_persons_touch() -> None:
     source = ("def test(plug_keys):\n"
               "    plug_keys(KeyConfig(serial=ONE, touch='auto', touch_delay=0.1))")
     assert virtual_only_reason(source) is None
+
+
+# --- a key the run was not given --------------------------------------------------------------
+
+
+OTHERS = "unplug every key but the ones given with --real-key"
+
+
+def test_a_key_not_given_with_real_key_is_never_written(tmp_path):
+    """A maintainer's everyday key plugged in beside the test key: the run refuses to start, so
+    nothing it does changes that key (here B, not given, holds a credential named as one a test
+    deletes from its own key, and hwotp without --device acts on every key it finds)."""
+    ykman = Path(sys.executable).with_name("ykman")
+    inner = " ".join(inner_pytest(tmp_path, "--real-key", str(A),
+                                  "tests/test_yubikey_cli_keys.py::test_delete_on_a_key"))
+    script = (f"{ykman} --device {B} oath accounts add -f Mail:bob JBSWY3DPEHPK3PXP >&2; "
+              f"{sys.executable} {HUMAN} -- {inner} >&2; echo status: $? >&2; "
+              f"echo after:; {ykman} --device {B} oath accounts list")
+    result = run([str(WITH_KEYS), "--keys", "2", "--touch", "signal", "--", "sh", "-c", script],
+                 str(A))
+    held = result.stdout.split("after:", 1)[-1].split()
+    assert held == ["Mail:bob"], result.stdout + result.stderr[-3000:]
+    assert f"status: {USAGE_ERROR}" in result.stderr, result.stderr[-3000:]
+    assert f"ERROR: other security keys are plugged in (YubiKey {B}): {OTHERS}" \
+        in result.stderr.splitlines()
+
+
+@pytest.mark.parametrize(("found", "unknown", "nodes", "expected"), [
+    ({A: None}, 0, 1, None),
+    ({A: None, B: None}, 0, 2, f"other security keys are plugged in (YubiKey {B}): {OTHERS}"),
+    ({A: None}, 1, 2, "other security keys are plugged in (a YubiKey whose serial cannot be "
+                      f"read): {OTHERS}"),
+    ({A: None}, 0, 2, f"other security keys are plugged in (2 FIDO devices for 1 key): {OTHERS}"),
+    ({A: None}, 0, 0, "0 FIDO devices are reachable in /dev/hidraw* for 1 key: each key's FIDO "
+                      "interface must be enabled and readable by this user"),
+])
+def test_only_the_given_keys_may_be_plugged_in(found, unknown, nodes, expected) -> None:
+    """The rule checked at the start, at every plug and after every re-insert: the YubiKeys
+    pcscd shows are the given ones, and the FIDO HID devices (any vendor's) as many."""
+    if expected is None:
+        check_only([A], found, unknown, nodes)
+        return
+    with pytest.raises(RefusedError) as refused:
+        check_only([A], found, unknown, nodes)
+    assert str(refused.value) == expected
+
+
+@pytest.mark.virtual_only("it builds a --real-key run of its own on virtual keys")
+def test_a_key_plugged_in_mid_run_stops_the_run_before_anything_is_written(
+        plug_keys, request) -> None:
+    """The check at every plug: B came after the run started (its plug is the first time the run
+    looks), so the run stops there with the sentence, and neither key's OATH is reset."""
+    from helpers.keys import names_on, put
+    from helpers.realkey import Person, RealKeys
+    from virtualkey.key import KeyConfig
+
+    rig = plug_keys(KeyConfig(serial=A), KeyConfig(serial=B))
+    for key in rig.keys:
+        put(key, "bob", "Mail")
+    person = Person(request.config)
+    try:
+        with pytest.raises(pytest.exit.Exception) as stopped:
+            RealKeys([A], rig.pcscd.socket_path, person).plug((KeyConfig(serial=A),), False)
+    finally:
+        person.close()
+    assert not Path(person.path).parent.exists()  # the FIFO's folder goes with the run
+    assert str(stopped.value.msg) == f"other security keys are plugged in (YubiKey {B}): {OTHERS}"
+    assert all(names_on(key) == {b"Mail:bob"} for key in rig.keys)
+
+
+def test_a_process_asking_for_a_touch_after_pytest_ended_does_not_block(tmp_path) -> None:
+    """realkey_site: a FIFO nobody reads any more (pytest gone) is nobody to ask, at once."""
+    fifo = tmp_path / "say"
+    os.mkfifo(fifo, 0o600)
+    code = f"import sitecustomize; sitecustomize._tell({str(fifo)!r}, 'touch YubiKey 1\\n')"
+    site = {**os.environ, "PYTHONPATH": str(TESTS / "realkey_site")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=20, env=site)
+    assert result.returncode == 0, result.stderr

@@ -26,8 +26,10 @@ def run_hwotp(*args: str, env: dict[str, str] | None = None, **options: Any):
 
 
 def vault_env(vault: Path, **extra: str) -> dict[str, str]:
-    """This environment without any HWOTP_ setting, plus a throwaway vault and its passphrase."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_")}
+    """This environment without any HWOTP_ setting but the test's own config file and key
+    cache (never the user's), plus a throwaway vault and its passphrase."""
+    kept = ("HWOTP_CONFIG", "HWOTP_CACHE_DIR")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("HWOTP_") or k in kept}
     return {**base, "HWOTP_VAULT": str(vault), "HWOTP_PASSPHRASE": PASSPHRASE, **extra}
 
 

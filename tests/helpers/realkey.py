@@ -4,8 +4,10 @@ the resets, the stand-in for a rig, and the lines asking the person at the keys 
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -74,9 +76,18 @@ def wiped_serials(text: str | None) -> list[int]:
     if not text or not text.strip():
         return []
     parts = [part for part in re.split(r"[\s,]+", text.strip()) if part]
-    if not all(part.isdigit() for part in parts):
+    # ASCII digits only: str.isdigit() takes "²", which int() then refuses with a traceback
+    if not all(re.fullmatch(r"[0-9]+", part) for part in parts):
         raise RefusedError(f"{WIPE_VARIABLE} holds serials (digits), comma- or space-separated")
     return [int(part) for part in parts]
+
+
+def serial_argument(text: str) -> int:
+    """A --real-key value: ASCII digits only (int() would also take " 1", "1_0" or other
+    scripts' digits)."""
+    if not re.fullmatch(r"[0-9]+", text):
+        raise argparse.ArgumentTypeError(f"a key's serial is digits, not {text!r}")
+    return int(text)
 
 
 def check_request(serials: list[int], wipe_text: str | None) -> None:
@@ -111,21 +122,38 @@ def check_pcscd(socket: Path) -> None:
 
 
 def serials_present() -> dict[int, Any]:
-    """Every YubiKey pcscd shows, by serial: ykman's PC/SC devices."""
+    """Every YubiKey pcscd shows whose serial can be read, by serial: ykman's PC/SC devices."""
+    return keys_shown()[0]
+
+
+def keys_shown() -> tuple[dict[int, Any], int]:
+    """The YubiKeys pcscd shows, by serial, and how many more it shows whose serial could not be
+    read (such a key may be anybody's)."""
     from ykman.pcsc import list_devices
     from yubikit.core.smartcard import SmartCardConnection
     from yubikit.management import ManagementSession
 
     found: dict[int, Any] = {}
+    unknown = 0
     for device in list_devices(""):
         try:
             with device.open_connection(SmartCardConnection) as connection:
                 serial = ManagementSession(connection).read_device_info().serial
         except Exception:
-            continue
-        if serial is not None:
+            serial = None
+        if serial is None:
+            unknown += 1
+        else:
             found[serial] = device
-    return found
+    return found, unknown
+
+
+def fido_nodes() -> int:
+    """How many FIDO HID devices this user can open: /dev/hidraw* with the FIDO usage page, any
+    vendor (python-fido2 leaves out the others)."""
+    from fido2.hid import list_descriptors
+
+    return len(list_descriptors())
 
 
 def check_present(serials: list[int], found: dict[int, Any]) -> None:
@@ -134,6 +162,31 @@ def check_present(serials: list[int], found: dict[int, Any]) -> None:
         shown = ", ".join(str(serial) for serial in sorted(found)) or "none"
         raise RefusedError(f"YubiKey {missing[0]} is not among the keys pcscd shows "
                            f"(serials found: {shown})")
+
+
+def check_only(serials: list[int], found: dict[int, Any], unknown: int, nodes: int) -> None:
+    """Refuses a run beside any other security key: hwotp run without --device acts on every
+    key it finds, so a key not given could be written."""
+    others = [f"YubiKey {serial}" for serial in sorted(set(found) - set(serials))]
+    others += ["a YubiKey whose serial cannot be read"] * min(unknown, 1)
+    if not others and nodes > len(serials):
+        others.append(f"{nodes} FIDO devices for {len(serials)} "
+                      f"key{'s' if len(serials) != 1 else ''}")
+    if others:
+        raise RefusedError(f"other security keys are plugged in ({', '.join(others)}): unplug "
+                           "every key but the ones given with --real-key")
+    if nodes < len(serials):
+        raise RefusedError(f"{nodes} FIDO devices are reachable in /dev/hidraw* for "
+                           f"{len(serials)} key{'s' if len(serials) != 1 else ''}: each key's "
+                           "FIDO interface must be enabled and readable by this user")
+
+
+def check_keys(serials: list[int]) -> dict[int, Any]:
+    """The given keys, and no other security key, are plugged in: their PC/SC devices."""
+    found, unknown = keys_shown()
+    check_present(serials, found)
+    check_only(serials, found, unknown, fido_nodes())
+    return found
 
 
 @contextmanager
@@ -187,11 +240,12 @@ def erase_line(serial: int, device: Any) -> str:
         oath_text = "OATH"
     state = fido_state(serial)
     if state is None:
-        fido_text = "FIDO2 (not reachable over HID here)"
-    else:
-        count = "passkeys not counted without the PIN" if state.passkeys is None \
-            else f"{state.passkeys} passkeys"
-        fido_text = f"FIDO2 ({count}, {'PIN set' if state.pin_set else 'no PIN'})"
+        # fido_device finds no node: none shows this serial, and it is not the only YubiKey's
+        return (f"YubiKey {serial}: {oath_text} will be erased; its FIDO2 will not be reset "
+                "(no /dev/hidraw* node can be told to be this key's)")
+    count = "passkeys not counted without the PIN" if state.passkeys is None \
+        else f"{state.passkeys} passkeys"
+    fido_text = f"FIDO2 ({count}, {'PIN set' if state.pin_set else 'no PIN'})"
     return f"YubiKey {serial}: {oath_text} and {fido_text} will be erased"
 
 
@@ -230,25 +284,38 @@ class Person:
         self.out.write(f"\n{line}\n")
         self.out.flush()
 
+    def close(self) -> None:
+        """The FIFO's folder goes with the run (a process still writing then finds none)."""
+        shutil.rmtree(Path(self.path).parent, ignore_errors=True)
+
     def touch(self, serial: int | None) -> None:
         self.touches += 1
         self.say(f"touch YubiKey {serial}" if serial else "touch your YubiKey")
 
 
-def reset_fido(serial: int, person: Person, keys: int) -> None:
+def reset_fido(serial: int, person: Person, serials: list[int]) -> dict[int, Any]:
     """A FIDO2 reset: only within seconds of power-up, so the person re-inserts the key, then
-    touches it. `keys`: how many YubiKeys the run has plugged in."""
+    touches it. `serials`: the run's keys. The keys are read again before the reset: a person
+    may have put back another key, which must not be reset (RefusedError then). Returns the
+    fresh PC/SC devices."""
     from fido2.ctap2 import Ctap2
 
+    keys = len(serials)
     person.reinserts += 1
     person.say(f"remove and re-insert YubiKey {serial}, then touch it")
     _wait_for(lambda: not fido_present(serial, keys), "the key to be removed")
-    _wait_for(lambda: fido_present(serial, keys), "the key to be inserted again")
+    _wait_for(lambda: fido_present(serial, keys) and set(serials) <= set(serials_present()),
+              "the key to be inserted again")
+    found = check_keys(serials)
     device = fido_device(serial)
+    if device is None:
+        raise RefusedError(f"YubiKey {serial}'s FIDO interface cannot be told apart after the "
+                           "re-insert, so its FIDO2 was not reset")
     try:
         Ctap2(device).reset()
     finally:
         device.close()
+    return found
 
 
 def fido_present(serial: int, keys: int) -> bool:
@@ -393,16 +460,25 @@ class RealKeys:
         if sorted(wanted) != sorted(self.serials):
             shown = ", ".join(str(serial) for serial in wanted)
             pytest.skip(f"virtual key only: it needs a key with the serial {shown}")
-        self.devices = serials_present()
-        check_present(self.serials, self.devices)
+        try:
+            self.devices = self._fresh_keys(uses_fido)
+        except RefusedError as refused:
+            pytest.exit(str(refused))  # before anything is written to any key
+        keys = [RealKey(serial, self.devices[serial]) for serial in wanted]
+        return RealRig(keys, self.socket)
+
+    def _fresh_keys(self, uses_fido: bool) -> dict[int, Any]:
+        """At every plug: only the given keys are plugged in (checked again: a key may have been
+        plugged in since), their OATH reset, and their FIDO2 when the test uses it and it is
+        not blank. Their PC/SC devices, as read after the last re-insert."""
+        devices = check_keys(self.serials)
         for serial in self.serials:
-            reset_oath(self.devices[serial])
+            reset_oath(devices[serial])
             if uses_fido:
                 state = fido_state(serial)
                 if state is not None and state.dirty():
-                    reset_fido(serial, self.person, len(self.serials))
-        keys = [RealKey(serial, self.devices[serial]) for serial in wanted]
-        return RealRig(keys, self.socket)
+                    devices = reset_fido(serial, self.person, self.serials)
+        return devices
 
 
 def environment_socket() -> str | None:

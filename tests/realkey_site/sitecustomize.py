@@ -1,7 +1,7 @@
 """Loaded by every Python process a `pytest --real-key` test starts (its PYTHONPATH has this
-folder): when hwotp says "Touch your ...", the person at the keys is also asked, with one line
-through the FIFO REALKEY_PERSON names (pytest passes it on to its terminal), as conftest.py
-does for hwotp in-process. Outside such runs it does nothing."""
+folder): when hwotp or ykman says "Touch your ...", the person at the keys is also asked, with
+one line through the FIFO REALKEY_PERSON names (pytest passes it on to its terminal), as
+conftest.py does for hwotp in-process. Outside such runs it does nothing."""
 
 from __future__ import annotations
 
@@ -14,11 +14,22 @@ _PERSON = os.environ.get("REALKEY_PERSON")
 
 def _ask(person: str, serial: str | None) -> None:
     line = f"touch YubiKey {serial}" if serial else "touch your YubiKey"
+    _tell(person, f"{line}\n")
+
+
+def _tell(person: str, line: str) -> None:
+    """Never blocks: a process left running after pytest ended finds no reader (ENXIO) and asks
+    nobody; the test (if any) will say that the touch was missing."""
     try:
-        with open(person, "w") as relay:
-            relay.write(f"{line}\n")
-    except OSError:  # nobody to ask: the test will say that the touch was missing
+        relay = os.open(person, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: nobody reads; ENOENT: the run is over
+        return
+    try:
+        os.write(relay, line.encode())
+    except OSError:
         pass
+    finally:
+        os.close(relay)
 
 
 def _ask_for_touches(person: str) -> None:
