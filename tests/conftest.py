@@ -82,8 +82,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     real = config.stash.get(REAL_KEYS, None)
     if real is not None:
-        terminalreporter.write_line(f"--real-key: asked for {real.person.touches} touches and "
-                                    f"{real.person.reinserts} re-inserts")
+        touches, reinserts = real.person.touches, real.person.reinserts
+        terminalreporter.write_line(
+            f"--real-key: asked for {touches} touch{'es' if touches != 1 else ''} and "
+            f"{reinserts} re-insert{'s' if reinserts != 1 else ''}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
