@@ -187,7 +187,19 @@ def hwotp(vault_path: Path, monkeypatch: pytest.MonkeyPatch):
     return run
 
 
-class RealKeyPlugger:
+class Plugger:
+    """What both kinds of plug_keys share: the rigs plugged so far, `current` the last one."""
+
+    rigs: list
+
+    @property
+    def current(self):
+        if not self.rigs:
+            raise RuntimeError("plug keys in first (plug_keys)")
+        return self.rigs[-1]
+
+
+class RealKeyPlugger(Plugger):
     """plug_keys on physical keys (--real-key): no rig of its own; the keys' OATH is reset at
     each plug, FIDO2 when the test uses it and it is not blank (see helpers/realkey.py)."""
 
@@ -204,14 +216,8 @@ class RealKeyPlugger:
         self.rigs.append(rig)
         return rig
 
-    @property
-    def current(self):
-        if not self.rigs:
-            raise RuntimeError("plug keys in first (plug_keys)")
-        return self.rigs[-1]
 
-
-class KeyPlugger:
+class KeyPlugger(Plugger):
     """plug_keys(KeyConfig(...) or VirtualKey, ..., hidraw=None) plugs one or two virtual keys
     into a new private pcscd (USB keys' FIDO interfaces also as /dev/hidrawN in the rig's mount
     namespace, see docs/testing.md) and returns the KeyRig; `current` is the last one."""
@@ -233,12 +239,6 @@ class KeyPlugger:
         rig.start()
         point_pcsc_link(rig.pcscd.socket_path)
         return rig
-
-    @property
-    def current(self):
-        if not self.rigs:
-            raise RuntimeError("plug keys in first (plug_keys)")
-        return self.rigs[-1]
 
 
 @pytest.fixture

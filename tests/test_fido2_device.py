@@ -36,8 +36,12 @@ PERMISSIONS = ClientPin.PERMISSION.CREDENTIAL_MGMT
 
 
 @pytest.fixture
-def nfc_key(plug_keys):
-    """One YubiKey 5 NFC on a reader, found by hwotp's own discovery in this process."""
+def nfc_key(plug_keys, monkeypatch):
+    """One YubiKey 5 NFC on a reader, found by hwotp's own discovery in this process. Its
+    PC/SC half only: this process is not in the rig's mount namespace, so the HID half would
+    open the machine's own /dev/hidraw* and ask a developer's plugged-in key (wrong PINs
+    included); the USB half is tested inside the rig (run_on_keys)."""
+    monkeypatch.setattr("hwotp.fido2.device._hid_keys", list)
     rig = plug_keys(KeyConfig(serial=NFC_SERIAL, transport="nfc"))
     keys = find_security_keys()
     yield rig, keys
