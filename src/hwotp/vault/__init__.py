@@ -199,11 +199,10 @@ class Vault:
         vault.generation_seen = payload.generation
         return vault
 
-    def rolled_back(self) -> tuple[int, int] | None:
-        """(the file's generation, the newer one seen before) when it is a rollback, else None."""
+    def generation_and_newest_seen(self) -> tuple[int, int]:
+        """The file's generation and the newest seen of this vault: a rollback when lower."""
         payload = self._read()[1]
-        seen = max(self.generation_seen, generations.last_seen(self.path, payload.vault_id) or 0)
-        return (payload.generation, seen) if payload.generation < seen else None
+        return payload.generation, _newest_seen(self.path, payload, self.generation_seen)
 
     def accept_rollback(self) -> tuple[int, int]:
         """Accept the file as it is now as the vault (an older copy put back on purpose), so
@@ -211,8 +210,7 @@ class Vault:
         with file.exclusive_lock(self.path):
             payload = self._read()[1]
             generation = payload.generation
-            seen = max(self.generation_seen,
-                       generations.last_seen(self.path, payload.vault_id) or 0)
+            seen = _newest_seen(self.path, payload, self.generation_seen)
             generations.remember(self.path, payload.vault_id, generation, newer_only=False)
             self.generation_seen = generation
         return generation, seen
@@ -588,9 +586,15 @@ def _refuse_rollback(path: Path, payload: fmt.Payload, seen_here: int) -> None:
     """Under the lock, before a write: a file older than what this process opened or this
     user's hwotp recorded is not written. An HOTP counter or a recovery code's `used` mark
     moving on from an older copy would hand out codes a second time."""
-    seen = max(seen_here, generations.last_seen(path, payload.vault_id) or 0)
+    seen = _newest_seen(path, payload, seen_here)
     if payload.generation < seen:
         raise RolledBackError(path, payload.generation, seen)
+
+
+def _newest_seen(path: Path, payload: fmt.Payload, seen_here: int) -> int:
+    """The newest generation of this vault seen by this process or recorded by this user's
+    hwotp."""
+    return max(seen_here, generations.last_seen(path, payload.vault_id) or 0)
 
 
 def _fitting(data: bytes) -> bytes:

@@ -569,13 +569,11 @@ def accept_rollback(app: App, force: bool) -> None:
     first (--force without a terminal); what the newer version had stays lost. After a sync
     conflict, put the newer copy back instead."""
     vault = app.existing_vault_store(held=False).unlocked()  # a way in proven now
-    rolled_back = vault.rolled_back()
-    if rolled_back is None:
-        note(f"{vault.path} is generation {vault.check().generation}, the newest seen: nothing "
-             "to accept.")
+    generation, seen = vault.generation_and_newest_seen()
+    if generation >= seen:
+        note(f"{vault.path} is generation {generation}, the newest seen: nothing to accept.")
         return
     if not force:
-        generation, seen = rolled_back
         _confirm(f"Accept {vault.path} at generation {generation} as the vault? What generation "
                  f"{seen} had since is not in it, and its HOTP counters and used recovery codes "
                  "go back.", "nothing accepted")
