@@ -682,7 +682,7 @@ def _audited(args: list[str], env: dict[str, str]):
         "sys.addaudithook(hook)\n"
         "import atexit\n"
         "atexit.register(lambda: print('SOCKETS', *opened, file=sys.stderr))\n"
-        "from hwotp.cli import main\n"
+        "from hwotp.cli.root import main\n"
         "sys.argv = ['hwotp', *sys.argv[1:]]\n"
         "main()\n"
     )

@@ -22,7 +22,7 @@ from helpers import realkey
 from helpers.cli import Run
 from helpers.keys import point_pcsc_link
 from helpers.samples import FIXED_TIME, PASSPHRASE
-from hwotp.cli import cli
+from hwotp.cli.root import cli
 
 # Every PC/SC client of the test run (this process, ykman, hwotp) talks to the private pcscd of
 # the test that is running, through this link, and never to a pcscd the machine may have.

@@ -672,7 +672,7 @@ def test_a_clock_seven_seconds_off_is_a_warning_read_from_the_local_chronyd(
 def test_help_loads_none_of_the_doctors_modules() -> None:
     probe = (
         "import sys\n"
-        "from hwotp.cli import main\n"
+        "from hwotp.cli.root import main\n"
         "sys.argv = ['hwotp', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = ('hwotp.usecases.doctor', 'smartcard', 'keyring', 'ykman', 'ctypes')\n"

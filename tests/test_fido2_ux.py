@@ -184,6 +184,6 @@ def test_a_sentence_that_starts_with_a_key_name_keeps_its_capitals(usb) -> None:
     ("NFC reader", "NFC reader"),
 ])
 def test_only_a_plain_capitalised_first_word_is_lowered(said: str, printed: str) -> None:
-    from hwotp.cli import _lower_first
+    from hwotp.cli.root import _lower_first
 
     assert _lower_first(said) == printed

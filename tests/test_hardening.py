@@ -54,7 +54,7 @@ def test_the_clipboard_tool_inherits_no_secret_variable(tmp_path: Path) -> None:
 # again (a change of user clears it) and runs the command as the console script does.
 AS_NOBODY = f"""
 import ctypes, getpass, os, resource, sys, termios
-import hwotp.cli, hwotp.cli.app, hwotp.cli.commands.daily, hwotp.stores.vault, click.termui
+import hwotp.cli.root, hwotp.cli.app, hwotp.cli.commands.daily, hwotp.stores.vault, click.termui
 import hwotp.vault
 import hwotp.vault.kernelkeys, hwotp.vault.strength, zxcvbn
 os.setgroups([])
@@ -62,7 +62,7 @@ os.setgid({NOBODY})
 os.setuid({NOBODY})
 ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)
 sys.argv = ["hwotp", *sys.argv[1:]]
-hwotp.cli.main()
+hwotp.cli.root.main()
 """
 
 

@@ -31,7 +31,7 @@ SAMPLE_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 def test_help_and_version_load_no_heavy_module(flag: str) -> None:
     probe = (
         "import sys\n"
-        "from hwotp.cli import main\n"
+        "from hwotp.cli.root import main\n"
         "sys.argv = ['hwotp', sys.argv[1]]\n"
         "try:\n    main()\nexcept SystemExit as done:\n    status = done.code\n"
         f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
@@ -55,7 +55,7 @@ def test_parsers_and_stores_import_light() -> None:
 def test_code_loads_no_image_module(tmp_path: Path) -> None:
     probe = (
         "import os, sys\n"
-        "from hwotp.cli import cli\n"
+        "from hwotp.cli.root import cli\n"
         "given = dict(os.environ)\n"
         "for args in (['enroll', '--uri', sys.argv[1]], ['code', 'x']):\n"
         "    os.environ.update(given)  # each command takes the passphrase out of it\n"
@@ -92,7 +92,7 @@ def test_code_on_a_known_key_without_a_vault_file_loads_no_heavy_module(
     assert run_hwotp("code", *device, env=env).returncode == 0  # the key is known from here on
     probe = (
         "import sys\n"
-        "from hwotp.cli import main\n"
+        "from hwotp.cli.root import main\n"
         "sys.argv = ['hwotp', 'code', *sys.argv[1:]]\n"
         "try:\n    main()\nexcept SystemExit as done:\n    status = done.code\n"
         f"loaded = [m for m in {NOT_FOR_DAILY_CODES!r} if m in sys.modules]\n"
@@ -124,7 +124,7 @@ def test_no_socket_is_opened_by_a_full_session(tmp_path: Path) -> None:
         "sys.addaudithook(lambda event, args: opened.append(event) "
         "if event.startswith('socket.') else None)\n"
         "import os\n"
-        "from hwotp.cli import cli\n"
+        "from hwotp.cli.root import cli\n"
         "given = dict(os.environ)\n"
         "for args in (['enroll', '--qr', sys.argv[1]], ['list'], ['code', 'example']):\n"
         "    os.environ.update(given)  # each command takes the passphrase out of it\n"
@@ -210,8 +210,8 @@ def test_the_command_runs_with_the_collector_on() -> None:
     """hwotp.__main__ holds the collector off only while the command line is imported: a long
     command (enroll --screen watching the screen) collects its garbage as any program does."""
     probe = (
-        "import gc, hwotp.cli\n"
-        "hwotp.cli.main = lambda: print('ENABLED', gc.isenabled(), 'FROZEN', "
+        "import gc, hwotp.cli.root\n"
+        "hwotp.cli.root.main = lambda: print('ENABLED', gc.isenabled(), 'FROZEN', "
         "gc.get_freeze_count() > 0)\n"
         "from hwotp.__main__ import main\n"
         "main()\n"

@@ -62,7 +62,7 @@ def test_the_check_sees_every_way_of_importing_a_test_file() -> None:
     ]
     shared = (
         "import qrimages\nimport pytest\nfrom helpers.keys import replug\n"
-        "from virtualkey.key import KeyConfig\nfrom hwotp.cli import cli\n"
+        "from virtualkey.key import KeyConfig\nfrom hwotp.cli.root import cli\n"
         "from tests.helpers import samples\n"
     )
     assert imported_test_modules(shared) == []

@@ -27,7 +27,7 @@ from helpers.keys import ONE, TWO, fill, names_on, point_pcsc_link, put, puts, p
 from helpers.migration import entry, payload_bytes
 from helpers.migration import uri as migration_uri
 from helpers.samples import FIXED_TIME, GITHUB, PERIOD_60, SECRET, SECRET_B, SECRET_C, totp
-from hwotp.cli import cli
+from hwotp.cli.root import cli
 from hwotp.errors import ExitCode
 from virtualkey.key import KeyConfig
 

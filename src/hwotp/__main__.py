@@ -16,7 +16,7 @@ def main() -> None:
     by the collector."""
     gc.disable()
     try:
-        from hwotp.cli import main as run_command_line
+        from hwotp.cli.root import main as run_command_line
     finally:
         gc.freeze()
         gc.enable()

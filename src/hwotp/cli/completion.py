@@ -90,7 +90,7 @@ def script(shell: str, program: str = "hwotp") -> str:
     """The completion script for `shell`, as click writes it."""
     from click.shell_completion import get_completion_class
 
-    from hwotp.cli import cli
+    from hwotp.cli.root import cli
 
     completion = get_completion_class(shell)
     if completion is None:  # pragma: no cover - SHELLS lists only shells click knows

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from hwotp.cli import cli
 from hwotp.cli.app import (
     App,
     VaultLeftOut,
@@ -28,6 +27,7 @@ from hwotp.cli.output import (
     table,
 )
 from hwotp.cli.prompts import confirm
+from hwotp.cli.root import cli
 from hwotp.credential import Entry, Kind, display_name, split_name
 from hwotp.errors import CancelledError, HwotpError, InputError, NotFoundError
 

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli import cli
 from hwotp.cli.failures import prefixed
 from hwotp.cli.output import emit_json, note
+from hwotp.cli.root import cli
 from hwotp.errors import ExitCode
 
 if TYPE_CHECKING:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 from click.core import ParameterSource
 
-from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, key_options, read_hidden, weak_passphrase_option
 from hwotp.cli.commands.targets import Placement
 from hwotp.cli.output import (
@@ -26,6 +25,7 @@ from hwotp.cli.output import (
     seconds_left,
     warn,
 )
+from hwotp.cli.root import cli
 from hwotp.credential import Code, Credential, Kind, split_name
 from hwotp.errors import ArgumentError, InputError
 from hwotp.secret import looks_like_a_secret

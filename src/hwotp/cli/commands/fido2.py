@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, read_hidden
 from hwotp.cli.lazy import LazyGroup
 from hwotp.cli.output import emit_json, note
+from hwotp.cli.root import cli
 from hwotp.errors import CancelledError
 
 if TYPE_CHECKING:

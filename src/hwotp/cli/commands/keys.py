@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, key_options, read_hidden
 from hwotp.cli.output import emit_json, note
+from hwotp.cli.root import cli
 from hwotp.errors import CancelledError
 
 if TYPE_CHECKING:

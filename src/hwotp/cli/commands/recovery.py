@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, weak_passphrase_option
 from hwotp.cli.output import emit_json, note, warn
 from hwotp.cli.prompts import confirm
+from hwotp.cli.root import cli
 from hwotp.errors import CancelledError, InputError, NotFoundError
 from hwotp.recovery import FEW_LEFT
 

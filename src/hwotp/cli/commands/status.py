@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli import cli
 from hwotp.cli.app import App, key_options
 from hwotp.cli.output import emit_json, note, table
+from hwotp.cli.root import cli
 
 if TYPE_CHECKING:
     from hwotp.recovery import RecoverySet

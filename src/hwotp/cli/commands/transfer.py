@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli import cli
 from hwotp.cli.app import App, is_terminal, read_hidden, read_strong
 from hwotp.cli.commands.enroll import Enrolment, enrol_found, enrolment_options
 from hwotp.cli.output import note
+from hwotp.cli.root import cli
 from hwotp.errors import (
     CancelledError,
     ExistsError,

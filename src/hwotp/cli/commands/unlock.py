@@ -6,9 +6,9 @@ import re
 
 import click
 
-from hwotp.cli import cli
 from hwotp.cli.app import App
 from hwotp.cli.output import note
+from hwotp.cli.root import cli
 from hwotp.errors import NotFoundError
 
 DEFAULT_DURATION = "15m"
