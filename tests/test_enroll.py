@@ -6,7 +6,6 @@ not a mocked library), with switches for the failures a real store can have.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import pyotp
@@ -54,7 +53,7 @@ class ListStore:
         if self.adds == self.fail_on_add:
             raise StorageError("the test store is full")
         if self.corrupt:
-            credential = dataclasses.replace(credential, secret=b"another secret!!")
+            credential = credential.replace(secret=b"another secret!!")
         self.credentials = [c for c in self.credentials if c.name != credential.name]
         self.credentials.append(credential)
         return credential.entry(self.location)
@@ -167,7 +166,7 @@ def test_a_write_the_store_refuses_removes_nothing() -> None:
     class RacedStore(ListStore):
         def add(self, credential: Credential, *, replace: bool = False) -> Entry:
             # Another process stored the name since the check: its credential must stay.
-            self.credentials.append(dataclasses.replace(credential, secret=b"another secret!!"))
+            self.credentials.append(credential.replace(secret=b"another secret!!"))
             raise ExistsError(f"{credential.name} is already in the test store")
 
     store = RacedStore()

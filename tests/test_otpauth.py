@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-from dataclasses import replace
 
 import pyotp
 import pytest
@@ -592,9 +591,9 @@ def test_round_trip_random_credentials() -> None:
         )
         # Each kind keeps only its own field: a TOTP counter or HOTP period is not written.
         if credential.kind is Kind.TOTP:
-            credential = replace(credential, counter=0)
+            credential = credential.replace(counter=0)
         else:
-            credential = replace(credential, period=30)
+            credential = credential.replace(period=30)
         uri = format_uri(credential)
         parsed = parse_uri(uri)
         assert parsed.credential == credential, uri

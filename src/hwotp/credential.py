@@ -6,8 +6,8 @@ Pure data with validation; no I/O and no imports beyond the standard library.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 DIGITS = range(6, 9)
 PERIODS = range(1, 301)
@@ -39,39 +39,82 @@ class CredentialError(ValueError):
     """A credential field is out of range; the message names the field, never the secret."""
 
 
-@dataclass(frozen=True)
 class Credential:
-    """An OTP credential including its secret. `repr` never shows the secret."""
+    """An OTP credential including its secret; immutable, compared by every field. `repr`
+    never shows the secret.
 
-    secret: bytes = field(repr=False)
+    A plain class, not a dataclass, as every value class `hwotp code` loads: a dataclass
+    writes and compiles its methods when its module is imported, and importing `dataclasses`
+    loads `inspect` (docs/architecture.md, "Start-up cost")."""
+
+    __slots__ = (
+        "account",
+        "algorithm",
+        "counter",
+        "digits",
+        "issuer",
+        "kind",
+        "period",
+        "secret",
+    )
+    secret: bytes
     issuer: str
     account: str
-    kind: Kind = Kind.TOTP
-    algorithm: Algorithm = Algorithm.SHA1
-    digits: int = 6
-    period: int = 30
-    counter: int = 0
+    kind: Kind
+    algorithm: Algorithm
+    digits: int
+    period: int
+    counter: int
 
-    def __post_init__(self) -> None:
-        if not self.secret:
+    def __init__(self, secret: bytes, issuer: str, account: str, kind: Kind | str = Kind.TOTP,
+                 algorithm: Algorithm | str = Algorithm.SHA1, digits: int = 6,
+                 period: int = 30, counter: int = 0) -> None:
+        if not secret:
             raise CredentialError("the secret is empty")
-        if len(self.secret) not in SECRET_BYTES:
+        if len(secret) not in SECRET_BYTES:
             raise CredentialError(f"the secret is longer than {SECRET_BYTES[-1]} bytes")
         # One spelling per name: NFC (as passphrases) and no surrounding blanks, so the name a
         # user types later finds the one stored.
-        object.__setattr__(self, "issuer", _clean_text("issuer", self.issuer))
-        object.__setattr__(self, "account", _clean_text("account name", self.account))
-        if not self.account and not self.issuer:
+        issuer, account = _clean_text("issuer", issuer), _clean_text("account name", account)
+        if not account and not issuer:
             raise CredentialError("the credential has neither an issuer nor an account name")
-        if self.digits not in DIGITS:
-            raise CredentialError(f"digits must be 6, 7 or 8, not {self.digits}")
-        if self.period not in PERIODS:
-            raise CredentialError(f"period must be 1 to 300 seconds, not {self.period}")
-        if self.counter not in COUNTERS:
+        if digits not in DIGITS:
+            raise CredentialError(f"digits must be 6, 7 or 8, not {digits}")
+        if period not in PERIODS:
+            raise CredentialError(f"period must be 1 to 300 seconds, not {period}")
+        if counter not in COUNTERS:
             raise CredentialError("counter must be from 0 to 2^64 - 1")
         # Coerce plain strings so callers may pass "totp" or "SHA256".
-        object.__setattr__(self, "kind", Kind(self.kind))
-        object.__setattr__(self, "algorithm", Algorithm(self.algorithm))
+        values = (secret, issuer, account, Kind(kind), Algorithm(algorithm), digits, period,
+                  counter)
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def replace(self, **changes: object) -> Credential:
+        """A copy with `changes`, checked as a new credential is."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        return Credential(**{**fields, **changes})
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a credential cannot be changed (its {name})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a credential cannot be changed (its {name})")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__[1:])
+        return f"Credential({shown})"
 
     @property
     def name(self) -> str:
@@ -98,8 +141,7 @@ class Credential:
         )
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """What a store tells about one credential: everything but the secret."""
 
     location: str
@@ -112,10 +154,25 @@ class Entry:
     touch: bool = False
     # How the store addresses it where that is not the name: a YubiKey's raw credential id,
     # so a name that another tool wrote and hwotp shows escaped can still be deleted.
-    handle: bytes | None = field(default=None, repr=False, compare=False)
+    handle: bytes | None = None
     # HOTP: the counter of the next code, where the store knows it (the vault; a YubiKey keeps
     # its own and does not report it). Copies count separately.
-    counter: int | None = field(default=None, compare=False)
+    counter: int | None = None
+
+    def _compared(self) -> tuple[object, ...]:
+        return self[:8]  # the handle and the counter say how to reach it, not what it is
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Entry):
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
 
     @property
     def name(self) -> str:
@@ -146,8 +203,7 @@ class Entry:
         return fold(query) in fold(self.name)
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
     """A computed one-time code. `valid_until` is None for HOTP (valid until used)."""
 
     value: str

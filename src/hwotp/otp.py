@@ -7,16 +7,12 @@ pyotp is imported on first use, so the parsers that only ask `is_short_secret` s
 from __future__ import annotations
 
 import functools
-import hashlib
 from typing import Any
 
 from hwotp.credential import Algorithm, Code, Credential, Kind
 
-_DIGESTS = {
-    Algorithm.SHA1: hashlib.sha1,
-    Algorithm.SHA256: hashlib.sha256,
-    Algorithm.SHA512: hashlib.sha512,
-}
+# hashlib's names; it is imported on first use (it loads OpenSSL), as pyotp and hmac are.
+_DIGESTS = {Algorithm.SHA1: "sha1", Algorithm.SHA256: "sha256", Algorithm.SHA512: "sha512"}
 SHORT_SECRET_BYTES = 14  # below 112 bits NIST SP 800-63B-4 calls a secret short
 STEAM_ALPHABET = "23456789BCDFGHJKMNPQRTVWXY"
 STEAM_CHARACTERS = 5
@@ -40,7 +36,7 @@ def compute(credential: Credential, now: float) -> Code:
     hotp = _lenient_hotp()(
         encode_secret(credential.secret),
         digits=credential.digits,
-        digest=_DIGESTS[credential.algorithm],
+        digest=_digest(credential.algorithm),
     )
     if credential.kind is Kind.HOTP:
         return Code(hotp.at(credential.counter))
@@ -74,7 +70,13 @@ def _hmac(credential: Credential, counter: int) -> bytes:
     import hmac
 
     message = counter.to_bytes(8, "big")
-    return hmac.new(credential.secret, message, _DIGESTS[credential.algorithm]).digest()
+    return hmac.new(credential.secret, message, _digest(credential.algorithm)).digest()
+
+
+def _digest(algorithm: Algorithm) -> Any:
+    import hashlib
+
+    return getattr(hashlib, _DIGESTS[algorithm])
 
 
 def is_short_secret(credential: Credential) -> bool:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import click
+from typing import TYPE_CHECKING
 
 from hwotp.cli.failures import prefixed
 from hwotp.cli.output import note
@@ -34,8 +30,10 @@ def clock() -> float:
     return time.time()
 
 
-@dataclass
 class App:
+    """What one command works with: the options that choose keys and the vault, and what it
+    found of them. The defaults are the class's; the options' callbacks set what was given."""
+
     vault_override: Path | None = None
     # Which keys (`--device`, `--reader`), whether the vault joins in, the OATH password.
     serials: tuple[int, ...] = ()
@@ -55,6 +53,13 @@ class App:
     _keys_chosen_for_reading = False
     _security_keys: list[SecurityKey] | None = None
     _config: Config | None = None
+
+    def __init__(self, vault_override: Path | None = None, *, oath_password: str | None = None,
+                 use_passphrase: bool = False, use_security_key: bool = False) -> None:
+        self.vault_override = vault_override
+        self.oath_password = oath_password
+        self.use_passphrase = use_passphrase
+        self.use_security_key = use_security_key
 
     @property
     def config(self) -> Config:
@@ -373,6 +378,16 @@ class App:
                             "--in-vault' creates it with a first credential")
 
 
+def start(vault_path: Path | None = None, use_passphrase: bool = False,
+          use_security_key: bool = False) -> App:
+    """What every command starts from, whichever parser read its command line."""
+    from hwotp.cli.process import forbid_core_dumps
+
+    forbid_core_dumps()  # every command may come to hold a passphrase or a secret
+    return App(vault_path, oath_password=secret_variable("HWOTP_OATH_PASSWORD"),
+               use_passphrase=use_passphrase, use_security_key=use_security_key)
+
+
 def touch_prompt(key: SecurityKey, label: str) -> None:
     """Said when the key waits for a touch (python-fido2 hears it from the key)."""
     note(f"Touch your security key {label} ({key.name}).")
@@ -468,66 +483,3 @@ def _in_a_sentence(label: str) -> str:
 def is_terminal() -> bool:
     """Whether a person can be asked: standard input is an open terminal."""
     return sys.stdin is not None and sys.stdin.isatty()
-
-
-def weak_passphrase_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--weak-passphrase: accept a new vault passphrase below the strength floor."""
-
-    def allow(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-        if value:
-            ctx.ensure_object(App).weak_passphrase = True
-
-    return click.option(
-        "--weak-passphrase", is_flag=True, expose_value=False, callback=allow,
-        help="Accept a weak new vault passphrase (for a throwaway vault).",
-    )(command)
-
-
-def complete_serials(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
-    """--device's completion: the serials of the keys present. Never prompts, never prints a
-    note (it would land in the command line being typed), never fails."""
-    import contextlib
-    import io
-
-    from click.shell_completion import CompletionItem
-
-    app = App(ctx.find_root().params.get("vault_path"))
-    with contextlib.redirect_stderr(io.StringIO()):
-        try:
-            present = app.keys(reading=True)
-            serials = [(key.known_info() or key.info()).serial for key in present]
-        except Exception:
-            serials = []
-        finally:
-            app.close()
-    return [CompletionItem(str(serial)) for serial in serials
-            if serial is not None and str(serial).startswith(incomplete)]
-
-
-def key_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--device, --reader, --no-vault, --password: which keys a command uses, and how."""
-
-    def setter(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-        def store(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
-            if value not in (None, (), False):
-                setattr(ctx.ensure_object(App), field, value)
-
-        return store
-
-    options = [
-        click.option("--device", "serials", type=int, multiple=True, expose_value=False,
-                     callback=setter("serials"), metavar="SERIAL",
-                     shell_complete=complete_serials,
-                     help="Use the YubiKey with this serial (repeat for several)."),
-        click.option("--reader", expose_value=False, callback=setter("reader"),
-                     help="Use the PC/SC reader whose name contains this."),
-        click.option("--no-vault", is_flag=True, expose_value=False,
-                     callback=setter("no_vault"), help="Leave the software vault out."),
-        click.option("--password", expose_value=False, callback=setter("oath_password"),
-                     help="The YubiKey's OATH password (or HWOTP_OATH_PASSWORD)."),
-        click.option("--remember", is_flag=True, expose_value=False, callback=setter("remember"),
-                     help="Keep the OATH password's key in the OS keyring."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from hwotp.errors import InputError
 from hwotp.folders import cache_folder, config_folder, data_folder
@@ -28,8 +27,7 @@ clipboard_clear = 45             # seconds after which --copy clears the clipboa
 """
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     vault: Path | None = None
     device: int | None = None
     keys: bool = True
@@ -74,7 +72,7 @@ def load(path: Path | None = None) -> Config:
 
 
 def _parsed(path: Path, data: dict[str, Any]) -> Config:
-    known = {field.name for field in fields(Config)}
+    known = set(Config._fields)
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"the config file {path} has an unknown setting: {unknown[0]} "
@@ -110,12 +108,11 @@ def _checked(path: Path, name: str, value: object) -> object:
 def shown(config: Config) -> str:
     """The settings in effect, as TOML."""
     lines = []
-    for field in fields(Config):
-        value = getattr(config, field.name)
+    for name, value in config._asdict().items():
         if value is None:
-            lines.append(f"# {field.name} is not set")
+            lines.append(f"# {name} is not set")
         else:
-            lines.append(f"{field.name} = {_toml(value)}")
+            lines.append(f"{name} = {_toml(value)}")
     return "\n".join(lines)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-
-import click
 
 from hwotp.cli.failures import prefixed
 from hwotp.credential import Code, Credential, Entry, Kind
@@ -108,14 +107,20 @@ def reading_fields(reading: Reading) -> dict[str, object]:
 def emit_json(data: object) -> None:
     import json
 
-    click.echo(json.dumps(data, indent=2))  # ASCII: valid JSON whatever the terminal takes
+    echo(json.dumps(data, indent=2))  # ASCII: valid JSON whatever the terminal takes
+
+
+def echo(line: str, err: bool = False) -> None:
+    """One line of results on stdout (or, `err`, on stderr), written out at once as click.echo
+    does: the commands `hwotp code` runs without click print this way."""
+    print(line, file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def note(message: str) -> None:
     """Progress and context go to stderr, so stdout carries only results. A note that cannot
     be written is not worth failing a command for."""
     with contextlib.suppress(OSError):
-        click.echo(message, err=True)
+        echo(message, err=True)
 
 
 def warn(message: str) -> None:

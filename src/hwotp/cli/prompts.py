@@ -30,6 +30,11 @@ def ask_number(question: str, count: int, default: int = 1) -> int:
         _wrong(f"type a number from 1 to {count}")
 
 
+def ask_line(question: str) -> str:
+    """A line of text; Enter gives ""."""
+    return str(click.prompt(question, default="", show_default=False, err=True))
+
+
 def confirm(question: str, default: bool) -> bool:
     """Yes or no; Enter takes `default`. Ctrl-D and Ctrl-C end in click.Abort, as click.confirm
     does."""

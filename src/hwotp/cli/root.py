@@ -183,10 +183,8 @@ def cli(ctx: click.Context, vault_path: Path | None, use_passphrase: bool,
     from standard input); with no terminal, only when standard input is empty, or with
     --use-security-key or HWOTP_FIDO2_PIN set.
     """
-    from hwotp.cli.app import App
-    from hwotp.cli.process import forbid_core_dumps, secret_variable
+    from hwotp.cli.app import start
 
-    forbid_core_dumps()  # every command may come to hold a passphrase or a secret
     # click reads an empty HWOTP_VAULT as unset: a script meaning a throwaway vault would
     # write into the real one.
     if vault_path == Path("") or (vault_path is None and os.environ.get("HWOTP_VAULT") == ""):
@@ -194,8 +192,7 @@ def cli(ctx: click.Context, vault_path: Path | None, use_passphrase: bool,
     if use_passphrase and use_security_key:
         raise click.UsageError("--use-passphrase and --use-security-key contradict each other "
                                "(or HWOTP_SKIP_SECURITY_KEYS and HWOTP_USE_SECURITY_KEY)")
-    ctx.obj = App(vault_path, oath_password=secret_variable("HWOTP_OATH_PASSWORD"),
-                  use_passphrase=use_passphrase, use_security_key=use_security_key)
+    ctx.obj = start(vault_path, use_passphrase, use_security_key)
     ctx.call_on_close(ctx.obj.close)  # release the keys' PC/SC connections
 
 

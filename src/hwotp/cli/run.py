@@ -57,7 +57,16 @@ def _guarded(command: Callable[[], object]) -> object:
     except OSError as error:
         _fail_on_os_error(error)
     except Exception as error:
+        if _aborted(error):
+            fail("interrupted", EXIT_INTERRUPTED)
         _fail_unexpectedly(error)
+
+
+def _aborted(error: Exception) -> bool:
+    """click's Ctrl-C (or end of input) at one of its prompts, which the click-free path loads
+    only to ask something."""
+    click = sys.modules.get("click")
+    return click is not None and isinstance(error, click.Abort)
 
 
 CLOSED_PIPE = "the output was cut off (closed pipe)"

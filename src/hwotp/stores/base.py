@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from hwotp.credential import Code, Credential, Entry, is_hidden
 
 
-@dataclass(frozen=True)
-class Computed:
+class Computed(NamedTuple):
     """One credential in a bulk `codes()`: its code, or why it is computed only when asked for
     by name (HOTP moves a counter; touch needs a finger; a key computes in bulk for 30 s)."""
 
@@ -24,8 +22,7 @@ class Computed:
         return is_hidden(self.name)
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """Whether a stored credential of the same name holds the secret about to be written;
     `not_compared` says why the store could not tell."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace as copy_with
 from pathlib import Path
 
 from hwotp.credential import Code, Credential, Entry, Kind, display_name
@@ -102,7 +101,7 @@ class VaultStore:
         with self._edit() as credentials:
             index = self._locate(credentials, entry)
             credential = credentials[index]
-            credentials[index] = copy_with(credential, counter=credential.counter + 1)
+            credentials[index] = credential.replace(counter=credential.counter + 1)
             return compute(credential, now)
 
     def codes(self, now: float) -> list[Computed]:
@@ -127,7 +126,7 @@ class VaultStore:
     def rename(self, entry: Entry, issuer: str, account: str) -> None:
         with self._edit() as credentials:
             index = self._locate(credentials, entry)
-            renamed = copy_with(credentials[index], issuer=issuer, account=account)
+            renamed = credentials[index].replace(issuer=issuer, account=account)
             clash = _index(credentials, renamed.name)  # the name as stored: NFC, trimmed
             if clash is not None and clash != index:
                 raise ExistsError(_TAKEN)

@@ -8,7 +8,7 @@ again, so no code is printed already expired. A code about to expire comes with 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from hwotp.credential import Code, Entry, Kind, is_hidden
 from hwotp.errors import NotFoundError
@@ -19,14 +19,12 @@ Clock = Callable[[], float]
 NEXT_WITHIN = 5.0  # seconds: a code with less left than this comes with the next one
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
     entry: Entry
     store: Store
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     """A code as shown: computed for the clock reading `at`, with the next code when fewer
     than the threshold's seconds are left; or why it is computed only when asked by name."""
 
@@ -102,7 +100,7 @@ def _with_next(store: Store, readings: list[Reading], next_within: float) -> lis
             if item.code is not None and item.code.valid_from == end:
                 following[(item.name, end)] = item.code
     return [
-        replace(r, next=following.get((r.name, r.code.valid_until)))
+        r._replace(next=following.get((r.name, r.code.valid_until)))
         if r.code is not None and r.code.valid_until in ends else r
         for r in readings
     ]
@@ -125,7 +123,7 @@ def compute_one(item: Located, clock: Clock, next_within: float = NEXT_WITHIN) -
     reading = Reading(entry.name, entry.location, code, at, entry=entry)
     left = reading.seconds_left
     if left is not None and left < next_within and not entry.touch and code.valid_until:
-        reading = replace(reading, next=store.calculate(entry, code.valid_until))
+        reading = reading._replace(next=store.calculate(entry, code.valid_until))
     return reading
 
 

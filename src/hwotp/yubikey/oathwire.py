@@ -10,12 +10,10 @@ not seen before) goes through yubikit's OathSession, with the parsing here.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import struct
 from base64 import b64encode
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from hwotp.credential import Algorithm, Kind, display_name
 from hwotp.debuglog import Logger
@@ -58,14 +56,12 @@ class Transmitter(Protocol):
     def transmit(self, apdu: list[int]) -> tuple[list[int], int, int]: ...
 
 
-@dataclass(frozen=True)
-class Selected:
+class Selected(NamedTuple):
     device_id: str
     locked: bool
 
 
-@dataclass(frozen=True)
-class CredentialId:
+class CredentialId(NamedTuple):
     """A credential id as read back: what ykman and hwotp show for it."""
 
     issuer: str
@@ -77,8 +73,7 @@ class CredentialId:
         return display_name(self.issuer, self.account)
 
 
-@dataclass(frozen=True)
-class ListItem:
+class ListItem(NamedTuple):
     """One LIST answer: the raw credential id, its kind and algorithm (None when unknown)."""
 
     id: bytes
@@ -86,8 +81,7 @@ class ListItem:
     algorithm: Algorithm | None
 
 
-@dataclass(frozen=True)
-class CalculateAllItem:
+class CalculateAllItem(NamedTuple):
     """One CALCULATE_ALL answer: the raw credential id, the answer's tag and its payload
     (`[digits]` then, for a computed code, four bytes to truncate)."""
 
@@ -161,7 +155,20 @@ def truncated_code(item: CalculateAllItem) -> str:
 
 def device_id(salt: bytes) -> str:
     """The OATH device id as yubikit derives it, so both paths name a key alike."""
-    return b64encode(hashlib.sha256(salt).digest()[:16]).replace(b"=", b"").decode()
+    return b64encode(_sha256(salt)[:16]).replace(b"=", b"").decode()
+
+
+def _sha256(data: bytes) -> bytes:
+    """SHA-256 by CPython's own implementation where it has one: `hwotp code` needs no other
+    hash, and hashlib's first import loads OpenSSL (~5 ms of its ~70, bench/code.py)."""
+    try:
+        from _sha256 import sha256  # CPython 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # 3.12 on
+        except ImportError:
+            from hashlib import sha256
+    return sha256(data).digest()
 
 
 def calculate_all_body(timestamp: int) -> bytes:

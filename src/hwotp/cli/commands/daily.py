@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from hwotp.cli.app import (
-    App,
-    VaultLeftOut,
-    is_terminal,
-    key_options,
-    weak_passphrase_option,
-)
+from hwotp.cli.app import App, is_terminal
 from hwotp.cli.completion import SHELLS, complete_names
 from hwotp.cli.lazy import LazyGroup
-from hwotp.cli.output import (
-    code_lines,
-    counter_text,
-    describe,
-    emit_json,
-    entry_fields,
-    note,
-    reading_fields,
-    table,
-)
+from hwotp.cli.options import key_options, weak_passphrase_option
+from hwotp.cli.output import note
 from hwotp.cli.prompts import confirm
+from hwotp.cli.readout import select, show_codes, show_list
 from hwotp.cli.root import cli
-from hwotp.credential import Entry, Kind, display_name, split_name
+from hwotp.credential import display_name, split_name
 from hwotp.errors import CancelledError, HwotpError, InputError, NotFoundError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from hwotp.stores import Store
-    from hwotp.usecases.codes import Located, Reading
+    from hwotp.usecases.codes import Located
     from hwotp.vault import FileCheck, WayIn
 
 T = TypeVar("T")
@@ -66,91 +53,7 @@ def next_within_option(command: Callable[..., Any]) -> Callable[..., Any]:
 def list_(app: App, show_hidden: bool, as_json: bool) -> None:
     """Show every credential, sorted by name, with where its copies are (each YubiKey by
     serial, the vault); never a secret. The keys are listed before the vault is opened."""
-    from hwotp.usecases.codes import locate_all
-
-    def shown(located: list[Located]) -> list[Located]:
-        return [item for item in located if show_hidden or not item.entry.hidden]
-
-    keys = shown(locate_all(app.keys_or_note(reading=True)))
-    early = _prints_keys_first(app, as_json)
-    if early:
-        _print_listing(keys)
-    in_vault = _vault_part(app, keys, early, lambda vault: shown(locate_all([vault])),
-                           lambda: _finish_listing(keys, [], as_json, early))
-    _finish_listing(keys, in_vault, as_json, early)
-    if not keys and not in_vault and not as_json:
-        note(
-            f"No credentials yet (vault: {app.vault_path}). Add one with `hwotp enroll --qr FILE`."
-        )
-
-
-def _finish_listing(keys: list[Located], in_vault: list[Located], as_json: bool,
-                    early: bool) -> None:
-    if as_json:
-        everything = sorted(keys + in_vault, key=lambda item: item.entry.name)
-        emit_json([entry_fields(item.entry) for item in everything])
-    elif early:
-        _print_listing(in_vault)
-    else:
-        _print_listing(keys + in_vault)
-
-
-def _print_listing(located: list[Located]) -> None:
-    """One line per credential: name, kind, and every place that holds a copy."""
-    where: dict[str, list[Located]] = {}
-    for item in located:
-        where.setdefault(item.entry.name, []).append(item)
-    rows = []
-    for name in sorted(where):
-        first = where[name][0].entry
-        touch = ", touch" if any(item.entry.touch for item in where[name]) else ""
-        places = ", ".join(dict.fromkeys(_place(item.entry) for item in where[name]))
-        rows.append([name, describe(first) + touch, places])
-    for line in table(rows):
-        click.echo(line)
-
-
-def _place(entry: Entry) -> str:
-    """Where a copy is; for HOTP with its counter, as each copy counts separately."""
-    if entry.kind is not Kind.HOTP:
-        return entry.location
-    return f"{entry.location} ({counter_text(entry)})"
-
-
-def _prints_keys_first(app: App, as_json: bool) -> bool:
-    """Whether the keys' results go out before the vault is opened: when opening it waits for
-    a person, who should not wait for the keys' codes too."""
-    return not as_json and app.reading_vault() is not None and app.vault_would_prompt()
-
-
-def _vault_part(
-    app: App,
-    keys: Sequence[object],
-    early: bool,
-    read: Callable[[Store], list[T]],
-    keys_alone: Callable[[], None],
-    *,
-    alone_fails: bool = True,
-) -> list[T]:
-    """What the vault adds to the keys' results. Left out with one note when nobody can give
-    its passphrase (unless no key answered and `alone_fails`: then that is the error); when it
-    fails (a wrong passphrase), the keys' results are printed before the error."""
-    vault = app.reading_vault()
-    if vault is None:
-        return []
-    try:
-        return read(vault)
-    except VaultLeftOut as left_out:
-        if not keys and alone_fails:
-            raise left_out.cause from None
-        if not app.config.quiet:
-            note("The vault was left out: no passphrase (type it at a terminal, set "
-                 "HWOTP_PASSPHRASE, or run `hwotp unlock` first).")
-        return []
-    except HwotpError:
-        if not early:
-            keys_alone()
-        raise
+    show_list(app, show_hidden, as_json)
 
 
 @cli.command()
@@ -169,105 +72,9 @@ def code(app: App, query: str | None, copy: bool, as_json: bool) -> None:
     asked for by name, because asking moves an HOTP counter or waits for a finger. A code
     with fewer than --next-within seconds left comes with the next one.
     """
-    if query is None:
-        if copy:
-            raise click.UsageError("--copy needs a QUERY naming one credential")
-        _all_codes(app, as_json)
-        return
-    from hwotp.usecases.codes import bulk_or_ask, compute_one, first_of_each, locate_all, matching
-
-    keys = locate_all(app.keys_or_note(reading=True))
-    hits = first_of_each(matching(keys, query))
-    if not hits:  # only now is the vault worth a passphrase
-        vault = app.reading_vault()
-        try:
-            everything = keys + (locate_all([vault]) if vault is not None else [])
-        except VaultLeftOut as left_out:  # the answer may be in there: nobody to open it
-            raise left_out.cause from None
-        hits = _select(everything, query, several=True)
-    if len(hits) > 1:  # as in listings, ykman's _hidden ones stay out unless named alone
-        hits = [item for item in hits if not item.entry.hidden] or hits
-    if copy and len(hits) > 1:
-        raise NotFoundError(f"{len(hits)} credentials match; --copy needs a query naming one")
-    threshold = app.threshold()
-    if len(hits) == 1:
-        readings = [compute_one(hits[0], app.now, threshold)]
-    else:
-        readings = [bulk_or_ask(item, app.now, threshold) for item in hits]
-    if copy and readings[0].code is not None:
-        from hwotp.cli.clipboard import copy_to_clipboard
-
-        note(copy_to_clipboard(readings[0].code.value, app.config.clipboard_clear))
-    _print_codes(readings, as_json)
-
-
-def _all_codes(app: App, as_json: bool) -> None:
-    from hwotp.usecases.codes import all_codes
-
-    threshold = app.threshold()
-    computed = all_codes(app.keys_or_note(reading=True), app.now, threshold)
-    keys = [r for r in computed if not r.hidden]
-    early = _prints_keys_first(app, as_json)
-    if early:
-        _print_codes(keys, as_json)
-
-    def vault_codes(vault: Store) -> list[Reading]:
-        shown = [r.name for r in keys]
-        return [r for r in all_codes([vault], app.now, threshold, shown) if not r.hidden]
-
-    in_vault = _vault_part(app, keys, early, vault_codes, lambda: _print_codes(keys, as_json))
-    _print_codes(in_vault if early else keys + in_vault, as_json)
-    if not keys and not in_vault and not as_json:
-        note("No credentials stored yet.")
-
-
-def _print_codes(readings: Sequence[Reading], as_json: bool) -> None:
-    if as_json:
-        emit_json([reading_fields(r) for r in readings])
-        return
-    ordered = sorted(readings, key=lambda r: r.name)
-    for line in code_lines(ordered):
-        click.echo(line)
-    for r in ordered:
-        if r.code is None:
-            note(f"{r.name}: ask by name ({r.not_computed_because}; in the {r.location})")
-
-
-def _select(located: list[Located], query: str, several: bool = False) -> list[Located]:
-    """The credentials the query names: one (or, for `code`, every match); when nothing
-    matches, "did you mean" with the nearest names, and at a terminal a numbered pick."""
-    from hwotp.usecases.codes import NoMatchError, first_of_each, select_all, select_one
-
-    try:
-        return select_all(located, query) if several else [select_one(located, query)]
-    except NoMatchError as error:
-        if not error.suggestions:
-            raise
-        picked = _pick(error.suggestions) if is_terminal() else None
-        if picked is None:
-            raise NotFoundError(f"{error.message}; did you mean "
-                                f"{_either(error.suggestions[:MAX_SUGGESTIONS])}?") from None
-        return [item for item in first_of_each(located) if item.entry.name == picked]
-
-
-MAX_SUGGESTIONS = 5
-
-
-def _either(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-
-
-def _pick(names: list[str]) -> str | None:
-    """A numbered list at the terminal; Enter (or anything else) picks none."""
-    choices = names[:MAX_SUGGESTIONS]
-    note("No credential matches that; did you mean:")
-    for number, name in enumerate(choices, start=1):
-        note(f"  {number}. {name}")
-    answer = click.prompt("Pick a number (Enter for none)", default="", show_default=False,
-                          err=True)
-    if answer.strip().isdigit() and 1 <= int(answer) <= len(choices):
-        return choices[int(answer) - 1]
-    return None
+    if query is None and copy:
+        raise click.UsageError("--copy needs a QUERY naming one credential")
+    show_codes(app, query, as_json, copy)
 
 
 in_vault_option = click.option(
@@ -354,7 +161,7 @@ def _copies(stores: list[Store], query: str) -> list[Located]:
     from hwotp.usecases.codes import copies_of, locate_all
 
     located = locate_all(stores)
-    (item,) = _select(located, query)
+    (item,) = select(located, query)
     return copies_of(located, item)
 
 

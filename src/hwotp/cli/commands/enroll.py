@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 from click.core import ParameterSource
 
-from hwotp.cli.app import App, is_terminal, key_options, read_hidden, weak_passphrase_option
+from hwotp.cli.app import App, is_terminal, read_hidden
 from hwotp.cli.commands.targets import Placement
+from hwotp.cli.options import key_options, weak_passphrase_option
 from hwotp.cli.output import (
     code_fields,
     code_text,
@@ -385,7 +386,7 @@ def _renamed(found: Found, new_name: str) -> Found:
     issuer = issuer or ""
     if not account.strip():
         raise click.UsageError("--name needs an account part, as in ISSUER:ACCOUNT")
-    credential = replace(found.credentials[0], issuer=issuer, account=account)
+    credential = found.credentials[0].replace(issuer=issuer, account=account)
     return replace(found, credentials=(credential,))
 
 

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli.app import App, is_terminal, key_options, read_hidden
+from hwotp.cli.app import App, is_terminal, read_hidden
+from hwotp.cli.options import key_options
 from hwotp.cli.output import emit_json, note
 from hwotp.cli.root import cli
 from hwotp.errors import CancelledError

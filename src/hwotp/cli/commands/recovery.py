@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli.app import App, is_terminal, weak_passphrase_option
+from hwotp.cli.app import App, is_terminal
+from hwotp.cli.options import weak_passphrase_option
 from hwotp.cli.output import emit_json, note, warn
 from hwotp.cli.prompts import confirm
 from hwotp.cli.root import cli

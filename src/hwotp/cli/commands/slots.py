@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hwotp.cli.app import App, weak_passphrase_option
+from hwotp.cli.app import App
 from hwotp.cli.commands.daily import vault_group
+from hwotp.cli.options import weak_passphrase_option
 from hwotp.cli.output import emit_json, note
 from hwotp.credential import printable
 from hwotp.errors import CancelledError, ExitCode, HwotpError, InputError

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hwotp.cli.app import App, key_options
+from hwotp.cli.app import App
+from hwotp.cli.options import key_options
 from hwotp.cli.output import emit_json, note, table
 from hwotp.cli.root import cli
 
@@ -73,7 +74,7 @@ def _holding(store: YubiKeyStore) -> KeyHolding:
 
 
 def _vault_view(app: App, keys: list[KeyHolding]) -> VaultView:
-    from hwotp.cli.commands.daily import _vault_part
+    from hwotp.cli.readout import vault_part
     from hwotp.usecases.status import VaultState, VaultView, ways_in
 
     if app.vault_left_out:
@@ -87,7 +88,7 @@ def _vault_view(app: App, keys: list[KeyHolding]) -> VaultView:
                           vault.recovery_sets(), ways_in(vault.slots()))]
 
     # A report says what it cannot know rather than fail: no key and no passphrase too.
-    opened = _vault_part(app, keys, False, read, lambda: None, alone_fails=False)
+    opened = vault_part(app, keys, False, read, lambda: None, alone_fails=False)
     return opened[0] if opened else VaultView(VaultState.LEFT_OUT)
 
 

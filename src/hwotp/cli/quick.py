@@ -1,0 +1,67 @@
+"""`hwotp code` as people type it every day, parsed without click.
+
+Importing click and building the command tree is a fifth of the daily command's time
+(bench/code.py). The lines this parser knows - `code`, at most one QUERY, --no-vault, --json,
+--device SERIAL - run the same `readout.show_codes` that click's `code` runs, through the same
+`run.run_command`; every other line (another command, any other option, --help, a value click
+would read differently, a root option's environment variable) is left to click. So the two
+parsers differ only in which lines they take, never in what a line does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import NamedTuple, NoReturn
+
+from hwotp.cli.app import start
+from hwotp.cli.readout import show_codes
+from hwotp.cli.run import run_command
+
+# The root options' variables (--vault, --use-passphrase, --use-security-key): click reads them.
+ROOT_OPTION_VARIABLES = ("HWOTP_VAULT", "HWOTP_SKIP_SECURITY_KEYS", "HWOTP_USE_SECURITY_KEY")
+FLAGS = ("--no-vault", "--json")
+
+
+class CodeLine(NamedTuple):
+    query: str | None
+    serials: tuple[int, ...]
+    no_vault: bool
+    as_json: bool
+
+
+def parse(args: Sequence[str]) -> CodeLine | None:
+    """The `hwotp code` line that `args` (the words after `hwotp`) is, or None: click's to
+    parse."""
+    if not args or args[0] != "code" or any(name in os.environ for name in ROOT_OPTION_VARIABLES):
+        return None
+    query: str | None = None
+    serials: list[int] = []
+    flags: set[str] = set()
+    words = iter(args[1:])
+    for word in words:
+        if word in FLAGS:
+            flags.add(word)
+        elif word == "--device":
+            serial = next(words, "")
+            if not (serial.isascii() and serial.isdigit()):
+                return None  # click says what is wrong with it
+            serials.append(int(serial))
+        elif word.startswith("-") or query is not None:
+            return None
+        else:
+            query = word
+    return CodeLine(query, tuple(serials), "--no-vault" in flags, "--json" in flags)
+
+
+def run(line: CodeLine) -> NoReturn:
+    run_command(lambda: _code(line))
+
+
+def _code(line: CodeLine) -> None:
+    app = start()
+    app.serials, app.no_vault = line.serials, line.no_vault
+    try:
+        show_codes(app, line.query, line.as_json)
+    finally:
+        app.close()  # release the keys' PC/SC connections
