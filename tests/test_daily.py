@@ -19,6 +19,7 @@ import pyotp
 import pytest
 
 from helpers.keys import ONE, TWO, put
+from helpers.processes import CLOCK_HOOK
 from helpers.samples import FIXED_TIME, PASSPHRASE
 from hwotp.errors import ExitCode
 from virtualkey.key import KeyConfig
@@ -29,20 +30,6 @@ GITHUB = f"otpauth://totp/GitHub:alice?secret={SECRET}&issuer=GitHub"
 BANK = f"otpauth://totp/Bank:bob?secret={SECRET_B}&issuer=Bank"
 HOTP_URI = f"otpauth://hotp/Counter:carol?secret={SECRET}&issuer=Counter&counter=5"
 HWOTP = str(Path(sys.executable).with_name("hwotp"))
-
-CLOCK_HOOK = """\
-import os
-_file = os.environ.get("HWOTP_TEST_CLOCK_FILE")
-if _file:
-    import hwotp.cli.app
-
-    def _clock():
-        with open(_file) as source:
-            return float(source.read())
-
-    hwotp.cli.app.clock = _clock
-"""
-
 
 def totp(secret: str = SECRET, at: float = FIXED_TIME) -> str:
     return pyotp.TOTP(secret).at(at)

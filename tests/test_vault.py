@@ -11,7 +11,6 @@ import os
 import shutil
 import stat
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -144,9 +143,9 @@ def test_edit_writes_and_keeps_the_previous_version(vault: Vault) -> None:
     second = vault.path.read_bytes()
     assert file.backup_path(vault.path).read_bytes() == first
     with vault.edit() as credentials:
-        credentials[1] = replace(credentials[1], counter=8)
+        credentials[1] = credentials[1].replace(counter=8)
     assert file.backup_path(vault.path).read_bytes() == second
-    assert vault.credentials() == [GITHUB, replace(BANK, counter=8)]
+    assert vault.credentials() == [GITHUB, BANK.replace(counter=8)]
     backup = Vault(file.backup_path(vault.path), vault._master_key, vault.unlocked_slot)
     assert backup.credentials() == [GITHUB, BANK]
 
@@ -167,7 +166,7 @@ def test_a_secret_that_leaves_the_vault_leaves_its_backup_too(vault: Vault, how:
         if how == "delete":
             del credentials[0]
         else:
-            credentials[0] = replace(GITHUB, secret=b"the new github secret")
+            credentials[0] = GITHUB.replace(secret=b"the new github secret")
     after = vault.credentials()
     assert GITHUB.secret not in {c.secret for c in _backup(vault)}
     assert _backup(vault) == after  # the backup is the version without it, and opens
@@ -178,7 +177,7 @@ def test_a_write_that_drops_no_secret_keeps_the_previous_version(vault: Vault) -
     with vault.edit() as credentials:
         credentials.append(BANK)
     with vault.edit() as credentials:  # a rename keeps the secret, so the backup is the last
-        credentials[0] = replace(GITHUB, account="bob")
+        credentials[0] = GITHUB.replace(account="bob")
     assert _backup(vault) == [GITHUB, BANK]
 
 
@@ -511,7 +510,7 @@ def test_an_older_copy_swapped_in_while_a_command_runs_is_not_written(
     assert vault.path.read_bytes() == swapped
     opened.accept_rollback()
     with opened.edit() as credentials:
-        credentials.append(replace(BANK, account="carol"))
+        credentials.append(BANK.replace(account="carol"))
     assert _generation(vault.path, vault) == 2  # the accepted generation 1, written once
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -39,6 +39,11 @@ class CredentialError(ValueError):
     """A credential field is out of range; the message names the field, never the secret."""
 
 
+# In the order Credential takes them (a literal __slots__ would be sorted by ruff's fixes).
+_CREDENTIAL_FIELDS = ("secret", "issuer", "account", "kind", "algorithm", "digits", "period",
+                      "counter")
+
+
 class Credential:
     """An OTP credential including its secret; immutable, compared by every field. `repr`
     never shows the secret.
@@ -47,16 +52,7 @@ class Credential:
     writes and compiles its methods when its module is imported, and importing `dataclasses`
     loads `inspect` (docs/architecture.md, "Start-up cost")."""
 
-    __slots__ = (
-        "account",
-        "algorithm",
-        "counter",
-        "digits",
-        "issuer",
-        "kind",
-        "period",
-        "secret",
-    )
+    __slots__ = _CREDENTIAL_FIELDS
     secret: bytes
     issuer: str
     account: str
@@ -87,16 +83,16 @@ class Credential:
         # Coerce plain strings so callers may pass "totp" or "SHA256".
         values = (secret, issuer, account, Kind(kind), Algorithm(algorithm), digits, period,
                   counter)
-        for name, value in zip(self.__slots__, values, strict=True):
+        for name, value in zip(_CREDENTIAL_FIELDS, values, strict=True):
             object.__setattr__(self, name, value)
 
     def replace(self, **changes: object) -> Credential:
         """A copy with `changes`, checked as a new credential is."""
-        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields = {name: getattr(self, name) for name in _CREDENTIAL_FIELDS}
         return Credential(**{**fields, **changes})
 
     def _fields(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in _CREDENTIAL_FIELDS)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a credential cannot be changed (its {name})")
@@ -113,7 +109,7 @@ class Credential:
         return hash(self._fields())
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__[1:])
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _CREDENTIAL_FIELDS[1:])
         return f"Credential({shown})"
 
     @property

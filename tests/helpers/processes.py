@@ -11,6 +11,21 @@ from typing import Any
 
 from helpers.samples import PASSPHRASE
 
+# A sitecustomize module for the installed script: where HWOTP_TEST_CLOCK_FILE is set, hwotp
+# computes codes for the time written in that file.
+CLOCK_HOOK = """\
+import os
+_file = os.environ.get("HWOTP_TEST_CLOCK_FILE")
+if _file:
+    import hwotp.cli.app
+
+    def _clock():
+        with open(_file) as source:
+            return float(source.read())
+
+    hwotp.cli.app.clock = _clock
+"""
+
 
 def hwotp_script() -> str:
     script = shutil.which("hwotp", path=str(Path(sys.executable).parent))
