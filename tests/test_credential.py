@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import operator
+import pickle
+
 import pytest
 
 from helpers.samples import RFC4226_KEY as SECRET
@@ -75,3 +79,48 @@ def test_entry_matching_is_case_insensitive_substring() -> None:
     entry = Credential(SECRET, "GitHub", "alice").entry("vault")
     assert isinstance(entry, Entry)
     assert entry.matches("github:ALI") and not entry.matches("gitlab")
+
+
+def test_a_credential_is_a_value_that_cannot_change() -> None:
+    """A plain class since the daily path loads no dataclasses: the same promises."""
+    github = Credential(SECRET, "GitHub", "alice", "totp", "SHA256", 8, 60)
+    assert (github.secret, github.kind, github.algorithm, github.digits, github.period) == (
+        SECRET, Kind.TOTP, "SHA256", 8, 60)
+    same = Credential(SECRET, "GitHub", "alice", Kind.TOTP, "SHA256", 8, 60)
+    assert github == same and hash(github) == hash(same) and len({github, same}) == 1
+    assert github != Credential(SECRET[::-1], "GitHub", "alice", Kind.TOTP, "SHA256", 8, 60)
+    assert github != github.replace(counter=1) and github != "GitHub:alice"
+    for change in (lambda: setattr(github, "secret", b"x"), lambda: delattr(github, "secret"),
+                   lambda: setattr(github, "other", 1)):
+        with pytest.raises(AttributeError):
+            change()
+    assert github.secret == SECRET
+    assert not hasattr(github, "__dict__")  # nothing else can be hung on it
+
+
+def test_replace_checks_the_copy_as_a_new_credential() -> None:
+    github = Credential(SECRET, "GitHub", "alice")
+    renamed = github.replace(account=" bob ")
+    assert (renamed.name, renamed.secret, github.name) == ("GitHub:bob", SECRET, "GitHub:alice")
+    with pytest.raises(CredentialError, match="digits"):
+        github.replace(digits=9)
+    assert "1234567890" not in repr(github.replace(issuer="Other"))
+
+
+def test_entries_are_equal_whatever_their_handle_and_counter() -> None:
+    """The handle says how a store reaches a credential and the counter where it stands: two
+    entries telling of one credential are equal (as when they were dataclass fields left out
+    of comparison)."""
+    entry = Credential(SECRET, "GitHub", "alice").entry("vault")
+    reached = Credential(SECRET, "GitHub", "alice").entry("vault", handle=b"x", counter=3)
+    assert entry == reached and hash(entry) == hash(reached)
+    assert operator.ne(entry, reached) is False  # a tuple would compare the handle here
+    assert entry != Credential(SECRET, "GitHub", "alice").entry("vault", touch=True)
+    assert entry != Credential(SECRET, "GitHub", "alice").entry("YubiKey 1")
+
+
+def test_a_credential_copies_as_itself_and_is_never_pickled() -> None:
+    github = Credential(SECRET, "GitHub", "alice")
+    assert copy.copy(github) is github and copy.deepcopy([github])[0] is github
+    with pytest.raises(TypeError, match="not pickled"):
+        pickle.dumps(github)

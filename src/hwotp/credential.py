@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 DIGITS = range(6, 9)
 PERIODS = range(1, 301)
@@ -99,6 +99,15 @@ class Credential:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"a credential cannot be changed (its {name})")
+
+    def __copy__(self) -> Credential:
+        return self  # immutable: a copy would be the same value
+
+    def __deepcopy__(self, _memo: object) -> Credential:
+        return self
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a credential is not pickled: it holds a secret")
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:

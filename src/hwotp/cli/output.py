@@ -113,7 +113,9 @@ def emit_json(data: object) -> None:
 def echo(line: str, err: bool = False) -> None:
     """One line of results on stdout (or, `err`, on stderr), written out at once as click.echo
     does: the commands `hwotp code` runs without click print this way."""
-    print(line, file=sys.stderr if err else sys.stdout, flush=True)
+    stream = sys.stderr if err else sys.stdout
+    if stream is not None:  # closed when the process started (`2>&-`): print would use stdout
+        print(line, file=stream, flush=True)
 
 
 def note(message: str) -> None:

@@ -4,7 +4,8 @@ Importing click and building the command tree is a fifth of the daily command's 
 (bench/code.py). The lines this parser knows - `code`, at most one QUERY, --no-vault, --json,
 --device SERIAL - run the same `readout.show_codes` that click's `code` runs, through the same
 `run.run_command`; every other line (another command, any other option, --help, a value click
-would read differently, a root option's environment variable) is left to click. So the two
+would read differently, a root option's environment variable, a shell's completion request) is
+left to click. So the two
 parsers differ only in which lines they take, never in what a line does.
 """
 
@@ -18,9 +19,12 @@ from hwotp.cli.app import start
 from hwotp.cli.readout import show_codes
 from hwotp.cli.run import run_command
 
-# The root options' variables (--vault, --use-passphrase, --use-security-key): click reads them.
-ROOT_OPTION_VARIABLES = ("HWOTP_VAULT", "HWOTP_SKIP_SECURITY_KEYS", "HWOTP_USE_SECURITY_KEY")
+# The root options' variables (--vault, --use-passphrase, --use-security-key), and the one
+# through which a shell asks click to complete a line: click reads them.
+CLICK_VARIABLES = ("HWOTP_VAULT", "HWOTP_SKIP_SECURITY_KEYS", "HWOTP_USE_SECURITY_KEY",
+                   "_HWOTP_COMPLETE")
 FLAGS = ("--no-vault", "--json")
+MAX_SERIAL_DIGITS = 20  # a serial has 10 at most; a longer one is click's to refuse or read
 
 
 class CodeLine(NamedTuple):
@@ -33,7 +37,7 @@ class CodeLine(NamedTuple):
 def parse(args: Sequence[str]) -> CodeLine | None:
     """The `hwotp code` line that `args` (the words after `hwotp`) is, or None: click's to
     parse."""
-    if not args or args[0] != "code" or any(name in os.environ for name in ROOT_OPTION_VARIABLES):
+    if not args or args[0] != "code" or any(name in os.environ for name in CLICK_VARIABLES):
         return None
     query: str | None = None
     serials: list[int] = []
@@ -44,7 +48,7 @@ def parse(args: Sequence[str]) -> CodeLine | None:
             flags.add(word)
         elif word == "--device":
             serial = next(words, "")
-            if not (serial.isascii() and serial.isdigit()):
+            if not (serial.isascii() and serial.isdigit()) or len(serial) > MAX_SERIAL_DIGITS:
                 return None  # click says what is wrong with it
             serials.append(int(serial))
         elif word.startswith("-") or query is not None:

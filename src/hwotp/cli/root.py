@@ -15,7 +15,7 @@ from hwotp import __version__
 from hwotp.cli.failures import EXIT_CODE_MEANINGS
 from hwotp.cli.lazy import LazyGroup
 from hwotp.cli.run import CLOSED_PIPE, EXIT_INTERRUPTED, fail, run_command, start_debugging
-from hwotp.errors import Interrupted, OutputError
+from hwotp.errors import OutputError
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -64,9 +64,6 @@ class HwotpGroup(LazyGroup):
             fail(message, error.exit_code)
         except click.ClickException as error:
             fail(error.format_message(), error.exit_code)
-        except click.Abort as abort:  # click's Ctrl-C: an interrupted write says what it undid
-            cause = abort.__cause__
-            raise (cause if isinstance(cause, Interrupted) else KeyboardInterrupt()) from None
         # Without standalone mode click returns the code of --help/--version exits, else None.
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from hwotp.cli.failures import prefixed, sentence
+from hwotp.cli.output import warn
 from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
 from hwotp.errors import ExitCode, HwotpError, HwotpWarning, Interrupted, OutputError
@@ -42,10 +43,9 @@ def _guarded(command: Callable[[], object]) -> object:
             warnings.simplefilter("always", HwotpWarning)
             warnings.showwarning = _print_warning
             return command()
-    except KeyboardInterrupt as interrupt:
-        # An interrupted write says what it undid or left (errors.Interrupted).
-        fail(f"interrupted{interrupt if isinstance(interrupt, Interrupted) else ''}",
-             EXIT_INTERRUPTED)
+    except (KeyboardInterrupt, EOFError) as interrupt:
+        _end_the_line()  # as click's parser does for an interrupt in a command
+        _fail_interrupted(interrupt)
     except BrokenPipeError:  # `hwotp code | head -0`: said as the click path says it
         _fail_on_output(OutputError(CLOSED_PIPE))
     except OutputError as error:
@@ -57,14 +57,27 @@ def _guarded(command: Callable[[], object]) -> object:
     except OSError as error:
         _fail_on_os_error(error)
     except Exception as error:
-        if _aborted(error):
-            fail("interrupted", EXIT_INTERRUPTED)
+        if _aborted(error):  # the interrupt as click hands it on, its line ended already
+            _fail_interrupted(error.__cause__)
         _fail_unexpectedly(error)
 
 
+def _fail_interrupted(interrupt: BaseException | None) -> NoReturn:
+    # An interrupted write says what it undid or left (errors.Interrupted).
+    fail(f"interrupted{interrupt if isinstance(interrupt, Interrupted) else ''}",
+         EXIT_INTERRUPTED)
+
+
+def _end_the_line() -> None:
+    """A blank line on stderr, so `hwotp: interrupted` does not follow the terminal's `^C`."""
+    with contextlib.suppress(OSError):
+        if sys.stderr is not None:
+            print(file=sys.stderr, flush=True)
+
+
 def _aborted(error: Exception) -> bool:
-    """click's Ctrl-C (or end of input) at one of its prompts, which the click-free path loads
-    only to ask something."""
+    """click's Abort: Ctrl-C or the end of input in a command click parsed (the interrupt is
+    its cause), or at one of click's prompts, which the click-free path loads only to ask."""
     click = sys.modules.get("click")
     return click is not None and isinstance(error, click.Abort)
 
@@ -89,7 +102,8 @@ def _fail_unexpectedly(error: Exception) -> NoReturn:
 
 def fail(message: str, code: int) -> NoReturn:
     with contextlib.suppress(OSError):  # stderr may be the broken pipe itself
-        print(prefixed(message), file=sys.stderr, flush=True)
+        if sys.stderr is not None:  # closed (`2>&-`): print would write to stdout
+            print(prefixed(message), file=sys.stderr, flush=True)
     settle_output()
     sys.exit(int(code))
 
@@ -135,8 +149,7 @@ def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **_
     """hwotp's own warnings as one `hwotp: warning:` line; any other (a library's) is not for
     users, and its text could carry data: it is dropped unless HWOTP_DEBUG is set."""
     if issubclass(category, HwotpWarning) or (_debugging or debug_asked_by_environment()):
-        with contextlib.suppress(OSError):
-            print(f"hwotp: warning: {message}", file=sys.stderr, flush=True)
+        warn(str(message))
 
 
 def _never_fail_on_unprintable_text() -> None:
