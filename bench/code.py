@@ -11,7 +11,7 @@ both tools compute). Then, rotating which goes first in each round, N times each
   one untimed run first, so it asks a known key for nothing but its codes;
 - ykman: `ykman oath accounts code`, with stand-in `pkill`/`killall` first on PATH, also run
   once untimed first;
-- both again with `--device SERIAL`;
+- both again with `--device SERIAL`, and asking for one code by name (`code user07`);
 - floor: a Python process that imports pyscard, connects to the reader and sends SELECT and
   CALCULATE_ALL (and the SEND_REMAINING the answer needs): what any tool must at least do.
 
@@ -24,7 +24,8 @@ waits for it, and its APDUs are read from the key's log. Its CPU time (user + sy
 kernel's accounting of the waited-for child) is printed beside: on a shared machine other jobs
 stretch wall times by tens of per cent, CPU times much less, so it tells a change from noise.
 When both runs of a round fell within one 30 s window, every code hwotp printed must equal
-ykman's for the same name: a mismatch is printed and the exit status is 1. Otherwise the exit
+ykman's for the same name (and the one code by name, ykman's for that name): a mismatch is
+printed and the exit status is 1. Otherwise the exit
 status is 0 whatever the figures: this is a measurement.
 
 The rig answers an APDU through pcscd in well under a millisecond (the bridge acknowledges
@@ -76,14 +77,17 @@ while sw1 == 0x61:
     data += more
 print(len(data))
 """
+QUERY = "user07"  # one of the credentials `fill` writes
 COMMANDS = {
     "hwotp": [str(HWOTP), "code", "--no-vault"],
     "ykman": [str(YKMAN), "oath", "accounts", "code"],
     "hwotp --device": [str(HWOTP), "code", "--no-vault", "--device", str(SERIAL)],
     "ykman --device": [str(YKMAN), "--device", str(SERIAL), "oath", "accounts", "code"],
+    "hwotp NAME": [str(HWOTP), "code", "--no-vault", QUERY],
+    "ykman NAME": [str(YKMAN), "oath", "accounts", "code", QUERY],
     "floor": [sys.executable, "-c", FLOOR],
 }
-PEERS = {"hwotp": "ykman", "hwotp --device": "ykman --device"}
+PEERS = {"hwotp": "ykman", "hwotp --device": "ykman --device", "hwotp NAME": "ykman NAME"}
 HWOTP_LINE = re.compile(r"^(?P<name>.+?) +(?P<code>\d{6,8})  \(\d+ s left(; next \d+ in \d+ s)?\)$")
 
 INS_SELECT, INS_CALCULATE_ALL, INS_SEND_REMAINING = 0xA4, 0xA4, 0xA5
@@ -213,14 +217,17 @@ def measure(rig: KeyRig, env: dict[str, str], rounds: int) -> tuple[Run, dict[st
         for tool, result in results.items():
             tallies[tool].runs.append(result)
         compared += check_codes(number, results["hwotp"], results["ykman"])
+        check_codes(number, results["hwotp NAME"], results["ykman"], one=True)
     return cold, tallies, compared
 
 
-def check_codes(number: int, hwotp: Run, ykman: Run) -> int:
-    """1 when the round's codes were compared (both runs in one 30 s window), else 0."""
+def check_codes(number: int, hwotp: Run, ykman: Run, one: bool = False) -> int:
+    """1 when the round's codes were compared (both runs in one 30 s window), else 0. `one`:
+    hwotp printed one code by name, which must be ykman's for that name."""
     if len(hwotp.windows | ykman.windows) != 1:
         return 0
-    if hwotp.codes != ykman.codes:
+    expected = {name: ykman.codes.get(name) for name in hwotp.codes} if one else ykman.codes
+    if hwotp.codes != expected or (one and len(hwotp.codes) != 1):
         names = sorted(set(hwotp.codes) | set(ykman.codes))
         wrong = [n for n in names if hwotp.codes.get(n) != ykman.codes.get(n)]
         print(f"\n!!! MISMATCH in round {number + 1}: {len(wrong)} names differ !!!")
@@ -363,9 +370,9 @@ def main() -> int:
         finally:
             rig.stop()
     for tally in tallies.values():
-        if tally.name != "floor" and any(len(run.codes) != args.credentials
-                                         for run in tally.runs):
-            print(f"!!! {tally.name} did not print {args.credentials} codes every run !!!")
+        wanted = 1 if tally.name.endswith("NAME") else args.credentials
+        if tally.name != "floor" and any(len(run.codes) != wanted for run in tally.runs):
+            print(f"!!! {tally.name} did not print {wanted} codes every run !!!")
             return 1
     report(cold, tallies, compared)
     return 0

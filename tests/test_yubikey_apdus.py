@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pyotp
+from yubikit.oath import OATH_TYPE
 
 from helpers.cli import codes_printed, ok
 from helpers.keys import ONE, TWO, put
@@ -80,3 +81,30 @@ def test_code_device_picks_a_known_key_by_the_cached_serial_without_reading_it(p
     _sent_to(rig.keys[0]), _sent_to(rig.keys[1])
     ok(hwotp("list", "--device", str(TWO), "--no-vault"))
     assert _sent_to(rig.keys[1])[READ_CONFIG] == 1
+
+
+def test_a_code_by_name_on_a_known_key_comes_from_calculate_all(plug_keys, hwotp):
+    """`code NAME` for a plain TOTP credential on a key seen before: the names from one LIST
+    and CALCULATE_ALL, the code from the CALCULATE_ALL the bulk path sends (no CALCULATE, no
+    yubikit session). What CALCULATE_ALL does not compute (HOTP, touch, another period) is
+    still asked with its own CALCULATE, as on a key not seen before."""
+    key = plug_keys(KeyConfig(serial=ONE, touch="auto")).keys[0]
+    put(key, "alice", issuer="GitHub")
+    put(key, "carol", issuer="Counter", oath_type=OATH_TYPE.HOTP, counter=5)
+    put(key, "dave", issuer="Slow", period=60)
+    put(key, "erin", issuer="Touchy", touch=True)
+    ok(hwotp("keys"))  # the serial is known from here on, as on a used key
+    _sent_to(key)
+    shown = ok(hwotp("code", "github", "--no-vault"))
+    assert codes_printed(shown.stdout) == {"GitHub:alice": pyotp.TOTP(SECRET).at(FIXED_TIME)}
+    sent = _sent_to(key)
+    assert sent[CALCULATE] == 0 and sent[LIST] == 1 and sent[CALCULATE_ALL] == 2, sent
+    expected = {
+        "counter": ("Counter:carol", pyotp.HOTP(SECRET).at(5)),
+        "slow": ("Slow:dave", pyotp.TOTP(SECRET, interval=60).at(FIXED_TIME)),
+        "touchy": ("Touchy:erin", pyotp.TOTP(SECRET).at(FIXED_TIME)),
+    }
+    for query, (name, code) in expected.items():
+        shown = ok(hwotp("code", query, "--no-vault"))
+        assert codes_printed(shown.stdout) == {name: code}, query
+        assert _sent_to(key)[CALCULATE] == 1, query

@@ -16,7 +16,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from hwotp.debuglog import Logger
 from hwotp.errors import (
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from smartcard.reader.Reader import Reader
     from yubikit.oath import OathSession
 
-    from hwotp.yubikey.oathwire import CalculateAllItem, Selected
+    from hwotp.yubikey.oathwire import CalculateAllItem, ListItem, Selected
     from hwotp.yubikey.pcsc import PyscardConnection
 
 YUBIKEY_READER = "yubico yubikey"  # ykman's rule: such a reader is a USB YubiKey
@@ -44,6 +44,7 @@ CONNECT_ATTEMPTS, CONNECT_PAUSE = 12, 0.25  # a key just plugged in: ykman too w
 PCSCD_FIX = "sudo apt install pcscd && sudo systemctl enable --now pcscd.socket"
 
 logger = Logger(__name__)
+T = TypeVar("T")
 
 # Asked when a key's OATH applet has a password: (key label, previous attempt failed) -> password.
 PasswordSource = Callable[[str, bool], str]
@@ -169,6 +170,20 @@ class YubiKey:
         yubikit path must answer instead."""
         from hwotp.yubikey import oathwire
 
+        return self._without_yubikit(lambda card: oathwire.calculate_all(card, timestamp))
+
+    def quick_listing(self) -> tuple[list[ListItem], list[CalculateAllItem]] | None:
+        """LIST and CALCULATE_ALL (for digits and touch) without yubikit, as `quick_codes`."""
+        from hwotp.yubikey import oathwire
+
+        return self._without_yubikit(
+            lambda card: (oathwire.list_all(card), oathwire.calculate_all(card, 0)))
+
+    def _without_yubikit(self, ask: Callable[[CardConnection], T]) -> T | None:
+        """`ask` of the OATH applet selected over pyscard, for a key seen before and not
+        locked; None when yubikit must answer (a new key, a password, a refusal)."""
+        from hwotp.yubikey import oathwire
+
         selected = self._select_over_pyscard()
         if selected is None or self.known_info() is None:
             return None
@@ -177,9 +192,9 @@ class YubiKey:
             return None
         with self.reporting_lost_key():
             try:
-                return oathwire.calculate_all(self.pcsc_connection(), timestamp)
+                return ask(self.pcsc_connection())
             except oathwire.WireError as error:
-                logger.debug("bulk path refused (%s); yubikit answers instead", error)
+                logger.debug("path without yubikit refused (%s); yubikit answers", error)
                 return None
 
     def _select_over_pyscard(self) -> Selected | None:

@@ -229,6 +229,11 @@ def select(connection: Transmitter) -> Selected:
     return Selected(device_id(fields[TAG_SALT]), locked=TAG_CHALLENGE in fields)
 
 
+def list_all(connection: Transmitter) -> list[ListItem]:
+    """LIST: every credential's id, kind and algorithm."""
+    return parse_list(exchange(connection, bytes([0, INS_LIST, 0, 0])))
+
+
 def calculate_all(connection: Transmitter, timestamp: int) -> list[CalculateAllItem]:
     body = calculate_all_body(timestamp)
     return parse_calculate_all(
