@@ -86,11 +86,45 @@ def test_a_locked_key_is_seen_as_locked(filled_key):
         "7182",  # a long length without its bytes
         "760401020304",  # a code without the name before it
         "71016176",  # a name, then a truncated code
+        # Answers of a size or tag YKOATH does not give: read, they would print a wrong code.
+        "710161" "760106",  # digits without the code
+        "710161" "76050001020304",  # 0 digits
+        "710161" "7605c801020304",  # 200 digits
+        "710161" "760606010203040506",  # a code of 5 bytes
+        "710161" "7505060102030405",  # a full answer where a truncated one belongs
+        "710161" "7700",  # an HOTP credential without its digits
+        "710161" "7c0105",  # a touch credential of 5 digits
+        "7100" "76050601020304",  # an empty id
+        "7141" + "61" * 65 + "76050601020304",  # an id longer than a key takes
     ],
 )
 def test_malformed_answers_are_wire_errors(answer):
     with pytest.raises(oathwire.WireError):
         oathwire.parse_calculate_all(bytes.fromhex(answer))
+
+
+def test_a_list_of_ids_longer_than_a_key_takes_is_not_read():
+    assert oathwire.parse_list(bytes([0x72, 65]) + b"\x21" + b"a" * 64)[0].id == b"a" * 64
+    with pytest.raises(oathwire.WireError):
+        oathwire.parse_list(bytes([0x72, 66]) + b"\x21" + b"a" * 65)
+
+
+class EndlessCard:
+    """A card that answers every command with "more data" (61 00) and nothing else."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def transmit(self, apdu: list[int]) -> tuple[list[int], int, int]:
+        self.sent += 1
+        return [], 0x61, 0x00
+
+
+def test_an_answer_that_never_ends_is_given_up():
+    card = EndlessCard()
+    with pytest.raises(oathwire.WireError, match="does not end"):
+        oathwire.list_all(card)
+    assert card.sent == 1 + oathwire.MAX_SEND_REMAINING
 
 
 def test_long_lengths_parse():

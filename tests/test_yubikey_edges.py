@@ -160,3 +160,23 @@ def test_keys_does_not_ask_for_a_password_just_to_count(plug_keys, hwotp, ykman)
         "OATH ? of 64 used (password-protected: give it to count)")
     counted = ok(hwotp("keys", "--json", env={"HWOTP_OATH_PASSWORD": "hunter22"}))
     assert json.loads(counted.stdout)[0]["oath_used"] == 1
+
+
+@pytest.mark.parametrize("answer", [
+    "760106",  # digits without the code
+    "7605c801020304",  # 200 digits
+    "75050601020304",  # a full answer's tag where a truncated one belongs
+])
+def test_a_key_answering_codes_hwotp_cannot_read_gets_no_code_printed(plug_keys, hwotp, answer):
+    """A code is printed from the answer YKOATH defines or not at all: a card that answers
+    CALCULATE_ALL otherwise is one sentence (exit 12), whether the codes are asked for all at
+    once or by name, on a key seen before (raw path) or not (yubikit's)."""
+    key = plug_keys(KeyConfig(serial=ONE)).keys[0]
+    put(key, "alice", issuer="GitHub")
+    garbage = bytes.fromhex("710c") + b"GitHub:alice" + bytes.fromhex(answer)
+    key.oath._handlers[0xA4] = lambda _command: garbage  # CALCULATE_ALL's instruction
+    for query in ([], ["github"], [], ["github"]):  # the first run does not know the key yet
+        result = hwotp("code", *query, "--no-vault")
+        message = failed(result, ExitCode.KEY_UNAVAILABLE)
+        assert message == f"hwotp: the YubiKey {ONE} gave a CALCULATE_ALL answer hwotp cannot read"
+        assert result.stdout == ""

@@ -264,7 +264,12 @@ class YubiKeyStore:
     @contextmanager
     def _session(self) -> Iterator[OathSession]:
         with self.key.reporting_lost_key():
-            yield self.key.unlocked_session(self.passwords)
+            try:
+                yield self.key.unlocked_session(self.passwords)
+            except oathwire.WireError as error:  # yubikit's path has no other to fall back on
+                raise KeyUnavailableError(
+                    f"the {self.location} gave {error}"
+                ) from None
 
     def _id(self, entry: Entry) -> bytes:
         """The id the key knows the entry by: read from the key, or built from its name."""

@@ -15,7 +15,7 @@ import struct
 from base64 import b64encode
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from hwotp.credential import Algorithm, Kind, display_name
+from hwotp.credential import DIGITS, Algorithm, Kind, display_name
 from hwotp.debuglog import Logger
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ ALGORITHMS = {1: Algorithm.SHA1, 2: Algorithm.SHA256, 3: Algorithm.SHA512}
 
 DEFAULT_PERIOD = 30  # CALCULATE_ALL's challenge is always this step
 MAX_ID_BYTES = 64  # what ykman allows for `[period/][issuer:]account`
+# SEND_REMAINING rounds one answer may take: 64 credentials' CALCULATE_ALL is under 6 KB, a
+# round up to 256 bytes; a card that keeps saying "more" is not followed for ever.
+MAX_SEND_REMAINING = 256
 # yubikit's TOTP_ID_PATTERN: `[period/][issuer:]account`, the period in (Unicode) digits.
 TOTP_ID = re.compile(r"^((\d+)/)?(([^:]+):)?(.+)$")
 ISSUER_ACCOUNT = re.compile(r"^(([^:]+):)?(.+)$")
@@ -47,7 +50,8 @@ logger = Logger(__name__)
 
 
 class WireError(Exception):
-    """The key answered with an error status: the caller takes the yubikit path instead."""
+    """The key answered with an error status, or with an answer hwotp cannot read: the raw
+    path leaves the key to yubikit; on yubikit's path it is a key that cannot be used."""
 
 
 class Transmitter(Protocol):
@@ -179,7 +183,7 @@ def calculate_all_body(timestamp: int) -> bytes:
 def parse_list(answer: bytes) -> list[ListItem]:
     items = []
     for tag, value in parse_tlvs(answer):
-        if tag != TAG_NAME_LIST or not value:
+        if tag != TAG_NAME_LIST or not value or len(value) > 1 + MAX_ID_BYTES:
             raise WireError("a LIST answer out of order")
         items.append(ListItem(value[1:], KINDS.get(value[0] & 0xF0),
                               ALGORITHMS.get(value[0] & 0x0F)))
@@ -192,9 +196,21 @@ def parse_calculate_all(answer: bytes) -> list[CalculateAllItem]:
         raise WireError("a CALCULATE_ALL answer out of order")
     listed = [CalculateAllItem(name, tag, value)
               for (_, name), (tag, value) in zip(items[::2], items[1::2], strict=True)]
-    if any(not item.payload for item in listed):
-        raise WireError("a CALCULATE_ALL answer without digits")
+    if not all(map(_readable, listed)):
+        raise WireError("a CALCULATE_ALL answer hwotp cannot read")
     return listed
+
+
+# YKOATH's answers in CALCULATE_ALL: a truncated code is the digits and 4 bytes; HOTP and touch
+# credentials give their digits only. An answer of any other tag or size is not read: a code
+# is printed from the answer YKOATH defines, or not at all.
+_ANSWER_SIZES = {TAG_TRUNCATED: range(5, 6), TAG_HOTP: range(1, 6), TAG_TOUCH: range(1, 6)}
+
+
+def _readable(item: CalculateAllItem) -> bool:
+    sizes = _ANSWER_SIZES.get(item.tag)
+    return (sizes is not None and len(item.payload) in sizes and item.payload[0] in DIGITS
+            and 0 < len(item.id) <= MAX_ID_BYTES)
 
 
 def list_credentials(session: OathSession) -> list[ListItem]:
@@ -246,8 +262,11 @@ def exchange(connection: Transmitter, apdu: bytes) -> bytes:
     log = ApduLog(logger, "OATH")  # this path selects nothing else
     data, sw1, sw2 = connection.transmit(list(apdu))
     log.record(apdu, len(data), sw1 << 8 | sw2)
-    answer = bytes(data)
+    answer, rounds = bytes(data), 0
     while sw1 == SW1_MORE_DATA:
+        rounds += 1
+        if rounds > MAX_SEND_REMAINING:
+            raise WireError("an answer that does not end")
         data, sw1, sw2 = connection.transmit([0, INS_SEND_REMAINING, 0, 0])
         log.record(bytes([0, INS_SEND_REMAINING, 0, 0]), len(data), sw1 << 8 | sw2)
         answer += bytes(data)
