@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from hwotp.cli.failures import prefixed, sentence
-from hwotp.cli.output import warn
+from hwotp.cli.output import note, warn
 from hwotp.cli.process import take_secret_variables
 from hwotp.credential import CredentialError
 from hwotp.errors import ExitCode, HwotpError, HwotpWarning, Interrupted, OutputError
@@ -70,9 +70,7 @@ def _fail_interrupted(interrupt: BaseException | None) -> NoReturn:
 
 def _end_the_line() -> None:
     """A blank line on stderr, so `hwotp: interrupted` does not follow the terminal's `^C`."""
-    with contextlib.suppress(OSError):
-        if sys.stderr is not None:
-            print(file=sys.stderr, flush=True)
+    note("")
 
 
 def _aborted(error: Exception) -> bool:
@@ -101,9 +99,7 @@ def _fail_unexpectedly(error: Exception) -> NoReturn:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    with contextlib.suppress(OSError):  # stderr may be the broken pipe itself
-        if sys.stderr is not None:  # closed (`2>&-`): print would write to stdout
-            print(prefixed(message), file=sys.stderr, flush=True)
+    note(prefixed(message))  # stderr may be the broken pipe itself, or closed
     settle_output()
     sys.exit(int(code))
 
